@@ -1,0 +1,163 @@
+/**
+ * State store contracts. Reads and writes are synchronous so a fetched batch runs through the
+ * topology without a per-record await; only init, flush and close touch the disk asynchronously.
+ *
+ * A store is a stack of thin wrappers over a bytes store, one concern each (as Kafka Streams'
+ * state/internals): Metered (serdes, metrics, typed API) → Caching (write-back, dedup) →
+ * ChangeLogging (changelog records) → inner bytes store (LevelDB or in-memory).
+ */
+
+/** Where a store lives and whom it reports to; given by the task (or the test driver) at init. */
+export interface StateStoreContext {
+  readonly applicationId: string;
+  /** e.g. "0_1" (sub-topology 0, partition 1). */
+  readonly taskId: string;
+  /** Directory owned by this task; persistent stores create `<taskDir>/<storeName>` inside it. */
+  readonly taskDir: string;
+  /**
+   * Sends one change to the store's changelog; undefined when changelogging is off for this run
+   * (batch mode, or a store built with logging disabled).
+   */
+  readonly logChange?: (storeName: string, key: Buffer, value: Buffer | null, timestamp: number) => void;
+  /** Timestamp of the record being processed, stamped on changelog records and cache entries. */
+  currentTimestamp(): number;
+}
+
+export interface StateStore {
+  readonly name: string;
+  readonly persistent: boolean;
+  /** Opens the store (async edge: LevelDB open, key-index load). */
+  init(context: StateStoreContext): Promise<void>;
+  /**
+   * Synchronous first half of a commit: a caching layer evicts dirty entries (forwarding them to its
+   * flush listener and writing them to the layers below). No-op for stores without a cache.
+   */
+  flushCache(): void;
+  /** Second half of a commit: makes every write so far durable (one LevelDB batch). */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+  isOpen(): boolean;
+}
+
+export interface KeyValue<K, V> {
+  key: K;
+  value: V;
+}
+
+/** Bytes-level key-value store. Keys sort by unsigned byte order; ranges are inclusive at both ends. */
+export interface KeyValueBytesStore extends StateStore {
+  get(key: Buffer): Buffer | undefined;
+  /** A null value deletes the key (a tombstone). */
+  put(key: Buffer, value: Buffer | null): void;
+  putIfAbsent(key: Buffer, value: Buffer): Buffer | undefined;
+  putAll(entries: ReadonlyArray<KeyValue<Buffer, Buffer | null>>): void;
+  delete(key: Buffer): Buffer | undefined;
+  range(from: Buffer | undefined, to: Buffer | undefined, reverse?: boolean): IterableIterator<KeyValue<Buffer, Buffer>>;
+  prefixScan(prefix: Buffer): IterableIterator<KeyValue<Buffer, Buffer>>;
+  approximateNumEntries(): number;
+  /** Applies changelog records during restoration, bypassing changelogging and caching. */
+  restoreBatch(records: ReadonlyArray<KeyValue<Buffer, Buffer | null>>): void;
+}
+
+/** Typed key-value store, as processors see it (Kafka Streams' KeyValueStore). */
+export interface ReadOnlyKeyValueStore<K, V> {
+  get(key: K): V | undefined;
+  range(from?: K, to?: K): IterableIterator<KeyValue<K, V>>;
+  reverseRange(from?: K, to?: K): IterableIterator<KeyValue<K, V>>;
+  all(): IterableIterator<KeyValue<K, V>>;
+  reverseAll(): IterableIterator<KeyValue<K, V>>;
+  prefixScan(prefix: K): IterableIterator<KeyValue<K, V>>;
+  approximateNumEntries(): number;
+}
+
+export interface KeyValueStore<K, V> extends StateStore, ReadOnlyKeyValueStore<K, V> {
+  put(key: K, value: V | null): void;
+  putIfAbsent(key: K, value: V): V | undefined;
+  putAll(entries: ReadonlyArray<KeyValue<K, V | null>>): void;
+  delete(key: K): V | undefined;
+}
+
+/** A window: [start, end) in milliseconds. */
+export interface Window {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** A key together with the window it was aggregated in (Kafka Streams' Windowed<K>). */
+export interface Windowed<K> {
+  readonly key: K;
+  readonly window: Window;
+}
+
+/**
+ * Bytes-level window store: values addressed by (key, window start). Data older than the retention
+ * period (relative to the largest timestamp seen) is dropped, and puts into expired windows are ignored.
+ * With retainDuplicates (stream-stream joins) every put is kept, even under the same key and start.
+ */
+export interface WindowBytesStore extends StateStore {
+  readonly windowSize: number;
+  readonly retentionPeriod: number;
+  readonly retainDuplicates: boolean;
+  put(key: Buffer, value: Buffer | null, windowStart: number): void;
+  fetch(key: Buffer, windowStart: number): Buffer | undefined;
+  /** Values of one key with window start in [timeFrom, timeTo], ordered by start (reversed if backward). */
+  fetchRange(
+    key: Buffer,
+    timeFrom: number,
+    timeTo: number,
+    backward?: boolean,
+  ): IterableIterator<{ windowStart: number; value: Buffer }>;
+  /** Entries with key in [keyFrom, keyTo] (undefined: unbounded) and start in [timeFrom, timeTo]. */
+  fetchKeyRange(
+    keyFrom: Buffer | undefined,
+    keyTo: Buffer | undefined,
+    timeFrom: number,
+    timeTo: number,
+    backward?: boolean,
+  ): IterableIterator<{ key: Buffer; windowStart: number; value: Buffer }>;
+  all(): IterableIterator<{ key: Buffer; windowStart: number; value: Buffer }>;
+  restoreBatch(records: ReadonlyArray<{ key: Buffer; value: Buffer | null }>): void;
+}
+
+export interface ReadOnlyWindowStore<K, V> {
+  fetch(key: K, windowStart: number): V | undefined;
+  fetchRange(key: K, timeFrom: number, timeTo: number): IterableIterator<{ windowStart: number; value: V }>;
+  backwardFetchRange(key: K, timeFrom: number, timeTo: number): IterableIterator<{ windowStart: number; value: V }>;
+  fetchKeyRange(
+    keyFrom: K | undefined,
+    keyTo: K | undefined,
+    timeFrom: number,
+    timeTo: number,
+  ): IterableIterator<KeyValue<Windowed<K>, V>>;
+  fetchAll(timeFrom: number, timeTo: number): IterableIterator<KeyValue<Windowed<K>, V>>;
+  all(): IterableIterator<KeyValue<Windowed<K>, V>>;
+}
+
+export interface WindowStore<K, V> extends StateStore, ReadOnlyWindowStore<K, V> {
+  put(key: K, value: V | null, windowStart: number): void;
+}
+
+/**
+ * Called by a caching layer when it evicts or flushes a dirty entry, so a DSL processor can forward
+ * the deduplicated update downstream (Kafka Streams' CacheFlushListener).
+ */
+export type CacheFlushListener<K, V> = (key: K, newValue: V | undefined, oldValue: V | undefined, timestamp: number) => void;
+
+/** A store that may cache; setFlushListener returns true when caching is on (the owner then forwards on flush). */
+export interface CachedStore<K, V> {
+  setFlushListener(listener: CacheFlushListener<K, V>, sendOldValues: boolean): boolean;
+}
+
+/** Builds a fresh store instance per task (Kafka Streams' StoreBuilder). */
+export interface StoreBuilder<S extends StateStore = StateStore> {
+  readonly name: string;
+  readonly loggingEnabled: boolean;
+  readonly cachingEnabled: boolean;
+  /** Topic-level configs for the changelog topic (e.g. retention for window stores). */
+  readonly changelogConfig: globalThis.Record<string, string>;
+  withCachingEnabled(): StoreBuilder<S>;
+  withCachingDisabled(): StoreBuilder<S>;
+  withLoggingEnabled(config?: globalThis.Record<string, string>): StoreBuilder<S>;
+  withLoggingDisabled(): StoreBuilder<S>;
+  build(): S;
+}
