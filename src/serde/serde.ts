@@ -8,3 +8,13 @@ export interface Serde<T> {
   /** Short name shown in describe() output and error messages. */
   readonly name?: string;
 }
+
+/** The value type a serde produces: `SerdeType<typeof Serdes.Long> ` is `number`. */
+export type SerdeType<S> = S extends Serde<infer T> ? T : S extends () => Serde<infer T> ? T : never;
+
+/** The name to show for a serde in describe() output and error messages. */
+export function serdeName(serde: Serde<unknown>): string {
+  if (serde.name) return serde.name;
+  const ctor = (serde as object).constructor?.name;
+  return ctor && ctor !== 'Object' ? ctor : 'custom';
+}
