@@ -2,6 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    // Keep test output readable; LOG_LEVEL=debug npm test shows everything.
+    env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' },
     projects: [
       {
         test: {
@@ -18,7 +20,8 @@ export default defineConfig({
           testTimeout: 120_000,
           hookTimeout: 180_000,
           // One broker for the run; suites share it, so run files one at a time to keep 2 cores sane.
-          fileParallelism: false,
+          pool: 'forks',
+          poolOptions: { forks: { singleFork: true } },
         },
       },
       {

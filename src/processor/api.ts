@@ -53,6 +53,11 @@ export type ProcessorSupplier<KIn = unknown, VIn = unknown, KOut = unknown, VOut
 >;
 
 /** Processor whose output keeps the input key (processValues): forwarding a changed key is an error. */
-export type FixedKeyProcessorSupplier<K = unknown, VIn = unknown, VOut = unknown> = () => Processor<K, VIn, K, VOut>;
+export type FixedKeyProcessorSupplier<K = unknown, VIn = unknown, VOut = unknown> = () => Processor<
+  K,
+  VIn,
+  K,
+  VOut
+>;
 
 export type { Headers };

@@ -1,5 +1,5 @@
 /** Kafka record headers, in the shape kafkajs uses. */
-export type Headers = Record<string, Buffer | string | undefined>;
+export type Headers = globalThis.Record<string, Buffer | string | undefined>;
 
 /**
  * An immutable record flowing through the processor graph (Kafka Streams' `api.Record`).

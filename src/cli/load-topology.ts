@@ -1,0 +1,48 @@
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { StreamsBuilder } from '../dsl/streams-builder.ts';
+import type { TopologyDefinition } from '../topology/definition.ts';
+import type { Topology } from '../topology/topology.ts';
+
+export interface LoadedTopology {
+  file: string;
+  definition: TopologyDefinition;
+  topology: Topology;
+  bucketMs: number;
+}
+
+/** Loads a topology file (default export: a TopologyDefinition) and builds its topology. */
+export async function loadTopologyFile(file: string): Promise<LoadedTopology> {
+  const absolute = path.resolve(file);
+  let module: { default?: unknown };
+  try {
+    module = (await import(pathToFileURL(absolute).href)) as { default?: unknown };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes(absolute)) {
+      throw new Error(`Topology file not found: ${absolute}`);
+    }
+    throw new Error(`Could not load topology file ${absolute}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  const definition = module.default as Partial<TopologyDefinition> | undefined;
+  if (
+    !definition ||
+    typeof definition !== 'object' ||
+    typeof definition.build !== 'function' ||
+    !definition.applicationId
+  ) {
+    throw new Error(
+      `${absolute} must export default a topology definition: export default defineTopology({ applicationId, bucketMs, build(builder) { ... } })`,
+    );
+  }
+  const builder = new StreamsBuilder();
+  definition.build(builder);
+  return {
+    file: absolute,
+    definition: definition as TopologyDefinition,
+    topology: builder.build(),
+    bucketMs: definition.bucketMs ?? 60 * 60 * 1000,
+  };
+}

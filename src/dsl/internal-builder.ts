@@ -1,0 +1,75 @@
+import { Topology } from '../topology/topology.ts';
+import type { Serde } from '../serde/serde.ts';
+import type { StoreBuilder } from '../state/types.ts';
+import { Stores, timestampedSerde } from '../state/index.ts';
+import type { Materialized } from './options.ts';
+
+/**
+ * Shared state of one StreamsBuilder: the topology being built and the index that makes generated
+ * node and store names unique (Kafka Streams' "KSTREAM-FILTER-0000000001" scheme).
+ */
+export class InternalStreamsBuilder {
+  readonly topology = new Topology();
+  private index = 0;
+
+  newName(prefix: string): string {
+    return `${prefix}${String(this.index++).padStart(10, '0')}`;
+  }
+
+  /** Builds a timestamped key-value store as a DSL aggregation or table materializes it. */
+  keyValueStore<K, V>(
+    name: string,
+    materialized: Materialized<K, V> | undefined,
+    keySerde: Serde<K> | undefined,
+    valueSerde: Serde<V> | undefined,
+  ): StoreBuilder {
+    const supplier =
+      materialized?.storeType === 'in-memory'
+        ? Stores.inMemoryKeyValueStore(name)
+        : Stores.persistentKeyValueStore(name);
+    let builder: StoreBuilder = Stores.keyValueStoreBuilder(
+      supplier,
+      keySerde ?? this.defaultSerde(),
+      timestampedSerde(valueSerde ?? this.defaultSerde()),
+    );
+    builder = this.applyFlags(builder, materialized);
+    return builder;
+  }
+
+  /** Builds a timestamped window store for a windowed aggregation. */
+  windowStore<K, V>(
+    name: string,
+    materialized: Materialized<K, V> | undefined,
+    keySerde: Serde<K> | undefined,
+    valueSerde: Serde<V> | undefined,
+    retentionMs: number,
+    windowSizeMs: number,
+  ): StoreBuilder {
+    const supplier =
+      materialized?.storeType === 'in-memory'
+        ? Stores.inMemoryWindowStore(name, retentionMs, windowSizeMs, false)
+        : Stores.persistentWindowStore(name, retentionMs, windowSizeMs, false);
+    let builder: StoreBuilder = Stores.windowStoreBuilder(
+      supplier,
+      keySerde ?? this.defaultSerde(),
+      timestampedSerde(valueSerde ?? this.defaultSerde()),
+    );
+    builder = this.applyFlags(builder, materialized);
+    return builder;
+  }
+
+  /** The serde used where none is given (msgpack unless StreamsBuilder was given another). */
+  defaultSerde<T>(): Serde<T> {
+    return this.topology.defaultSerde as Serde<T>;
+  }
+
+  private applyFlags(builder: StoreBuilder, materialized: Materialized<any, any> | undefined): StoreBuilder {
+    let b = builder;
+    b = materialized?.cachingEnabled === false ? b.withCachingDisabled() : b.withCachingEnabled();
+    b =
+      materialized?.loggingEnabled === false
+        ? b.withLoggingDisabled()
+        : b.withLoggingEnabled(materialized?.changelogConfig ?? {});
+    return b;
+  }
+}

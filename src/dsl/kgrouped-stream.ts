@@ -1,0 +1,294 @@
+import type { ProcessorContext } from '../processor/api.ts';
+import type { Record } from '../processor/record.ts';
+import type { Serde } from '../serde/serde.ts';
+import { Serdes } from '../serde/index.ts';
+import type { Windowed } from '../state/types.ts';
+import type { InternalStreamsBuilder } from './internal-builder.ts';
+import type { Materialized, Merger, Named } from './options.ts';
+import { KTable } from './ktable.ts';
+import type { TimeWindows } from './windows.ts';
+import {
+  aggregateProcessor,
+  windowAggregateProcessor,
+  type Aggregator,
+  type Initializer,
+  type Reducer,
+} from './processors/aggregate.ts';
+
+/** Options of an aggregation beyond its store: a node name and the merge function of partial aggregates. */
+export interface AggregateOptions<K, VA> {
+  named?: Named;
+  /** Combines two partial aggregates; makes the store mergeable for the serving layer's Lambda merge. */
+  merge?: Merger<K, VA>;
+}
+
+/** Shared by grouped and windowed-grouped streams: where records come from and whether to repartition. */
+abstract class GroupedBase<K, V> {
+  constructor(
+    protected readonly builder: InternalStreamsBuilder,
+    protected readonly nodeName: string,
+    protected readonly keySerde: Serde<K> | undefined,
+    protected readonly valueSerde: Serde<V> | undefined,
+    protected readonly repartitionRequired: boolean,
+    protected readonly repartitionName: string | undefined,
+  ) {}
+
+  /**
+   * Adds the aggregation node, after a repartition topic when the key changed upstream: null keys are
+   * filtered out, records written to `<name>-repartition` and read back in a new sub-topology.
+   */
+  protected addAggregation(
+    processorName: string,
+    storeName: string,
+    supplier: () => any,
+    storeUserNamed: boolean,
+  ): void {
+    const topology = this.builder.topology;
+    let parent = this.nodeName;
+    if (this.repartitionRequired) {
+      const prefix = this.repartitionName ?? storeName;
+      const named = this.repartitionName !== undefined || storeUserNamed;
+      const nodeName = (suffix: string, generatedPrefix: string): string => {
+        const generated = this.builder.newName(generatedPrefix);
+        return named ? `${prefix}-repartition-${suffix}` : generated;
+      };
+      const filterName = nodeName('filter', 'KSTREAM-FILTER-');
+      const sinkName = nodeName('sink', 'KSTREAM-SINK-');
+      const sourceName = nodeName('source', 'KSTREAM-SOURCE-');
+      const topic = `${prefix}-repartition`;
+      topology.addInternalTopic({ name: topic, kind: 'repartition', config: repartitionTopicConfig() });
+      topology.addProcessor(filterName, dropNullKeys, parent);
+      const serdes = {
+        ...(this.keySerde ? { keySerde: this.keySerde } : {}),
+        ...(this.valueSerde ? { valueSerde: this.valueSerde } : {}),
+      };
+      topology.addSink(sinkName, topic, serdes, filterName);
+      topology.addSource(sourceName, topic, serdes);
+      parent = sourceName;
+    }
+    topology.addProcessor(processorName, supplier, parent);
+    topology.connectProcessorAndStateStores(processorName, storeName);
+  }
+}
+
+/** Repartition topics are consumed once and purged by the application: delete policy, long retention. */
+function repartitionTopicConfig(): globalThis.Record<string, string> {
+  return { 'cleanup.policy': 'delete', 'segment.bytes': '52428800', 'retention.ms': '-1' };
+}
+
+const dropNullKeys = () => {
+  let context: ProcessorContext;
+  return {
+    init(ctx: ProcessorContext) {
+      context = ctx;
+    },
+    process(record: Record<unknown, unknown>) {
+      if (record.key !== null && record.key !== undefined) context.forward(record);
+    },
+  };
+};
+
+/** A stream grouped by key, ready to aggregate (Kafka Streams' KGroupedStream). */
+export class KGroupedStream<K, V> extends GroupedBase<K, V> {
+  /** Counts records per key (null keys and values are skipped). Mergeable: partial counts add up. */
+  count(materialized?: Materialized<K, number>, named?: Named): KTable<K, number> {
+    return this.doAggregate<number>(
+      () => 0,
+      (_k, _v, agg) => (agg ?? 0) + 1,
+      materialized,
+      named,
+      Serdes.Long(),
+      (_k, a, b) => a + b,
+    );
+  }
+
+  /** Combines values of a key with `reducer(aggregate, value)`; the first value starts the aggregate. */
+  reduce(reducer: Reducer<V>, materialized?: Materialized<K, V>, named?: Named): KTable<K, V> {
+    return this.doAggregate<V>(
+      undefined,
+      (_k, v, agg) => (agg === undefined ? v : reducer(agg, v)),
+      materialized,
+      named,
+      this.valueSerde,
+      undefined,
+    );
+  }
+
+  aggregate<VA>(
+    initializer: Initializer<VA>,
+    aggregator: Aggregator<K, V, VA>,
+    materialized?: Materialized<K, VA>,
+    options: AggregateOptions<K, VA> = {},
+  ): KTable<K, VA> {
+    return this.doAggregate<VA>(
+      initializer,
+      aggregator as (k: K, v: V, agg: VA | undefined) => VA,
+      materialized,
+      options.named,
+      undefined,
+      options.merge,
+    );
+  }
+
+  windowedBy(windows: TimeWindows): TimeWindowedKStream<K, V> {
+    return new TimeWindowedKStream(
+      this.builder,
+      this.nodeName,
+      this.keySerde,
+      this.valueSerde,
+      this.repartitionRequired,
+      this.repartitionName,
+      windows,
+    );
+  }
+
+  private doAggregate<VA>(
+    initializer: Initializer<VA> | undefined,
+    aggregator: (k: K, v: V, agg: VA | undefined) => VA,
+    materialized: Materialized<K, VA> | undefined,
+    named: Named | undefined,
+    defaultValueSerde: Serde<VA> | undefined,
+    merge: Merger<K, VA> | undefined,
+  ): KTable<K, VA> {
+    const storeName = materialized?.storeName ?? this.builder.newName('KSTREAM-AGGREGATE-STATE-STORE-');
+    const processorName = named?.name ?? this.builder.newName('KSTREAM-AGGREGATE-');
+    const keySerde = materialized?.keySerde ?? this.keySerde;
+    const valueSerde = materialized?.valueSerde ?? defaultValueSerde;
+    const topology = this.builder.topology;
+    topology.addStateStore(this.builder.keyValueStore(storeName, materialized, keySerde, valueSerde));
+    topology.storeMetadata.set(storeName, {
+      timestamped: true,
+      kind: 'key-value',
+      ...(keySerde ? { keySerde } : {}),
+      ...(valueSerde ? { valueSerde } : {}),
+      ...(merge ? { merge } : {}),
+    });
+    const table = new KTable<K, VA>(
+      this.builder,
+      processorName,
+      keySerde,
+      valueSerde,
+      storeName,
+      materialized?.storeName !== undefined,
+    );
+    this.addAggregation(
+      processorName,
+      storeName,
+      aggregateProcessor<K, V, VA>(storeName, initializer, aggregator, () => table.sendOldValues),
+      materialized?.storeName !== undefined,
+    );
+    return table;
+  }
+}
+
+/** A grouped stream cut into time windows (Kafka Streams' TimeWindowedKStream). */
+export class TimeWindowedKStream<K, V> extends GroupedBase<K, V> {
+  constructor(
+    builder: InternalStreamsBuilder,
+    nodeName: string,
+    keySerde: Serde<K> | undefined,
+    valueSerde: Serde<V> | undefined,
+    repartitionRequired: boolean,
+    repartitionName: string | undefined,
+    readonly windows: TimeWindows,
+  ) {
+    super(builder, nodeName, keySerde, valueSerde, repartitionRequired, repartitionName);
+  }
+
+  count(materialized?: Materialized<K, number>, named?: Named): KTable<Windowed<K>, number> {
+    return this.doAggregate<number>(
+      () => 0,
+      (_k, _v, agg) => (agg ?? 0) + 1,
+      materialized,
+      named,
+      Serdes.Long(),
+      (_k, a, b) => a + b,
+      false,
+    );
+  }
+
+  reduce(reducer: Reducer<V>, materialized?: Materialized<K, V>, named?: Named): KTable<Windowed<K>, V> {
+    return this.doAggregate<V>(
+      undefined,
+      (_k, v, agg) => (agg === undefined || agg === null ? v : reducer(agg, v)),
+      materialized,
+      named,
+      this.valueSerde,
+      undefined,
+      false,
+    );
+  }
+
+  aggregate<VA>(
+    initializer: Initializer<VA>,
+    aggregator: Aggregator<K, V, VA>,
+    materialized?: Materialized<K, VA>,
+    options: AggregateOptions<K, VA> = {},
+  ): KTable<Windowed<K>, VA> {
+    return this.doAggregate<VA>(
+      initializer,
+      aggregator as (k: K, v: V, agg: VA | undefined) => VA,
+      materialized,
+      options.named,
+      undefined,
+      options.merge,
+      false,
+    );
+  }
+
+  private doAggregate<VA>(
+    initializer: Initializer<VA> | undefined,
+    aggregator: (k: K, v: V, agg: VA | undefined) => VA,
+    materialized: Materialized<K, VA> | undefined,
+    named: Named | undefined,
+    defaultValueSerde: Serde<VA> | undefined,
+    merge: Merger<K, VA> | undefined,
+    skipNullValues: boolean,
+  ): KTable<Windowed<K>, VA> {
+    const storeName = materialized?.storeName ?? this.builder.newName('KSTREAM-AGGREGATE-STATE-STORE-');
+    const processorName = named?.name ?? this.builder.newName('KSTREAM-AGGREGATE-');
+    const keySerde = materialized?.keySerde ?? this.keySerde;
+    const valueSerde = materialized?.valueSerde ?? defaultValueSerde;
+    const { sizeMs, advanceMs, graceMs } = this.windows;
+    const retentionMs = materialized?.retentionMs ?? sizeMs + graceMs;
+    if (retentionMs < sizeMs + graceMs) {
+      throw new RangeError(
+        `Store '${storeName}': retention (${retentionMs} ms) must be at least window size + grace (${sizeMs + graceMs} ms)`,
+      );
+    }
+    const topology = this.builder.topology;
+    topology.addStateStore(
+      this.builder.windowStore(storeName, materialized, keySerde, valueSerde, retentionMs, sizeMs),
+    );
+    topology.storeMetadata.set(storeName, {
+      timestamped: true,
+      kind: 'window',
+      window: { sizeMs, advanceMs, graceMs },
+      ...(keySerde ? { keySerde } : {}),
+      ...(valueSerde ? { valueSerde } : {}),
+      ...(merge ? { merge } : {}),
+    });
+    const table = new KTable<Windowed<K>, VA>(
+      this.builder,
+      processorName,
+      undefined,
+      valueSerde,
+      storeName,
+      materialized?.storeName !== undefined,
+    );
+    this.addAggregation(
+      processorName,
+      storeName,
+      windowAggregateProcessor<K, V, VA>(
+        storeName,
+        this.windows,
+        initializer,
+        aggregator,
+        () => table.sendOldValues,
+        skipNullValues,
+      ),
+      materialized?.storeName !== undefined,
+    );
+    return table;
+  }
+}

@@ -1,0 +1,295 @@
+import type { FixedKeyProcessorSupplier, ProcessorContext, ProcessorSupplier } from '../processor/api.ts';
+import type { Record } from '../processor/record.ts';
+import type { Serde } from '../serde/serde.ts';
+import type { TopicNameExtractor } from '../topology/nodes.ts';
+import type { InternalStreamsBuilder } from './internal-builder.ts';
+import { Grouped, type KeyValue, type Named, Produced } from './options.ts';
+import { KGroupedStream } from './kgrouped-stream.ts';
+import { StreamsError } from '../processor/internals/errors.ts';
+
+export type Predicate<K, V> = (key: K, value: V) => boolean;
+export type KeyValueMapper<K, V, R> = (key: K, value: V) => R;
+/** Value first, key second (optional), so `(v) => ...` reads naturally. */
+export type ValueMapper<V, K, VR> = (value: V, key: K) => VR;
+export type ForeachAction<K, V> = (key: K, value: V) => void;
+
+/** A stateless processor body: gets the record and a forward function. */
+type Step<K, V, KR, VR> = (record: Record<K, V>, forward: (record: Record<KR, VR>) => void) => void;
+
+/**
+ * An unbounded stream of independent records (Kafka Streams' KStream). Operations add nodes to the
+ * topology; key-changing ones mark the stream so a following stateful operation repartitions.
+ */
+export class KStream<K, V> {
+  /** @internal */
+  constructor(
+    readonly builder: InternalStreamsBuilder,
+    /** Name of the node whose output this stream is. */
+    readonly nodeName: string,
+    readonly keySerde: Serde<K> | undefined,
+    readonly valueSerde: Serde<V> | undefined,
+    /** True after a key-changing operation: the next grouping or join must repartition. */
+    readonly repartitionRequired: boolean,
+  ) {}
+
+  filter(predicate: Predicate<K, V>, named?: Named): KStream<K, V> {
+    return this.step(
+      'KSTREAM-FILTER-',
+      named,
+      (r, fwd) => predicate(r.key, r.value) && fwd(r),
+      this.keySerde,
+      this.valueSerde,
+      false,
+    );
+  }
+
+  filterNot(predicate: Predicate<K, V>, named?: Named): KStream<K, V> {
+    return this.step(
+      'KSTREAM-FILTER-',
+      named,
+      (r, fwd) => !predicate(r.key, r.value) && fwd(r),
+      this.keySerde,
+      this.valueSerde,
+      false,
+    );
+  }
+
+  map<KR, VR>(mapper: KeyValueMapper<K, V, KeyValue<KR, VR>>, named?: Named): KStream<KR, VR> {
+    return this.step<KR, VR>(
+      'KSTREAM-MAP-',
+      named,
+      (r, fwd) => {
+        const kv = mapper(r.key, r.value);
+        if (kv === null || kv === undefined) throw new StreamsError('map(): the mapper returned no KeyValue');
+        fwd(r.withKey(kv.key).withValue(kv.value));
+      },
+      undefined,
+      undefined,
+      true,
+    );
+  }
+
+  mapValues<VR>(mapper: ValueMapper<V, K, VR>, named?: Named): KStream<K, VR> {
+    return this.step<K, VR>(
+      'KSTREAM-MAPVALUES-',
+      named,
+      (r, fwd) => fwd(r.withValue(mapper(r.value, r.key))),
+      this.keySerde,
+      undefined,
+      false,
+    );
+  }
+
+  flatMap<KR, VR>(mapper: KeyValueMapper<K, V, Iterable<KeyValue<KR, VR>>>, named?: Named): KStream<KR, VR> {
+    return this.step<KR, VR>(
+      'KSTREAM-FLATMAP-',
+      named,
+      (r, fwd) => {
+        for (const kv of mapper(r.key, r.value)) fwd(r.withKey(kv.key).withValue(kv.value));
+      },
+      undefined,
+      undefined,
+      true,
+    );
+  }
+
+  flatMapValues<VR>(mapper: ValueMapper<V, K, Iterable<VR>>, named?: Named): KStream<K, VR> {
+    return this.step<K, VR>(
+      'KSTREAM-FLATMAPVALUES-',
+      named,
+      (r, fwd) => {
+        for (const v of mapper(r.value, r.key)) fwd(r.withValue(v));
+      },
+      this.keySerde,
+      undefined,
+      false,
+    );
+  }
+
+  selectKey<KR>(mapper: KeyValueMapper<K, V, KR>, named?: Named): KStream<KR, V> {
+    return this.step<KR, V>(
+      'KSTREAM-KEY-SELECT-',
+      named,
+      (r, fwd) => fwd(r.withKey(mapper(r.key, r.value))),
+      undefined,
+      this.valueSerde,
+      true,
+    );
+  }
+
+  peek(action: ForeachAction<K, V>, named?: Named): KStream<K, V> {
+    return this.step<K, V>(
+      'KSTREAM-PEEK-',
+      named,
+      (r, fwd) => {
+        action(r.key, r.value);
+        fwd(r);
+      },
+      this.keySerde,
+      this.valueSerde,
+      false,
+    );
+  }
+
+  /** Terminal: runs an action per record. */
+  foreach(action: ForeachAction<K, V>, named?: Named): void {
+    this.step<K, V>(
+      'KSTREAM-FOREACH-',
+      named,
+      (r) => action(r.key, r.value),
+      this.keySerde,
+      this.valueSerde,
+      false,
+    );
+  }
+
+  /** Interleaves two streams (no ordering guarantee between them beyond each one's own order). */
+  merge(other: KStream<K, V>, named?: Named): KStream<K, V> {
+    const name = named?.name ?? this.builder.newName('KSTREAM-MERGE-');
+    this.builder.topology.addProcessor(name, passThrough, this.nodeName, other.nodeName);
+    return new KStream(
+      this.builder,
+      name,
+      this.keySerde,
+      this.valueSerde,
+      this.repartitionRequired || other.repartitionRequired,
+    );
+  }
+
+  /** Writes to a topic, or to the topic a TopicNameExtractor picks per record. */
+  to(topic: string | TopicNameExtractor<K, V>, produced?: Produced<K, V>): void {
+    const name = produced?.processorName ?? this.builder.newName('KSTREAM-SINK-');
+    const keySerde = produced?.keySerde ?? this.keySerde;
+    const valueSerde = produced?.valueSerde ?? this.valueSerde;
+    this.builder.topology.addSink(
+      name,
+      topic as string | TopicNameExtractor<any, any>,
+      {
+        ...(keySerde ? { keySerde } : {}),
+        ...(valueSerde ? { valueSerde } : {}),
+        ...(produced?.partitioner ? { partitioner: produced.partitioner as any } : {}),
+      },
+      this.nodeName,
+    );
+  }
+
+  /** Runs a Processor API processor; its output may have any key, so later grouping repartitions. */
+  process<KR, VR>(supplier: ProcessorSupplier<K, V, KR, VR>, ...storeNames: string[]): KStream<KR, VR> {
+    const name = this.builder.newName('KSTREAM-PROCESSOR-');
+    return this.addProcessor(name, supplier, storeNames, true);
+  }
+
+  /** Like process, but the processor may not change keys: no repartition is needed afterwards. */
+  processValues<VR>(supplier: FixedKeyProcessorSupplier<K, V, VR>, ...storeNames: string[]): KStream<K, VR> {
+    const name = this.builder.newName('KSTREAM-PROCESSVALUES-');
+    const guarded: ProcessorSupplier<K, V, K, VR> = () => {
+      const inner = supplier();
+      let processing = false;
+      let currentKey: K;
+      return {
+        init(ctx: ProcessorContext<K, VR>) {
+          // Same context, but forward checks that a record keeps the key of the input it came from.
+          const checked = Object.create(ctx) as ProcessorContext<K, VR>;
+          checked.forward = (record, childName) => {
+            if (processing && record.key !== currentKey) {
+              throw new StreamsError(
+                `processValues(): processor '${name}' changed a record's key; use process() instead`,
+              );
+            }
+            ctx.forward(record, childName);
+          };
+          inner.init?.(checked);
+        },
+        process(record) {
+          processing = true;
+          currentKey = record.key;
+          try {
+            inner.process(record);
+          } finally {
+            processing = false;
+          }
+        },
+        close() {
+          inner.close?.();
+        },
+      };
+    };
+    const stream = this.addProcessor<K, VR>(name, guarded, storeNames, this.repartitionRequired);
+    return new KStream(this.builder, stream.nodeName, this.keySerde, undefined, this.repartitionRequired);
+  }
+
+  groupByKey(grouped?: Grouped<K, V>): KGroupedStream<K, V> {
+    return new KGroupedStream(
+      this.builder,
+      this.nodeName,
+      grouped?.keySerde ?? this.keySerde,
+      grouped?.valueSerde ?? this.valueSerde,
+      this.repartitionRequired,
+      grouped?.name,
+    );
+  }
+
+  groupBy<KR>(selector: KeyValueMapper<K, V, KR>, grouped?: Grouped<KR, V>): KGroupedStream<KR, V> {
+    const selected = this.selectKey(selector);
+    return new KGroupedStream(
+      this.builder,
+      selected.nodeName,
+      grouped?.keySerde,
+      grouped?.valueSerde ?? this.valueSerde,
+      true,
+      grouped?.name,
+    );
+  }
+
+  private addProcessor<KR, VR>(
+    name: string,
+    supplier: ProcessorSupplier<any, any, any, any>,
+    storeNames: string[],
+    repartitionRequired: boolean,
+  ): KStream<KR, VR> {
+    this.builder.topology.addProcessor(name, supplier, this.nodeName);
+    if (storeNames.length > 0) this.builder.topology.connectProcessorAndStateStores(name, ...storeNames);
+    return new KStream<KR, VR>(this.builder, name, undefined, undefined, repartitionRequired);
+  }
+
+  private step<KR, VR>(
+    prefix: string,
+    named: Named | undefined,
+    body: Step<K, V, KR, VR>,
+    keySerde: Serde<KR> | undefined,
+    valueSerde: Serde<VR> | undefined,
+    changesKey: boolean,
+  ): KStream<KR, VR> {
+    const name = named?.name ?? this.builder.newName(prefix);
+    this.builder.topology.addProcessor(
+      name,
+      () => {
+        let forward: (r: Record<KR, VR>) => void;
+        return {
+          init(ctx: ProcessorContext<KR, VR>) {
+            forward = (r) => ctx.forward(r);
+          },
+          process(record: Record<K, V>) {
+            body(record, forward);
+          },
+        };
+      },
+      this.nodeName,
+    );
+    return new KStream(this.builder, name, keySerde, valueSerde, this.repartitionRequired || changesKey);
+  }
+}
+
+const passThrough: ProcessorSupplier = () => {
+  let context: ProcessorContext;
+  return {
+    init(ctx) {
+      context = ctx;
+    },
+    process(record) {
+      context.forward(record);
+    },
+  };
+};
+
+export { Grouped, Produced };

@@ -1,0 +1,149 @@
+import type { Processor, ProcessorContext } from '../../processor/api.ts';
+import type { Record } from '../../processor/record.ts';
+import type { InternalProcessorContext } from '../../processor/internals/task.ts';
+import type { KeyValueStore, WindowStore } from '../../state/types.ts';
+import type { ValueAndTimestamp } from '../../state/index.ts';
+import { logger } from '../../logger.ts';
+import type { TimeWindows } from '../windows.ts';
+import type { Windowed } from '../../state/types.ts';
+import { change, type Change } from './change.ts';
+import { TupleForwarder } from './forwarding.ts';
+
+export type Initializer<VA> = () => VA;
+export type Aggregator<K, V, VA> = (key: K, value: V, aggregate: VA) => VA;
+export type Reducer<V> = (aggregate: V, value: V) => V;
+
+function skip(context: ProcessorContext<any, any>, what: string, reason: 'null-key' | 'null-value'): void {
+  const meta = context.recordMetadata();
+  logger.debug(
+    meta
+      ? `Skipping record due to ${what}. topic=[${meta.topic}] partition=[${meta.partition}] offset=[${meta.offset}]`
+      : `Skipping record due to ${what}. Topic, partition, and offset not known.`,
+  );
+  (context as unknown as InternalProcessorContext).recordDropped(reason);
+}
+
+/**
+ * Rolling aggregation of a grouped stream (Kafka Streams' KStreamAggregate / KStreamReduce): records
+ * with a null key or value are skipped; the result's timestamp is the largest input timestamp so far.
+ */
+export function aggregateProcessor<K, V, VA>(
+  storeName: string,
+  initializer: Initializer<VA> | undefined,
+  aggregator: (key: K, value: V, aggregate: VA | undefined) => VA,
+  sendOldValues: () => boolean,
+): () => Processor<K, V, K, Change<VA>> {
+  return () => {
+    let context: ProcessorContext<K, Change<VA>>;
+    let store: KeyValueStore<K, ValueAndTimestamp<VA>>;
+    let forwarder: TupleForwarder<K, VA>;
+    return {
+      init(ctx) {
+        context = ctx;
+        store = ctx.getStateStore(storeName);
+        forwarder = new TupleForwarder(store, ctx, sendOldValues());
+      },
+      process(record: Record<K, V>) {
+        if (
+          record.key === null ||
+          record.key === undefined ||
+          record.value === null ||
+          record.value === undefined
+        ) {
+          skip(context, 'null key or value', record.key == null ? 'null-key' : 'null-value');
+          return;
+        }
+        const old = store.get(record.key);
+        let newAgg: VA;
+        let timestamp: number;
+        if (old === undefined || old.value === null || old.value === undefined) {
+          newAgg = aggregator(record.key, record.value, initializer ? initializer() : undefined);
+          timestamp = record.timestamp;
+        } else {
+          newAgg = aggregator(record.key, record.value, old.value);
+          timestamp = Math.max(record.timestamp, old.timestamp);
+        }
+        store.put(record.key, { value: newAgg, timestamp });
+        forwarder.maybeForward(
+          record
+            .withValue(change(newAgg, sendOldValues() ? (old?.value ?? null) : null))
+            .withTimestamp(timestamp),
+        );
+      },
+    };
+  };
+}
+
+/**
+ * Windowed aggregation (Kafka Streams' KStreamWindowAggregate): each record updates every window that
+ * contains it, unless the window closed (end <= observed stream time - grace): then it is late,
+ * dropped and counted.
+ */
+export function windowAggregateProcessor<K, V, VA>(
+  storeName: string,
+  windows: TimeWindows,
+  initializer: Initializer<VA> | undefined,
+  aggregator: (key: K, value: V, aggregate: VA | undefined) => VA,
+  sendOldValues: () => boolean,
+  skipNullValues: boolean,
+): () => Processor<K, V, Windowed<K>, Change<VA>> {
+  return () => {
+    let context: ProcessorContext<Windowed<K>, Change<VA>>;
+    let store: WindowStore<K, ValueAndTimestamp<VA>>;
+    let forwarder: TupleForwarder<Windowed<K>, VA>;
+    let observedStreamTime = -1;
+    return {
+      init(ctx) {
+        context = ctx;
+        store = ctx.getStateStore(storeName);
+        forwarder = new TupleForwarder(store, ctx, sendOldValues());
+      },
+      process(record: Record<K, V>) {
+        if (record.key === null || record.key === undefined) {
+          skip(context, 'null key', 'null-key');
+          return;
+        }
+        if (skipNullValues && (record.value === null || record.value === undefined)) {
+          skip(context, 'null value', 'null-value');
+          return;
+        }
+        observedStreamTime = Math.max(observedStreamTime, record.timestamp);
+        const closeTime = observedStreamTime - windows.gracePeriodMs();
+        for (const window of windows.windowsFor(record.timestamp)) {
+          if (window.end > closeTime) {
+            const old = store.fetch(record.key, window.start);
+            let newAgg: VA;
+            let timestamp: number;
+            if (old === undefined || old.value === null || old.value === undefined) {
+              newAgg = aggregator(record.key, record.value, initializer ? initializer() : undefined);
+              timestamp = record.timestamp;
+            } else {
+              newAgg = aggregator(record.key, record.value, old.value);
+              timestamp = Math.max(record.timestamp, old.timestamp);
+            }
+            // A null aggregate deletes the window, as ValueAndTimestamp.make(null, ts) does in Kafka Streams.
+            store.put(
+              record.key,
+              newAgg === null || newAgg === undefined ? null : { value: newAgg, timestamp },
+              window.start,
+            );
+            forwarder.maybeForward(
+              record
+                .withKey({ key: record.key, window })
+                .withValue(change(newAgg, sendOldValues() ? (old?.value ?? null) : null))
+                .withTimestamp(timestamp),
+            );
+          } else {
+            const meta = context.recordMetadata();
+            logger.debug(
+              `Skipping record for expired window. record timestamp=${record.timestamp} window=[${window.start},${window.end}) ` +
+                `expiration=${closeTime} streamTime=${observedStreamTime}` +
+                (meta ? ` topic=[${meta.topic}] partition=[${meta.partition}] offset=[${meta.offset}]` : ''),
+            );
+            (context as unknown as InternalProcessorContext).recordDropped('late');
+          }
+        }
+      },
+    };
+  };
+}

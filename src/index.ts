@@ -1,0 +1,43 @@
+// Public API of lambda-streams. Names follow Kafka Streams.
+export { StreamsBuilder, type StreamsBuilderOptions } from './dsl/streams-builder.ts';
+export { KStream } from './dsl/kstream.ts';
+export type { Predicate, KeyValueMapper, ValueMapper, ForeachAction } from './dsl/kstream.ts';
+export { KTable } from './dsl/ktable.ts';
+export { KGroupedStream, TimeWindowedKStream, type AggregateOptions } from './dsl/kgrouped-stream.ts';
+export {
+  Consumed,
+  Produced,
+  Grouped,
+  Materialized,
+  Named,
+  KeyValue,
+  type Merger,
+  type StoreType,
+} from './dsl/options.ts';
+export { TimeWindows } from './dsl/windows.ts';
+export type { Initializer, Aggregator, Reducer } from './dsl/processors/aggregate.ts';
+export type { Change } from './dsl/processors/change.ts';
+
+export { Topology, TopologyError, type SubTopology, type StoreMetadata } from './topology/topology.ts';
+export type { TopologyDescription } from './topology/describe.ts';
+export type { TimestampExtractor, TopicNameExtractor, StreamPartitioner } from './topology/nodes.ts';
+export { defineTopology, type TopologyDefinition } from './topology/definition.ts';
+
+export { Record, type Headers } from './processor/record.ts';
+export {
+  PunctuationType,
+  type Processor,
+  type ProcessorContext,
+  type ProcessorSupplier,
+  type FixedKeyProcessorSupplier,
+  type Punctuator,
+  type Cancellable,
+  type RecordMetadata,
+} from './processor/api.ts';
+export { StreamsError } from './processor/internals/errors.ts';
+
+export * from './serde/index.ts';
+export * from './state/index.ts';
+
+export { TopologyTestDriver, type TopologyTestDriverConfig } from './testing/topology-test-driver.ts';
+export { TestInputTopic, TestOutputTopic, type TestRecord } from './testing/test-topics.ts';

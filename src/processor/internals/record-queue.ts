@@ -1,0 +1,90 @@
+import type { Headers } from '../record.ts';
+
+/** A consumed record after deserialization and timestamp extraction, waiting to be processed. */
+export interface StampedRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+  key: unknown;
+  value: unknown;
+  timestamp: number;
+  headers: Headers;
+  /** Name of the source node that reads this topic. */
+  source: string;
+}
+
+/** FIFO of one topic-partition (array plus head index: no per-record shift). */
+class RecordQueue {
+  private items: StampedRecord[] = [];
+  private head = 0;
+
+  push(record: StampedRecord): void {
+    this.items.push(record);
+  }
+
+  peek(): StampedRecord | undefined {
+    return this.items[this.head];
+  }
+
+  poll(): StampedRecord | undefined {
+    const item = this.items[this.head];
+    if (item === undefined) return undefined;
+    this.head++;
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+
+  get size(): number {
+    return this.items.length - this.head;
+  }
+}
+
+/**
+ * The task's input queues (Kafka Streams' PartitionGroup): always hands out the queued record with the
+ * smallest timestamp across partitions, so co-partitioned inputs are processed in time order.
+ */
+export class PartitionGroup {
+  private readonly queues = new Map<string, RecordQueue>();
+  private total = 0;
+
+  add(record: StampedRecord): void {
+    const id = `${record.topic}\u0000${record.partition}`;
+    let queue = this.queues.get(id);
+    if (!queue) this.queues.set(id, (queue = new RecordQueue()));
+    queue.push(record);
+    this.total++;
+  }
+
+  next(): StampedRecord | undefined {
+    if (this.total === 0) return undefined;
+    let best: RecordQueue | undefined;
+    let bestTs = Infinity;
+    for (const queue of this.queues.values()) {
+      const head = queue.peek();
+      if (head !== undefined && head.timestamp < bestTs) {
+        best = queue;
+        bestTs = head.timestamp;
+      }
+    }
+    if (!best) return undefined;
+    this.total--;
+    return best.poll();
+  }
+
+  get size(): number {
+    return this.total;
+  }
+
+  /** Records queued for one topic-partition (used to pause fetching a partition that runs ahead). */
+  sizeOf(topic: string, partition: number): number {
+    return this.queues.get(`${topic}\u0000${partition}`)?.size ?? 0;
+  }
+
+  clear(): void {
+    this.queues.clear();
+    this.total = 0;
+  }
+}

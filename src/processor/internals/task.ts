@@ -1,0 +1,523 @@
+import path from 'node:path';
+import type { Logger } from 'pino';
+import {
+  PunctuationType,
+  type Cancellable,
+  type Processor,
+  type ProcessorContext,
+  type Punctuator,
+  type RecordMetadata,
+} from '../api.ts';
+import { Record, type Headers } from '../record.ts';
+import type { Topology } from '../../topology/topology.ts';
+import type { SinkNodeDef, SourceNodeDef, TimestampExtractor } from '../../topology/nodes.ts';
+import type { StateStore, StateStoreContext } from '../../state/types.ts';
+import { serdeName, type Serde } from '../../serde/serde.ts';
+import { DeserializationError, SerializationError } from '../../serde/errors.ts';
+import { PartitionGroup, type StampedRecord } from './record-queue.ts';
+import { PunctuationQueue } from './punctuation.ts';
+import { StreamsError, describeOrigin } from './errors.ts';
+import { childLogger } from '../../logger.ts';
+
+/** A record as consumed from Kafka, still in bytes. */
+export interface RawRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  timestamp: number;
+  headers?: Headers;
+}
+
+/** Where sink output goes: the runtime's producer, or the test driver's output topics. */
+export interface RecordCollector {
+  send(record: {
+    topic: string;
+    key: Buffer | null;
+    value: Buffer | null;
+    timestamp: number;
+    headers: Headers;
+    /** Set when a StreamPartitioner chose the partition; otherwise the collector partitions by key. */
+    partition?: number;
+  }): void;
+  /** Partition count of a topic, for StreamPartitioners; undefined when unknown. */
+  partitionsFor?(topic: string): number | undefined;
+}
+
+/** Counters a task reports; the runtime maps them to Prometheus metrics. */
+export interface TaskMetrics {
+  recordDropped(reason: DropReason, taskId: string, node: string): void;
+  recordProcessed?(taskId: string, count: number): void;
+}
+
+export type DropReason =
+  'late' | 'null-key' | 'null-value' | 'deserialization' | 'invalid-timestamp' | 'expired-window';
+
+/** What to do with a record that cannot be deserialized or has an invalid timestamp. */
+export type BadRecordHandling = 'fail' | 'skip';
+
+export interface TaskConfig {
+  applicationId: string;
+  taskId: string;
+  /** Root state directory; the task uses `<stateDir>/<applicationId>/<taskId>`. */
+  stateDir: string;
+  topology: Topology;
+  /** Node names this task runs (one sub-topology; the test driver runs them all in one task). */
+  nodes: ReadonlySet<string>;
+  collector: RecordCollector;
+  /** Full topic name for a topic named in the topology (internal topics get the application-id prefix). */
+  resolveTopic: (topic: string) => string;
+  /** Writes a store change to its changelog; undefined disables changelogging (batch mode, tests). */
+  logChange?: (storeName: string, key: Buffer | null, value: Buffer | null, timestamp: number) => void;
+  wallClock: () => number;
+  defaultKeySerde: Serde<any>;
+  defaultValueSerde: Serde<any>;
+  defaultTimestampExtractor?: TimestampExtractor;
+  badRecordHandling: BadRecordHandling;
+  metrics?: TaskMetrics;
+  /** Disables caching on every store (Kafka Streams' statestore.cache.max.bytes=0). */
+  cachingDisabled?: boolean;
+  /** Stores built elsewhere (e.g. standby or restored) to use instead of building new ones. */
+  stores?: Map<string, StateStore>;
+}
+
+const recordTimestampExtractor: TimestampExtractor = (record) => record.timestamp;
+
+/** Runtime form of a graph node. */
+interface RuntimeNode {
+  name: string;
+  children: RuntimeNode[];
+  childByName: Map<string, RuntimeNode>;
+  process(record: Record<unknown, unknown>): void;
+}
+
+/**
+ * One task: a processor graph instance with its stores, input queues, stream time and punctuations.
+ * Processing is synchronous; the host (runtime or test driver) feeds raw records and commits.
+ */
+export class StreamTask {
+  readonly id: string;
+  readonly applicationId: string;
+  readonly log: Logger;
+  private readonly config: TaskConfig;
+  private readonly queues = new PartitionGroup();
+  private readonly punctuations = new PunctuationQueue();
+  private readonly nodes = new Map<string, RuntimeNode>();
+  private readonly processors: Array<{ name: string; processor: Processor<any, any, any, any> }> = [];
+  private readonly sourcesByTopic = new Map<string, SourceNodeDef>();
+  private readonly patternSources: SourceNodeDef[] = [];
+  readonly stores = new Map<string, StateStore>();
+  private readonly partitionTime = new Map<string, number>();
+  private streamTime = -1;
+  private current: RecordMetadata | undefined;
+  private currentTimestamp = -1;
+  private commitRequested = false;
+  private initialized = false;
+  /** Offsets consumed per "topic:partition": the next offset to commit (last processed + 1). */
+  readonly consumedOffsets = new Map<string, number>();
+
+  constructor(config: TaskConfig) {
+    this.config = config;
+    this.id = config.taskId;
+    this.applicationId = config.applicationId;
+    this.log = childLogger({ task: config.taskId });
+    const { topology } = config;
+    for (const name of config.nodes) {
+      const def = topology.node(name);
+      if (def.kind === 'source') {
+        for (const topic of def.topics) this.sourcesByTopic.set(config.resolveTopic(topic), def);
+        if (def.pattern) this.patternSources.push(def);
+      }
+      if (def.kind === 'processor') {
+        for (const store of def.stores) {
+          if (this.stores.has(store)) continue;
+          const existing = config.stores?.get(store);
+          const builder = topology.storeBuilder(store);
+          const effective = config.cachingDisabled ? builder.withCachingDisabled() : builder;
+          this.stores.set(store, existing ?? effective.build());
+        }
+      }
+    }
+    // Build runtime nodes children-first so each node can hold direct references to its children.
+    const build = (name: string): RuntimeNode => {
+      const existing = this.nodes.get(name);
+      if (existing) return existing;
+      const def = topology.node(name);
+      const children = topology
+        .children(name)
+        .filter((c) => config.nodes.has(c))
+        .map(build);
+      const node = this.createNode(def.kind === 'processor' ? def.name : name, def, children);
+      this.nodes.set(name, node);
+      return node;
+    };
+    for (const name of config.nodes) build(name);
+  }
+
+  get taskDir(): string {
+    return path.join(this.config.stateDir, this.applicationId, this.id);
+  }
+
+  /** Opens stores and initializes processors (sources first, in graph order). */
+  async init(): Promise<void> {
+    const storeContext: StateStoreContext = {
+      applicationId: this.applicationId,
+      taskId: this.id,
+      taskDir: this.taskDir,
+      ...(this.config.logChange ? { logChange: this.config.logChange } : {}),
+      currentTimestamp: () => this.currentTimestamp,
+    };
+    for (const store of this.stores.values()) {
+      if (!store.isOpen()) await store.init(storeContext);
+    }
+    for (const { name, processor } of this.processors) {
+      try {
+        processor.init?.(this.contextFor(name));
+      } catch (error) {
+        throw new StreamsError(
+          `Task ${this.id}: processor '${name}' failed in init: ${(error as Error).message}`,
+          {
+            cause: error,
+          },
+        );
+      }
+    }
+    this.initialized = true;
+  }
+
+  /** Topics (full names) this task reads, for subscription; patterns are matched by `readsTopic`. */
+  sourceTopics(): string[] {
+    return [...this.sourcesByTopic.keys()];
+  }
+
+  readsTopic(topic: string): boolean {
+    return this.sourceFor(topic) !== undefined;
+  }
+
+  /** Deserializes, stamps and queues raw records; returns how many were queued. */
+  addRecords(records: Iterable<RawRecord>): number {
+    let queued = 0;
+    for (const raw of records) {
+      const stamped = this.stamp(raw);
+      if (stamped) {
+        this.queues.add(stamped);
+        queued++;
+      } else {
+        this.markConsumed(raw.topic, raw.partition, raw.offset);
+      }
+    }
+    return queued;
+  }
+
+  get queuedRecords(): number {
+    return this.queues.size;
+  }
+
+  queuedFor(topic: string, partition: number): number {
+    return this.queues.sizeOf(topic, partition);
+  }
+
+  /** Processes the queued record with the smallest timestamp; false when nothing is queued. */
+  processNext(): boolean {
+    const record = this.queues.next();
+    if (!record) return false;
+    this.processStamped(record);
+    return true;
+  }
+
+  /** Processes everything queued, firing stream-time punctuations after each record. */
+  processAll(): number {
+    let n = 0;
+    while (this.processNext()) {
+      n++;
+      this.maybePunctuateStreamTime();
+    }
+    if (n > 0) this.config.metrics?.recordProcessed?.(this.id, n);
+    return n;
+  }
+
+  currentStreamTime(): number {
+    return this.streamTime;
+  }
+
+  maybePunctuateStreamTime(): boolean {
+    if (this.streamTime < 0) return false;
+    return this.punctuations.mayPunctuate(PunctuationType.STREAM_TIME, this.streamTime);
+  }
+
+  maybePunctuateSystemTime(): boolean {
+    return this.punctuations.mayPunctuate(PunctuationType.WALL_CLOCK_TIME, this.config.wallClock());
+  }
+
+  /** First half of a commit: flush caches (forwarding deduplicated updates). Synchronous. */
+  flushCaches(): void {
+    this.current = undefined;
+    for (const store of this.stores.values()) store.flushCache();
+    this.commitRequested = false;
+  }
+
+  /** Second half of a commit: make store writes durable. */
+  async flushStores(): Promise<void> {
+    for (const store of this.stores.values()) await store.flush();
+  }
+
+  get needsCommit(): boolean {
+    return this.commitRequested;
+  }
+
+  async close(): Promise<void> {
+    for (const { name, processor } of this.processors) {
+      try {
+        processor.close?.();
+      } catch (error) {
+        this.log.warn({ err: error, node: name }, 'processor close failed');
+      }
+    }
+    for (const store of this.stores.values()) if (store.isOpen()) await store.close();
+  }
+
+  getStore<S extends StateStore>(name: string): S | undefined {
+    return this.stores.get(name) as S | undefined;
+  }
+
+  get isInitialized(): boolean {
+    return this.initialized;
+  }
+
+  // ---- internals ----
+
+  private sourceFor(topic: string): SourceNodeDef | undefined {
+    const direct = this.sourcesByTopic.get(topic);
+    if (direct) return direct;
+    return this.patternSources.find((s) => s.pattern!.test(topic));
+  }
+
+  private markConsumed(topic: string, partition: number, offset: number): void {
+    if (offset >= 0) this.consumedOffsets.set(`${topic}:${partition}`, offset + 1);
+  }
+
+  private stamp(raw: RawRecord): StampedRecord | undefined {
+    const source = this.sourceFor(raw.topic);
+    if (!source) {
+      throw new StreamsError(
+        `Task ${this.id} received a record from topic '${raw.topic}', which it does not read`,
+      );
+    }
+    const origin = { topic: raw.topic, partition: raw.partition, offset: raw.offset };
+    let key: unknown = null;
+    let value: unknown = null;
+    const keySerde = source.keySerde ?? this.config.defaultKeySerde;
+    const valueSerde = source.valueSerde ?? this.config.defaultValueSerde;
+    try {
+      key = raw.key === null ? null : keySerde.deserialize(raw.key, raw.topic);
+    } catch (error) {
+      return this.badRecord(new DeserializationError({ ...origin, part: 'key' }, serdeName(keySerde), error));
+    }
+    try {
+      value = raw.value === null ? null : valueSerde.deserialize(raw.value, raw.topic);
+    } catch (error) {
+      return this.badRecord(
+        new DeserializationError({ ...origin, part: 'value' }, serdeName(valueSerde), error),
+      );
+    }
+    const partitionKey = `${raw.topic}:${raw.partition}`;
+    const extractor =
+      source.timestampExtractor ?? this.config.defaultTimestampExtractor ?? recordTimestampExtractor;
+    const timestamp = extractor(
+      { key, value, ...origin, timestamp: raw.timestamp },
+      this.partitionTime.get(partitionKey) ?? -1,
+    );
+    if (!(timestamp >= 0) || !Number.isFinite(timestamp)) {
+      return this.badRecord(
+        new StreamsError(
+          `Invalid timestamp ${timestamp} for record at ${describeOrigin(origin)}: timestamps must be non-negative ` +
+            `(set a timestamp extractor that returns event time for such records)`,
+        ),
+        'invalid-timestamp',
+      );
+    }
+    this.partitionTime.set(partitionKey, Math.max(this.partitionTime.get(partitionKey) ?? -1, timestamp));
+    return { ...origin, key, value, timestamp, headers: raw.headers ?? {}, source: source.name };
+  }
+
+  private badRecord(
+    error: Error,
+    reason: 'deserialization' | 'invalid-timestamp' = 'deserialization',
+  ): undefined {
+    if (this.config.badRecordHandling === 'fail') throw error;
+    this.log.warn({ err: error }, `skipping record: ${error.message}`);
+    this.config.metrics?.recordDropped(reason, this.id, 'source');
+    return undefined;
+  }
+
+  private processStamped(stamped: StampedRecord): void {
+    if (stamped.timestamp > this.streamTime) this.streamTime = stamped.timestamp;
+    this.current = { topic: stamped.topic, partition: stamped.partition, offset: stamped.offset };
+    this.currentTimestamp = stamped.timestamp;
+    const node = this.nodes.get(stamped.source)!;
+    try {
+      node.process(new Record(stamped.key, stamped.value, stamped.timestamp, stamped.headers));
+    } catch (error) {
+      if (error instanceof StreamsError || error instanceof SerializationError) throw error;
+      throw new StreamsError(
+        `Task ${this.id} failed to process record at ${describeOrigin(this.current)}: ${(error as Error).message}`,
+        { cause: error },
+      );
+    } finally {
+      this.markConsumed(stamped.topic, stamped.partition, stamped.offset);
+    }
+  }
+
+  private createNode(name: string, def: ReturnType<Topology['node']>, children: RuntimeNode[]): RuntimeNode {
+    const childByName = new Map(children.map((c) => [c.name, c]));
+    if (def.kind === 'source') {
+      return {
+        name,
+        children,
+        childByName,
+        process: (record) => {
+          for (const child of children) child.process(record);
+        },
+      };
+    }
+    if (def.kind === 'sink') return this.createSink(def, children, childByName);
+    const processor = def.supplier();
+    this.processors.push({ name, processor });
+    const task = this;
+    return {
+      name,
+      children,
+      childByName,
+      process(record) {
+        const previous = task.currentTimestamp;
+        task.currentTimestamp = record.timestamp;
+        processor.process(record);
+        task.currentTimestamp = previous;
+      },
+    };
+  }
+
+  private createSink(
+    def: SinkNodeDef,
+    children: RuntimeNode[],
+    childByName: Map<string, RuntimeNode>,
+  ): RuntimeNode {
+    const keySerde = def.keySerde ?? this.config.defaultKeySerde;
+    const valueSerde = def.valueSerde ?? this.config.defaultValueSerde;
+    const { collector, resolveTopic } = this.config;
+    return {
+      name: def.name,
+      children,
+      childByName,
+      process: (record) => {
+        const topicName =
+          typeof def.topic === 'string'
+            ? def.topic
+            : def.topic(record.key, record.value, { ...this.current, timestamp: record.timestamp });
+        const topic = resolveTopic(topicName);
+        let key: Buffer | null;
+        let value: Buffer | null;
+        try {
+          key =
+            record.key === null || record.key === undefined ? null : keySerde.serialize(record.key, topic);
+        } catch (error) {
+          throw new SerializationError({ topic, part: 'key' }, serdeName(keySerde), error);
+        }
+        try {
+          value =
+            record.value === null || record.value === undefined
+              ? null
+              : valueSerde.serialize(record.value, topic);
+        } catch (error) {
+          throw new SerializationError({ topic, part: 'value' }, serdeName(valueSerde), error);
+        }
+        let partition: number | undefined;
+        if (def.partitioner) {
+          const count = collector.partitionsFor?.(topic);
+          if (count !== undefined) partition = def.partitioner(topic, record.key, record.value, count);
+        }
+        collector.send({
+          topic,
+          key,
+          value,
+          timestamp: record.timestamp,
+          headers: record.headers,
+          ...(partition !== undefined ? { partition } : {}),
+        });
+      },
+    };
+  }
+
+  /** A context bound to one node: forward goes to that node's children. */
+  private contextFor(nodeName: string): ProcessorContext<any, any> & InternalProcessorContext {
+    const node = this.nodes.get(nodeName)!;
+    const task = this;
+    return {
+      applicationId: task.applicationId,
+      taskId: task.id,
+      nodeName,
+      recordMetadata: () => task.current,
+      currentStreamTimeMs: () => task.streamTime,
+      currentSystemTimeMs: () => task.config.wallClock(),
+      forward(record: Record<any, any>, childName?: string) {
+        if (childName !== undefined) {
+          const child = node.childByName.get(childName);
+          if (!child) {
+            throw new StreamsError(`Node '${nodeName}' has no child named '${childName}'`);
+          }
+          child.process(record);
+          return;
+        }
+        const children = node.children;
+        for (let i = 0; i < children.length; i++) children[i]!.process(record);
+      },
+      getStateStore<S extends StateStore>(name: string): S {
+        const def = task.config.topology.node(nodeName);
+        const store = task.stores.get(name);
+        if (!store || def.kind !== 'processor' || !def.stores.includes(name)) {
+          throw new StreamsError(
+            `Processor '${nodeName}' has no access to state store '${name}'; connect it with addStateStore or connectProcessorAndStateStores`,
+          );
+        }
+        return store as S;
+      },
+      schedule(intervalMs: number, type: PunctuationType, callback: Punctuator): Cancellable {
+        const start = type === PunctuationType.STREAM_TIME ? 0 : task.config.wallClock() + intervalMs;
+        return task.punctuations.add(type, start, intervalMs, callback, (cb, ts) =>
+          task.punctuate(nodeName, cb, ts),
+        );
+      },
+      commit() {
+        task.commitRequested = true;
+      },
+      recordDropped(reason: DropReason) {
+        task.config.metrics?.recordDropped(reason, task.id, nodeName);
+      },
+    };
+  }
+
+  private punctuate(nodeName: string, callback: Punctuator, timestamp: number): void {
+    const saved = this.current;
+    this.current = undefined;
+    const savedTs = this.currentTimestamp;
+    this.currentTimestamp = timestamp;
+    try {
+      callback(timestamp);
+    } catch (error) {
+      throw new StreamsError(
+        `Task ${this.id}: punctuation of processor '${nodeName}' at ${timestamp} failed: ${(error as Error).message}`,
+        { cause: error },
+      );
+    } finally {
+      this.current = saved;
+      this.currentTimestamp = savedTs;
+    }
+  }
+}
+
+/** Extra context methods the DSL's own processors use (not part of the public Processor API). */
+export interface InternalProcessorContext {
+  readonly nodeName: string;
+  recordDropped(reason: DropReason): void;
+}
