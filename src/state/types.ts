@@ -21,6 +21,31 @@ export interface StateStoreContext {
   readonly logChange?: (storeName: string, key: Buffer, value: Buffer | null, timestamp: number) => void;
   /** Timestamp of the record being processed, stamped on changelog records and cache entries. */
   currentTimestamp(): number;
+  /**
+   * Counters for one store (metrics hook). Every layer of a store asks for its store's counters at
+   * init and increments plain fields in the hot path; a metrics layer reads them at scrape time.
+   * Return the same object for the same store name. Undefined: counting goes to a private object.
+   */
+  readonly storeCounters?: (storeName: string) => StoreCounters;
+  /** Byte budget of each caching layer's write-back cache (default 10 MiB). */
+  readonly cacheMaxBytes?: number;
+}
+
+/** Plain counters a store increments (no metrics library dependency in the state layer). */
+export interface StoreCounters {
+  puts: number;
+  gets: number;
+  deletes: number;
+  rangeScans: number;
+  /** Changelog records applied by restoreBatch. */
+  restored: number;
+  /** Puts into windows already past retention, dropped. */
+  expiredWindowDrops: number;
+  cacheHits: number;
+  cacheMisses: number;
+  /** Dirty entries written down by a caching layer (on flushCache or eviction). */
+  cacheFlushedEntries: number;
+  cacheEvictions: number;
 }
 
 export interface StateStore {
@@ -52,7 +77,11 @@ export interface KeyValueBytesStore extends StateStore {
   putIfAbsent(key: Buffer, value: Buffer): Buffer | undefined;
   putAll(entries: ReadonlyArray<KeyValue<Buffer, Buffer | null>>): void;
   delete(key: Buffer): Buffer | undefined;
-  range(from: Buffer | undefined, to: Buffer | undefined, reverse?: boolean): IterableIterator<KeyValue<Buffer, Buffer>>;
+  range(
+    from: Buffer | undefined,
+    to: Buffer | undefined,
+    reverse?: boolean,
+  ): IterableIterator<KeyValue<Buffer, Buffer>>;
   prefixScan(prefix: Buffer): IterableIterator<KeyValue<Buffer, Buffer>>;
   approximateNumEntries(): number;
   /** Applies changelog records during restoration, bypassing changelogging and caching. */
@@ -122,7 +151,11 @@ export interface WindowBytesStore extends StateStore {
 export interface ReadOnlyWindowStore<K, V> {
   fetch(key: K, windowStart: number): V | undefined;
   fetchRange(key: K, timeFrom: number, timeTo: number): IterableIterator<{ windowStart: number; value: V }>;
-  backwardFetchRange(key: K, timeFrom: number, timeTo: number): IterableIterator<{ windowStart: number; value: V }>;
+  backwardFetchRange(
+    key: K,
+    timeFrom: number,
+    timeTo: number,
+  ): IterableIterator<{ windowStart: number; value: V }>;
   fetchKeyRange(
     keyFrom: K | undefined,
     keyTo: K | undefined,
@@ -141,7 +174,12 @@ export interface WindowStore<K, V> extends StateStore, ReadOnlyWindowStore<K, V>
  * Called by a caching layer when it evicts or flushes a dirty entry, so a DSL processor can forward
  * the deduplicated update downstream (Kafka Streams' CacheFlushListener).
  */
-export type CacheFlushListener<K, V> = (key: K, newValue: V | undefined, oldValue: V | undefined, timestamp: number) => void;
+export type CacheFlushListener<K, V> = (
+  key: K,
+  newValue: V | undefined,
+  oldValue: V | undefined,
+  timestamp: number,
+) => void;
 
 /** A store that may cache; setFlushListener returns true when caching is on (the owner then forwards on flush). */
 export interface CachedStore<K, V> {

@@ -1,0 +1,44 @@
+export type * from './types.ts';
+export { Stores } from './stores.ts';
+export {
+  KeyValueStoreBuilder,
+  WindowStoreBuilder,
+  WINDOW_CHANGELOG_ADDITIONAL_RETENTION_MS,
+} from './store-builders.ts';
+export {
+  keyValueSupplier,
+  windowSupplier,
+  validateStoreName,
+  type KeyValueBytesStoreSupplier,
+  type WindowBytesStoreSupplier,
+} from './store-suppliers.ts';
+export { MeteredKeyValueStore } from './metered-key-value-store.ts';
+export { MeteredWindowStore } from './metered-window-store.ts';
+export { CachingKeyValueBytesStore, type BytesFlushListener } from './caching-key-value-store.ts';
+export { CachingWindowBytesStore, type WindowBytesFlushListener } from './caching-window-store.ts';
+export { ChangeLoggingKeyValueBytesStore } from './change-logging-key-value-store.ts';
+export { ChangeLoggingWindowBytesStore } from './change-logging-window-store.ts';
+export { InMemoryKeyValueBytesStore } from './in-memory-key-value-store.ts';
+export { LevelDbKeyValueBytesStore } from './leveldb-key-value-store.ts';
+export { SegmentedWindowBytesStore, type SegmentedWindowOptions } from './segmented-window-store.ts';
+export type { WindowStoreLayer, WindowBytesEntry } from './window-store-layer.ts';
+export {
+  WindowKeySchema,
+  defaultSegmentInterval,
+  toChangelogKey as toWindowChangelogKey,
+  fromChangelogKey as fromWindowChangelogKey,
+  type WindowKeyParts,
+} from './window-key-schema.ts';
+export { timestampedSerde, type ValueAndTimestamp } from './timestamped-serde.ts';
+export { createStoreCounters } from './counters.ts';
+export { DEFAULT_CACHE_MAX_BYTES } from './write-back-cache.ts';
+export { InvalidStateStoreError, StateStoreError } from './errors.ts';
+export {
+  encodeEscaped,
+  decodeEscaped,
+  sortableInt64,
+  writeSortableInt64,
+  readSortableInt64,
+  writeInt64BE,
+  readInt64BE,
+} from './key-encoding.ts';

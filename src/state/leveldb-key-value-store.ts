@@ -1,0 +1,219 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ClassicLevel } from 'classic-level';
+import { BTree } from './btree.ts';
+import { countersFor, createStoreCounters } from './counters.ts';
+import { notOpen, StateStoreError } from './errors.ts';
+import { compareStrings, keyBytes, keyString } from './key-encoding.ts';
+import { walkRange } from './sorted-range.ts';
+import type { KeyScanningBytesStore } from './key-scan.ts';
+import type { KeyValue, StateStoreContext, StoreCounters } from './types.ts';
+
+type Db = ClassicLevel<Buffer, Buffer>;
+
+const KEY_LOAD_CHUNK = 1000;
+const NO_WRITES: ReadonlyMap<string, Buffer | null> = new Map();
+
+/**
+ * Persistent bytes store on LevelDB (classic-level), opened at `<taskDir>/<storeName>`.
+ *
+ * Trade-off: all KEYS live in memory in a sorted index, loaded at init. That keeps every read
+ * synchronous: point reads of absent keys never touch the disk, and range and prefix scans walk the
+ * index and read values with `db.getSync`. It costs memory per key (the key as a latin1 string plus
+ * B+ tree overhead, roughly key length + 40 bytes) and an init time linear in the key count, so
+ * stores with very many keys want the values to be the large part.
+ *
+ * Writes go to a pending map, visible to reads at once, and reach LevelDB as one `db.batch()` on
+ * `flush()` (the commit). While a batch is being written, its entries stay readable from `flushing`.
+ */
+export class LevelDbKeyValueBytesStore implements KeyScanningBytesStore {
+  readonly persistent = true;
+  private db: Db | undefined;
+  private index = new BTree<string, undefined>(undefined, compareStrings);
+  /** Writes since the last flush; null marks a delete. */
+  private pending = new Map<string, Buffer | null>();
+  private flushing: ReadonlyMap<string, Buffer | null> = NO_WRITES;
+  private counters: StoreCounters = createStoreCounters();
+
+  constructor(readonly name: string) {}
+
+  async init(context: StateStoreContext): Promise<void> {
+    if (this.db) throw new StateStoreError(this.name, 'is already open');
+    this.counters = countersFor(context, this.name);
+    const location = join(context.taskDir, this.name);
+    const db: Db = new ClassicLevel<Buffer, Buffer>(location, {
+      keyEncoding: 'buffer',
+      valueEncoding: 'buffer',
+    });
+    try {
+      await mkdir(context.taskDir, { recursive: true });
+      await db.open();
+      this.index = await loadKeyIndex(db);
+    } catch (error) {
+      await db.close().catch(() => undefined);
+      throw new StateStoreError(
+        this.name,
+        `cannot open LevelDB at ${location}: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    this.pending = new Map();
+    this.db = db;
+  }
+
+  isOpen(): boolean {
+    return this.db !== undefined;
+  }
+
+  flushCache(): void {}
+
+  async flush(): Promise<void> {
+    const db = this.openDb();
+    if (this.pending.size === 0) return;
+    const writes = this.pending;
+    const ops: Array<{ type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer }> = [];
+    for (const [key, value] of writes) {
+      ops.push(
+        value === null ? { type: 'del', key: keyBytes(key) } : { type: 'put', key: keyBytes(key), value },
+      );
+    }
+    this.flushing = writes;
+    this.pending = new Map();
+    try {
+      await db.batch(ops);
+    } catch (error) {
+      // Keep the unwritten entries pending, under any newer writes made meanwhile.
+      for (const [key, value] of writes) if (!this.pending.has(key)) this.pending.set(key, value);
+      throw new StateStoreError(this.name, `LevelDB batch write failed: ${(error as Error).message}`, {
+        cause: error,
+      });
+    } finally {
+      this.flushing = NO_WRITES;
+    }
+  }
+
+  /** Writes what is pending, then closes LevelDB. */
+  async close(): Promise<void> {
+    if (!this.db) return;
+    try {
+      await this.flush();
+    } finally {
+      const db = this.db;
+      this.db = undefined;
+      this.index = new BTree<string, undefined>(undefined, compareStrings);
+      this.pending = new Map();
+      await db.close();
+    }
+  }
+
+  get(key: Buffer): Buffer | undefined {
+    this.openDb();
+    return this.read(keyString(key));
+  }
+
+  put(key: Buffer, value: Buffer | null): void {
+    this.openDb();
+    const k = keyString(key);
+    this.pending.set(k, value);
+    if (value === null) this.index.delete(k);
+    else this.index.set(k, undefined);
+  }
+
+  putIfAbsent(key: Buffer, value: Buffer): Buffer | undefined {
+    const existing = this.get(key);
+    if (existing === undefined) this.put(key, value);
+    return existing;
+  }
+
+  putAll(entries: ReadonlyArray<KeyValue<Buffer, Buffer | null>>): void {
+    for (const { key, value } of entries) this.put(key, value);
+  }
+
+  delete(key: Buffer): Buffer | undefined {
+    const existing = this.get(key);
+    if (existing !== undefined) this.put(key, null);
+    return existing;
+  }
+
+  range(
+    from: Buffer | undefined,
+    to: Buffer | undefined,
+    reverse = false,
+  ): IterableIterator<KeyValue<Buffer, Buffer>> {
+    this.openDb();
+    return this.values(
+      walkRange(this.index, {
+        from: from === undefined ? undefined : keyString(from),
+        to: to === undefined ? undefined : keyString(to),
+        reverse,
+      }),
+    );
+  }
+
+  /** Keys only, from the in-memory index: no disk reads. */
+  *keys(from: Buffer | undefined, to: Buffer | undefined, reverse = false): IterableIterator<Buffer> {
+    this.openDb();
+    const walk = walkRange(this.index, {
+      from: from === undefined ? undefined : keyString(from),
+      to: to === undefined ? undefined : keyString(to),
+      reverse,
+    });
+    for (const [key] of walk) yield keyBytes(key);
+  }
+
+  prefixScan(prefix: Buffer): IterableIterator<KeyValue<Buffer, Buffer>> {
+    this.openDb();
+    return this.values(walkRange(this.index, { prefix: keyString(prefix) }));
+  }
+
+  approximateNumEntries(): number {
+    this.openDb();
+    return this.index.size;
+  }
+
+  /** Lands in the pending map like any write; the restorer flushes between large batches. */
+  restoreBatch(records: ReadonlyArray<KeyValue<Buffer, Buffer | null>>): void {
+    this.putAll(records);
+    this.counters.restored += records.length;
+  }
+
+  private openDb(): Db {
+    if (!this.db) throw notOpen(this.name);
+    return this.db;
+  }
+
+  private read(key: string): Buffer | undefined {
+    const pending = this.pending.get(key);
+    if (pending !== undefined) return pending ?? undefined;
+    if (!this.index.has(key)) return undefined;
+    const flushing = this.flushing.get(key);
+    if (flushing) return flushing;
+    return this.db!.getSync(keyBytes(key));
+  }
+
+  private *values(keys: Iterable<[string, undefined]>): Generator<KeyValue<Buffer, Buffer>> {
+    for (const [key] of keys) {
+      if (!this.db) throw notOpen(this.name);
+      const value = this.read(key);
+      if (value !== undefined) yield { key: keyBytes(key), value };
+    }
+  }
+}
+
+async function loadKeyIndex(db: Db): Promise<BTree<string, undefined>> {
+  const index = new BTree<string, undefined>(undefined, compareStrings);
+  const keys = db.keys();
+  try {
+    for (;;) {
+      const chunk = await keys.nextv(KEY_LOAD_CHUNK);
+      if (chunk.length === 0) break;
+      // LevelDB yields keys in order, so appending is cheap for the B+ tree.
+      for (const key of chunk) index.set(keyString(key), undefined);
+    }
+  } finally {
+    await keys.close();
+  }
+  return index;
+}

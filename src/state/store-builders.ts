@@ -1,0 +1,108 @@
+import type { Serde } from '../serde/serde.ts';
+import { CachingKeyValueBytesStore } from './caching-key-value-store.ts';
+import { CachingWindowBytesStore } from './caching-window-store.ts';
+import { ChangeLoggingKeyValueBytesStore } from './change-logging-key-value-store.ts';
+import { ChangeLoggingWindowBytesStore } from './change-logging-window-store.ts';
+import { MeteredKeyValueStore } from './metered-key-value-store.ts';
+import { MeteredWindowStore } from './metered-window-store.ts';
+import type { KeyValueBytesStoreSupplier, WindowBytesStoreSupplier } from './store-suppliers.ts';
+import type { KeyValueBytesStore, StateStore, StoreBuilder } from './types.ts';
+import type { WindowStoreLayer } from './window-store-layer.ts';
+
+/** Kafka Streams keeps window changelogs one day longer than the store (windowstore.changelog.additional.retention.ms). */
+export const WINDOW_CHANGELOG_ADDITIONAL_RETENTION_MS = 24 * 60 * 60 * 1000;
+
+/** Logging on and caching off by default, as Kafka Streams' builders. */
+abstract class AbstractStoreBuilder<S extends StateStore> implements StoreBuilder<S> {
+  private logging = true;
+  private caching = false;
+  private userChangelogConfig: globalThis.Record<string, string> = {};
+
+  constructor(
+    readonly name: string,
+    private readonly defaultChangelogConfig: globalThis.Record<string, string>,
+  ) {}
+
+  get loggingEnabled(): boolean {
+    return this.logging;
+  }
+
+  get cachingEnabled(): boolean {
+    return this.caching;
+  }
+
+  get changelogConfig(): globalThis.Record<string, string> {
+    return { ...this.defaultChangelogConfig, ...this.userChangelogConfig };
+  }
+
+  withCachingEnabled(): this {
+    this.caching = true;
+    return this;
+  }
+
+  withCachingDisabled(): this {
+    this.caching = false;
+    return this;
+  }
+
+  /** `config` overrides topic configs of the changelog (e.g. min.insync.replicas). */
+  withLoggingEnabled(config: globalThis.Record<string, string> = {}): this {
+    this.logging = true;
+    this.userChangelogConfig = { ...config };
+    return this;
+  }
+
+  withLoggingDisabled(): this {
+    this.logging = false;
+    this.userChangelogConfig = {};
+    return this;
+  }
+
+  abstract build(): S;
+}
+
+/** Assembles Metered → [Caching] → [ChangeLogging] → bytes store from the supplier. */
+export class KeyValueStoreBuilder<K, V> extends AbstractStoreBuilder<MeteredKeyValueStore<K, V>> {
+  constructor(
+    readonly supplier: KeyValueBytesStoreSupplier,
+    readonly keySerde: Serde<K>,
+    readonly valueSerde: Serde<V>,
+  ) {
+    super(supplier.name, { 'cleanup.policy': 'compact' });
+  }
+
+  build(): MeteredKeyValueStore<K, V> {
+    let store: KeyValueBytesStore = this.supplier.get();
+    if (this.loggingEnabled) store = new ChangeLoggingKeyValueBytesStore(store);
+    if (this.cachingEnabled) store = new CachingKeyValueBytesStore(store);
+    return new MeteredKeyValueStore(store, this.keySerde, this.valueSerde);
+  }
+}
+
+/**
+ * Assembles Metered → [Caching] → [ChangeLogging] → segmented bytes store. Caching is ignored for
+ * stores that retain duplicates (as in Kafka Streams): `cachingEnabled` then reads false.
+ */
+export class WindowStoreBuilder<K, V> extends AbstractStoreBuilder<MeteredWindowStore<K, V>> {
+  constructor(
+    readonly supplier: WindowBytesStoreSupplier,
+    readonly keySerde: Serde<K>,
+    readonly valueSerde: Serde<V>,
+  ) {
+    super(supplier.name, {
+      'cleanup.policy': 'compact,delete',
+      'retention.ms': String(supplier.retentionPeriod + WINDOW_CHANGELOG_ADDITIONAL_RETENTION_MS),
+    });
+  }
+
+  override get cachingEnabled(): boolean {
+    return super.cachingEnabled && !this.supplier.retainDuplicates;
+  }
+
+  build(): MeteredWindowStore<K, V> {
+    let store: WindowStoreLayer = this.supplier.get();
+    if (this.loggingEnabled) store = new ChangeLoggingWindowBytesStore(store);
+    if (this.cachingEnabled) store = new CachingWindowBytesStore(store);
+    return new MeteredWindowStore(store, this.keySerde, this.valueSerde);
+  }
+}

@@ -1,0 +1,24 @@
+import type { StateStoreContext } from './types.ts';
+
+/**
+ * The context a caching layer gives the layers below it: while the cache flushes, the timestamp of
+ * the entry being written replaces the current record's, so changelog records carry the timestamp
+ * of the write they stand for (Kafka Streams swaps the record context the same way).
+ */
+export function contextWithTimestamp(
+  context: StateStoreContext,
+  override: () => number | undefined,
+): StateStoreContext {
+  const { logChange, storeCounters } = context;
+  return {
+    applicationId: context.applicationId,
+    taskId: context.taskId,
+    taskDir: context.taskDir,
+    cacheMaxBytes: context.cacheMaxBytes,
+    logChange:
+      logChange &&
+      ((storeName, key, value, timestamp) => logChange.call(context, storeName, key, value, timestamp)),
+    storeCounters: storeCounters && ((storeName) => storeCounters.call(context, storeName)),
+    currentTimestamp: () => override() ?? context.currentTimestamp(),
+  };
+}

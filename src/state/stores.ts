@@ -1,0 +1,73 @@
+import type { Serde } from '../serde/serde.ts';
+import { KeyValueStoreBuilder, WindowStoreBuilder } from './store-builders.ts';
+import {
+  keyValueSupplier,
+  windowSupplier,
+  type KeyValueBytesStoreSupplier,
+  type WindowBytesStoreSupplier,
+} from './store-suppliers.ts';
+import { timestampedSerde, type ValueAndTimestamp } from './timestamped-serde.ts';
+
+/** Factory of store suppliers and builders (Kafka Streams' Stores). */
+export const Stores = {
+  /** LevelDB at `<taskDir>/<name>`. */
+  persistentKeyValueStore(name: string): KeyValueBytesStoreSupplier {
+    return keyValueSupplier(name, true);
+  },
+
+  inMemoryKeyValueStore(name: string): KeyValueBytesStoreSupplier {
+    return keyValueSupplier(name, false);
+  },
+
+  /** Windows kept for `retentionMs` of stream time after their start; LevelDB at `<taskDir>/<name>`. */
+  persistentWindowStore(
+    name: string,
+    retentionMs: number,
+    windowSizeMs: number,
+    retainDuplicates: boolean,
+  ): WindowBytesStoreSupplier {
+    return windowSupplier(name, true, retentionMs, windowSizeMs, retainDuplicates);
+  },
+
+  inMemoryWindowStore(
+    name: string,
+    retentionMs: number,
+    windowSizeMs: number,
+    retainDuplicates: boolean,
+  ): WindowBytesStoreSupplier {
+    return windowSupplier(name, false, retentionMs, windowSizeMs, retainDuplicates);
+  },
+
+  keyValueStoreBuilder<K, V>(
+    supplier: KeyValueBytesStoreSupplier,
+    keySerde: Serde<K>,
+    valueSerde: Serde<V>,
+  ): KeyValueStoreBuilder<K, V> {
+    return new KeyValueStoreBuilder(supplier, keySerde, valueSerde);
+  },
+
+  /** Values stored with the timestamp of their last update (what DSL tables materialise). */
+  timestampedKeyValueStoreBuilder<K, V>(
+    supplier: KeyValueBytesStoreSupplier,
+    keySerde: Serde<K>,
+    valueSerde: Serde<V>,
+  ): KeyValueStoreBuilder<K, ValueAndTimestamp<V>> {
+    return new KeyValueStoreBuilder(supplier, keySerde, timestampedSerde(valueSerde));
+  },
+
+  windowStoreBuilder<K, V>(
+    supplier: WindowBytesStoreSupplier,
+    keySerde: Serde<K>,
+    valueSerde: Serde<V>,
+  ): WindowStoreBuilder<K, V> {
+    return new WindowStoreBuilder(supplier, keySerde, valueSerde);
+  },
+
+  timestampedWindowStoreBuilder<K, V>(
+    supplier: WindowBytesStoreSupplier,
+    keySerde: Serde<K>,
+    valueSerde: Serde<V>,
+  ): WindowStoreBuilder<K, ValueAndTimestamp<V>> {
+    return new WindowStoreBuilder(supplier, keySerde, timestampedSerde(valueSerde));
+  },
+} as const;

@@ -1,0 +1,82 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Serde } from '../../../src/serde/serde.ts';
+import { createStoreCounters } from '../../../src/state/counters.ts';
+import type { StateStoreContext, StoreCounters } from '../../../src/state/types.ts';
+
+export interface LoggedChange {
+  store: string;
+  key: Buffer;
+  value: Buffer | null;
+  timestamp: number;
+}
+
+/** A context as a task would give it, recording changelog records, with a settable record timestamp. */
+export interface TestContext extends StateStoreContext {
+  timestamp: number;
+  readonly changelog: LoggedChange[];
+  readonly counters: Map<string, StoreCounters>;
+}
+
+export function testContext(
+  taskDir: string,
+  options: { logging?: boolean; cacheMaxBytes?: number } = {},
+): TestContext {
+  const changelog: LoggedChange[] = [];
+  const counters = new Map<string, StoreCounters>();
+  const context: TestContext = {
+    applicationId: 'app',
+    taskId: '0_0',
+    taskDir,
+    timestamp: 0,
+    changelog,
+    counters,
+    cacheMaxBytes: options.cacheMaxBytes,
+    currentTimestamp: () => context.timestamp,
+    storeCounters: (name) => {
+      let c = counters.get(name);
+      if (!c) counters.set(name, (c = createStoreCounters()));
+      return c;
+    },
+    logChange:
+      options.logging === false
+        ? undefined
+        : (store, key, value, timestamp) =>
+            changelog.push({ store, key: Buffer.from(key), value, timestamp }),
+  };
+  return context;
+}
+
+export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'lambda-streams-state-'));
+  try {
+    return await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export async function makeTempDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'lambda-streams-state-'));
+}
+
+export async function removeDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+}
+
+export const bytesSerde: Serde<Buffer> = {
+  name: 'bytes',
+  serialize: (data) => data,
+  deserialize: (data) => Buffer.from(data),
+};
+
+export const stringSerde: Serde<string> = {
+  name: 'string',
+  serialize: (data) => Buffer.from(data, 'utf8'),
+  deserialize: (data) => data.toString('utf8'),
+};
+
+export const b = (...bytes: number[]): Buffer => Buffer.from(bytes);
+export const s = (text: string): Buffer => Buffer.from(text, 'latin1');
+export const hex = (buf: Buffer): string => buf.toString('hex');
