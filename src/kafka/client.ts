@@ -1,0 +1,224 @@
+/**
+ * The Kafka port: every Kafka call of the runtime, batch and serving layers goes through these
+ * interfaces, so no module outside src/kafka imports a Kafka client library and a second client can be
+ * measured behind the same port. The default implementation is kafkajs (kafkajs-client.ts).
+ */
+
+export type RecordHeaders = Record<string, Buffer | string | undefined>;
+
+/** A record read from Kafka, still in bytes. Offsets and timestamps are numbers (safe below 2^53). */
+export interface ConsumedRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  timestamp: number;
+  headers: RecordHeaders;
+}
+
+/** A record to produce. Without `partition`, the producer partitions by key like Kafka's Java default (murmur2). */
+export interface OutgoingRecord {
+  topic: string;
+  partition?: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  timestamp: number;
+  headers?: RecordHeaders;
+}
+
+export interface TopicPartitionOffset {
+  topic: string;
+  partition: number;
+  /** The next offset to read (Kafka's committed-offset convention). */
+  offset: number;
+}
+
+export interface NewTopic {
+  name: string;
+  partitions: number;
+  replicationFactor?: number;
+  config?: Record<string, string>;
+}
+
+export interface PartitionEndOffsets {
+  partition: number;
+  /** First offset still in the log. */
+  low: number;
+  /** Last stable offset (read_committed end; equals the high watermark without open transactions). */
+  high: number;
+}
+
+/** A member's assignment as decoded from the group (for the task → host map). */
+export interface GroupMemberAssignment {
+  memberId: string;
+  clientId: string;
+  assignment: Record<string, number[]>;
+  userData: Buffer;
+}
+
+export interface KafkaAdmin {
+  /** Creates the topics that do not exist yet; returns the names it created. */
+  createTopics(topics: NewTopic[]): Promise<string[]>;
+  /** Partition counts of existing topics; missing topics are absent from the map. */
+  partitionCounts(topics: string[]): Promise<Map<string, number>>;
+  listTopics(): Promise<string[]>;
+  /** Low and (read_committed) high offsets of every partition of a topic. */
+  endOffsets(topic: string): Promise<PartitionEndOffsets[]>;
+  /** Committed offsets of a group (-1 where none). */
+  committedOffsets(groupId: string, topics: string[]): Promise<TopicPartitionOffset[]>;
+  deleteTopics(topics: string[]): Promise<void>;
+  deleteGroups(groupIds: string[]): Promise<void>;
+  /** Current assignments of a consumer group, with the assignor's userData. */
+  groupAssignments(groupId: string): Promise<GroupMemberAssignment[]>;
+  close(): Promise<void>;
+}
+
+export interface ProducerOptions {
+  /** Makes the producer transactional (and idempotent). */
+  transactionalId?: string;
+  /** Default true (acks=all, exactly-once per partition and session). */
+  idempotent?: boolean;
+  transactionTimeoutMs?: number;
+}
+
+export interface ProducedPartition {
+  topic: string;
+  partition: number;
+  /** Offset of the first record written to this partition by the request. */
+  baseOffset: number;
+  /** Records the request wrote to this partition when all of them named it explicitly (else undefined). */
+  count?: number;
+}
+
+export interface KafkaTransaction {
+  send(records: OutgoingRecord[]): Promise<void>;
+  /** Adds consumer offsets to the transaction (TxnOffsetCommit), committed atomically with the records. */
+  sendOffsets(groupId: string, offsets: TopicPartitionOffset[]): Promise<void>;
+  /** Not retried: after a failed commit the transaction's outcome is unknown; recover by re-initializing. */
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+export interface KafkaProducer {
+  /** Produces in large pipelined batches with acks=all; resolves when every record is acknowledged. */
+  send(records: OutgoingRecord[]): Promise<ProducedPartition[]>;
+  /**
+   * Transactional producers: registers the transactional id with the coordinator, fencing older
+   * producers with the same id and aborting their open transaction (Java's initTransactions()).
+   */
+  initTransactions(): Promise<void>;
+  /** Begins a transaction (transactional producers only). */
+  transaction(): Promise<KafkaTransaction>;
+  close(): Promise<void>;
+}
+
+/** A member of a consumer group as the assignor sees it. */
+export interface AssignorMember {
+  memberId: string;
+  topics: string[];
+  userData: Buffer;
+}
+
+export interface AssignorResult {
+  assignment: Record<string, number[]>;
+  userData?: Buffer;
+}
+
+/** Custom partition assignment (runs on the group leader). */
+export interface GroupAssignor {
+  name: string;
+  version?: number;
+  /** This member's subscription userData (e.g. previously owned tasks and its endpoint). */
+  subscriptionUserData(): Buffer;
+  assign(input: {
+    members: AssignorMember[];
+    partitionCounts: Map<string, number>;
+  }): Map<string, AssignorResult> | Promise<Map<string, AssignorResult>>;
+}
+
+export interface ConsumerOptions {
+  groupId: string;
+  isolationLevel?: 'read_committed' | 'read_uncommitted';
+  assignor?: GroupAssignor;
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  rebalanceTimeoutMs?: number;
+  maxBytesPerPartition?: number;
+  maxWaitTimeMs?: number;
+  /** Where to start when the group has no committed offset. Default earliest. */
+  fromBeginning?: boolean;
+}
+
+export interface ConsumerBatch {
+  topic: string;
+  partition: number;
+  records: ConsumedRecord[];
+  highWatermark: number;
+  /** Offset after the last record of the fetched batch, control records included. */
+  nextOffset: number;
+}
+
+export interface BatchContext {
+  heartbeat(): Promise<void>;
+  isRunning(): boolean;
+  isStale(): boolean;
+}
+
+export interface ConsumerListeners {
+  /** After each join/sync with the member's new assignment (eager protocol: a full reassignment). */
+  onAssignment?(assignment: Map<string, number[]>): void;
+  /** When the member detected a rebalance and is about to re-join. */
+  onRebalancing?(): void;
+  /** When the consumer crashed; `restarting` tells whether the client restarts itself. */
+  onCrash?(error: Error, restarting: boolean): void;
+}
+
+export interface KafkaConsumer {
+  subscribe(topics: string[]): Promise<void>;
+  /** Starts consuming; batches are delivered one at a time, in order per partition. */
+  run(
+    eachBatch: (batch: ConsumerBatch, context: BatchContext) => Promise<void>,
+    listeners?: ConsumerListeners,
+  ): Promise<void>;
+  commitOffsets(offsets: TopicPartitionOffset[]): Promise<void>;
+  pause(partitions: Array<{ topic: string; partitions: number[] }>): void;
+  resume(partitions: Array<{ topic: string; partitions: number[] }>): void;
+  /** Stops fetching, leaves the group and disconnects. */
+  close(): Promise<void>;
+}
+
+export interface FetchRange {
+  topic: string;
+  partition: number;
+  /** First offset to read. */
+  fromOffset: number;
+  /** Stop before this offset (exclusive), e.g. an end offset captured before. */
+  toOffset: number;
+}
+
+export interface FetchRangeOptions {
+  isolationLevel?: 'read_committed' | 'read_uncommitted';
+  /** Called for each fetched batch of one partition (records inside the range only). */
+  onBatch(records: ConsumedRecord[], range: FetchRange): void | Promise<void>;
+  /** Give up after this long without progress. Default 60 s. */
+  idleTimeoutMs?: number;
+}
+
+export interface KafkaClient {
+  readonly brokers: string[];
+  admin(): Promise<KafkaAdmin>;
+  producer(options?: ProducerOptions): Promise<KafkaProducer>;
+  consumer(options: ConsumerOptions): KafkaConsumer;
+  /** Reads bounded offset ranges (restoration, batch replay); resolves when every range is read. */
+  fetchRanges(ranges: FetchRange[], options: FetchRangeOptions): Promise<void>;
+}
+
+export interface KafkaClientConfig {
+  brokers: string[];
+  clientId?: string;
+  ssl?: boolean | Record<string, unknown>;
+  sasl?: { mechanism: string; username?: string; password?: string; [key: string]: unknown };
+  connectionTimeoutMs?: number;
+  requestTimeoutMs?: number;
+}

@@ -1,0 +1,602 @@
+/**
+ * The Kafka port (client.ts) implemented on kafkajs. This is the only module of the runtime that
+ * imports kafkajs.
+ */
+import { randomBytes } from 'node:crypto';
+
+import kafkajs from 'kafkajs';
+import type {
+  Admin,
+  Assigner,
+  Consumer,
+  IHeaders,
+  Kafka,
+  KafkaConfig,
+  KafkaMessage,
+  LogEntry,
+  Message,
+  PartitionAssigner,
+  Producer,
+  RecordMetadata,
+  SASLOptions,
+} from 'kafkajs';
+
+import { childLogger } from '../logger.ts';
+import { retryKafka } from './retry.ts';
+import type {
+  BatchContext,
+  ConsumedRecord,
+  ConsumerBatch,
+  ConsumerListeners,
+  ConsumerOptions,
+  FetchRange,
+  FetchRangeOptions,
+  GroupAssignor,
+  GroupMemberAssignment,
+  KafkaAdmin,
+  KafkaClient,
+  KafkaClientConfig,
+  KafkaConsumer,
+  KafkaProducer,
+  KafkaTransaction,
+  NewTopic,
+  OutgoingRecord,
+  PartitionEndOffsets,
+  ProducedPartition,
+  ProducerOptions,
+  RecordHeaders,
+  TopicPartitionOffset,
+} from './client.ts';
+
+const { Kafka: KafkaJs, logLevel, Partitioners, AssignerProtocol } = kafkajs;
+
+const log = childLogger({ component: 'kafkajs' });
+
+/** Bytes per produce request; the broker's default message.max.bytes is 1 MiB per record batch. */
+const MAX_REQUEST_BYTES = 900 * 1024;
+const MAX_REQUEST_RECORDS = 20_000;
+
+function kafkajsLogCreator(): (entry: LogEntry) => void {
+  return ({ level, log: entry }) => {
+    const { message, ...extra } = entry;
+    if (level === logLevel.ERROR) log.error(extra, message);
+    else if (level === logLevel.WARN) log.warn(extra, message);
+    else log.debug(extra, message);
+  };
+}
+
+function toHeaders(headers: IHeaders | undefined): RecordHeaders {
+  const out: RecordHeaders = {};
+  if (!headers) return out;
+  for (const [name, value] of Object.entries(headers)) {
+    out[name] = Array.isArray(value) ? value[value.length - 1] : value;
+  }
+  return out;
+}
+
+function toOutgoingHeaders(headers: RecordHeaders | undefined): IHeaders | undefined {
+  if (!headers) return undefined;
+  let out: IHeaders | undefined;
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    (out ??= {})[name] = value;
+  }
+  return out;
+}
+
+function toConsumed(topic: string, partition: number, message: KafkaMessage): ConsumedRecord {
+  return {
+    topic,
+    partition,
+    offset: Number(message.offset),
+    key: message.key ?? null,
+    value: message.value ?? null,
+    timestamp: Number(message.timestamp),
+    headers: toHeaders(message.headers),
+  };
+}
+
+function toMessage(record: OutgoingRecord): Message {
+  const message: Message = { key: record.key, value: record.value, timestamp: String(record.timestamp) };
+  if (record.partition !== undefined) message.partition = record.partition;
+  const headers = toOutgoingHeaders(record.headers);
+  if (headers) message.headers = headers;
+  return message;
+}
+
+function recordSize(record: OutgoingRecord): number {
+  return (record.key?.length ?? 0) + (record.value?.length ?? 0) + 24;
+}
+
+/** Splits records into produce requests below the broker's size limit, grouped by topic. */
+function chunkRecords(records: OutgoingRecord[]): Array<Array<{ topic: string; messages: Message[] }>> {
+  const chunks: Array<Array<{ topic: string; messages: Message[] }>> = [];
+  let byTopic = new Map<string, Message[]>();
+  let bytes = 0;
+  let count = 0;
+  const close = (): void => {
+    if (count === 0) return;
+    chunks.push([...byTopic].map(([topic, messages]) => ({ topic, messages })));
+    byTopic = new Map();
+    bytes = 0;
+    count = 0;
+  };
+  for (const record of records) {
+    const size = recordSize(record);
+    if (count > 0 && (bytes + size > MAX_REQUEST_BYTES || count >= MAX_REQUEST_RECORDS)) close();
+    let messages = byTopic.get(record.topic);
+    if (!messages) byTopic.set(record.topic, (messages = []));
+    messages.push(toMessage(record));
+    bytes += size;
+    count++;
+  }
+  close();
+  return chunks;
+}
+
+/** Records per partition of topics whose records all carry an explicit partition. */
+function explicitCounts(topicMessages: Array<{ topic: string; messages: Message[] }>): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const { topic, messages } of topicMessages) {
+    if (!messages.every((m) => m.partition !== undefined)) continue;
+    for (const m of messages)
+      counts.set(`${topic}:${m.partition}`, (counts.get(`${topic}:${m.partition}`) ?? 0) + 1);
+  }
+  return counts;
+}
+
+function toProduced(metadata: RecordMetadata[]): ProducedPartition[] {
+  return metadata.map((m) => ({
+    topic: m.topicName,
+    partition: m.partition,
+    baseOffset: Number(m.baseOffset ?? -1),
+  }));
+}
+
+function offsetsByTopic(
+  offsets: TopicPartitionOffset[],
+): Array<{ topic: string; partitions: Array<{ partition: number; offset: string }> }> {
+  const byTopic = new Map<string, Array<{ partition: number; offset: string }>>();
+  for (const { topic, partition, offset } of offsets) {
+    let partitions = byTopic.get(topic);
+    if (!partitions) byTopic.set(topic, (partitions = []));
+    partitions.push({ partition, offset: String(offset) });
+  }
+  return [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
+}
+
+/** Adapts a GroupAssignor to kafkajs' PartitionAssigner. */
+function toPartitionAssigner(assignor: GroupAssignor): PartitionAssigner {
+  return ({ cluster }): Assigner => ({
+    name: assignor.name,
+    version: assignor.version ?? 1,
+    protocol({ topics }) {
+      return {
+        name: assignor.name,
+        metadata: AssignerProtocol.MemberMetadata.encode({
+          version: assignor.version ?? 1,
+          topics,
+          userData: assignor.subscriptionUserData(),
+        }),
+      };
+    },
+    async assign({ members, topics }) {
+      const partitionCounts = new Map<string, number>();
+      for (const topic of topics) {
+        let partitions = cluster.findTopicPartitionMetadata(topic);
+        if (!partitions || partitions.length === 0) {
+          await cluster.refreshMetadata();
+          partitions = cluster.findTopicPartitionMetadata(topic);
+        }
+        partitionCounts.set(topic, partitions?.length ?? 0);
+      }
+      const decoded = members.map((m) => {
+        const metadata = AssignerProtocol.MemberMetadata.decode(m.memberMetadata);
+        return {
+          memberId: m.memberId,
+          topics: metadata?.topics ?? [],
+          userData: metadata?.userData ?? Buffer.alloc(0),
+        };
+      });
+      const result = await assignor.assign({ members: decoded, partitionCounts });
+      return members.map(({ memberId }) => {
+        const entry = result.get(memberId) ?? { assignment: {} };
+        return {
+          memberId,
+          memberAssignment: AssignerProtocol.MemberAssignment.encode({
+            version: assignor.version ?? 1,
+            assignment: entry.assignment,
+            userData: entry.userData ?? Buffer.alloc(0),
+          }),
+        };
+      });
+    },
+  });
+}
+
+class KafkajsAdmin implements KafkaAdmin {
+  constructor(private readonly admin: Admin) {}
+
+  async createTopics(topics: NewTopic[]): Promise<string[]> {
+    if (topics.length === 0) return [];
+    const existing = new Set(await this.admin.listTopics());
+    const missing = topics.filter((t) => !existing.has(t.name));
+    if (missing.length === 0) return [];
+    try {
+      await this.admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((t) => ({
+          topic: t.name,
+          numPartitions: t.partitions,
+          replicationFactor: t.replicationFactor ?? -1,
+          configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
+        })),
+      });
+    } catch (error) {
+      // Another instance may have created them at the same time.
+      if ((error as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') {
+        const nested = (error as { errors?: Array<{ type?: string }> }).errors;
+        if (!nested || !nested.every((e) => e.type === 'TOPIC_ALREADY_EXISTS')) throw error;
+      }
+    }
+    return missing.map((t) => t.name);
+  }
+
+  async partitionCounts(topics: string[]): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    if (topics.length === 0) return counts;
+    const existing = new Set(await this.admin.listTopics());
+    const present = [...new Set(topics)].filter((t) => existing.has(t));
+    if (present.length === 0) return counts;
+    const metadata = await this.admin.fetchTopicMetadata({ topics: present });
+    for (const t of metadata.topics) counts.set(t.name, t.partitions.length);
+    return counts;
+  }
+
+  listTopics(): Promise<string[]> {
+    return this.admin.listTopics();
+  }
+
+  async endOffsets(topic: string): Promise<PartitionEndOffsets[]> {
+    const offsets = await this.admin.fetchTopicOffsets(topic);
+    return offsets
+      .map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) }))
+      .sort((a, b) => a.partition - b.partition);
+  }
+
+  async committedOffsets(groupId: string, topics: string[]): Promise<TopicPartitionOffset[]> {
+    const result = await this.admin.fetchOffsets({ groupId, topics });
+    return result.flatMap((t) =>
+      t.partitions.map((p) => ({ topic: t.topic, partition: p.partition, offset: Number(p.offset) })),
+    );
+  }
+
+  async deleteTopics(topics: string[]): Promise<void> {
+    if (topics.length > 0) await this.admin.deleteTopics({ topics });
+  }
+
+  async deleteGroups(groupIds: string[]): Promise<void> {
+    if (groupIds.length > 0) await this.admin.deleteGroups(groupIds);
+  }
+
+  async groupAssignments(groupId: string): Promise<GroupMemberAssignment[]> {
+    const { groups } = await this.admin.describeGroups([groupId]);
+    const group = groups[0];
+    if (!group) return [];
+    return group.members.map((m) => {
+      const decoded =
+        m.memberAssignment.length > 0 ? AssignerProtocol.MemberAssignment.decode(m.memberAssignment) : null;
+      return {
+        memberId: m.memberId,
+        clientId: m.clientId,
+        assignment: decoded?.assignment ?? {},
+        userData: decoded?.userData ?? Buffer.alloc(0),
+      };
+    });
+  }
+
+  close(): Promise<void> {
+    return this.admin.disconnect();
+  }
+}
+
+class KafkajsTransaction implements KafkaTransaction {
+  constructor(private readonly txn: Awaited<ReturnType<Producer['transaction']>>) {}
+
+  async send(records: OutgoingRecord[]): Promise<void> {
+    for (const topicMessages of chunkRecords(records)) {
+      await this.txn.sendBatch({ topicMessages, acks: -1 });
+    }
+  }
+
+  async sendOffsets(groupId: string, offsets: TopicPartitionOffset[]): Promise<void> {
+    if (offsets.length === 0) return;
+    await retryKafka(
+      () => this.txn.sendOffsets({ consumerGroupId: groupId, topics: offsetsByTopic(offsets) }),
+      {
+        onRetry: (err, attempt) => log.debug({ err, attempt }, 'retrying sendOffsets'),
+      },
+    );
+  }
+
+  // kafkajs moves the transaction to COMMITTING/ABORTING before sending EndTxn, so a failed EndTxn
+  // cannot be retried on the same transaction object; callers recover by fencing with a new producer.
+  commit(): Promise<void> {
+    return this.txn.commit();
+  }
+
+  abort(): Promise<void> {
+    return this.txn.abort();
+  }
+}
+
+class KafkajsProducer implements KafkaProducer {
+  constructor(private readonly producer: Producer) {}
+
+  async send(records: OutgoingRecord[]): Promise<ProducedPartition[]> {
+    const produced: ProducedPartition[] = [];
+    // Sequential requests keep per-partition order (each one is large; see MAX_REQUEST_BYTES).
+    for (const topicMessages of chunkRecords(records)) {
+      const counts = explicitCounts(topicMessages);
+      for (const p of toProduced(await this.producer.sendBatch({ topicMessages, acks: -1 }))) {
+        const count = counts.get(`${p.topic}:${p.partition}`);
+        produced.push(count === undefined ? p : { ...p, count });
+      }
+    }
+    return produced;
+  }
+
+  async initTransactions(): Promise<void> {
+    const txn = await retryKafka(() => this.producer.transaction());
+    await txn.abort();
+  }
+
+  async transaction(): Promise<KafkaTransaction> {
+    const txn = await retryKafka(() => this.producer.transaction());
+    return new KafkajsTransaction(txn);
+  }
+
+  close(): Promise<void> {
+    return this.producer.disconnect();
+  }
+}
+
+class KafkajsConsumer implements KafkaConsumer {
+  private readonly consumer: Consumer;
+  private subscribed: string[] = [];
+
+  constructor(kafka: Kafka, options: ConsumerOptions) {
+    this.consumer = kafka.consumer({
+      groupId: options.groupId,
+      readUncommitted: options.isolationLevel === 'read_uncommitted',
+      sessionTimeout: options.sessionTimeoutMs ?? 10_000,
+      heartbeatInterval: options.heartbeatIntervalMs ?? 1_000,
+      rebalanceTimeout: options.rebalanceTimeoutMs ?? 30_000,
+      maxBytesPerPartition: options.maxBytesPerPartition ?? 4 * 1024 * 1024,
+      maxBytes: 32 * 1024 * 1024,
+      maxWaitTimeInMs: options.maxWaitTimeMs ?? 100,
+      allowAutoTopicCreation: false,
+      ...(options.assignor ? { partitionAssigners: [toPartitionAssigner(options.assignor)] } : {}),
+    });
+    this.fromBeginning = options.fromBeginning ?? true;
+  }
+
+  private readonly fromBeginning: boolean;
+
+  async subscribe(topics: string[]): Promise<void> {
+    this.subscribed = topics;
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics, fromBeginning: this.fromBeginning });
+  }
+
+  async run(
+    eachBatch: (batch: ConsumerBatch, context: BatchContext) => Promise<void>,
+    listeners: ConsumerListeners = {},
+  ): Promise<void> {
+    const { GROUP_JOIN, REBALANCING, CRASH } = this.consumer.events;
+    this.consumer.on(GROUP_JOIN, (event) => {
+      const assignment = new Map<string, number[]>(Object.entries(event.payload.memberAssignment));
+      listeners.onAssignment?.(assignment);
+    });
+    this.consumer.on(REBALANCING, () => listeners.onRebalancing?.());
+    this.consumer.on(CRASH, (event) => listeners.onCrash?.(event.payload.error, event.payload.restart));
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: true,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
+        const records = batch.messages.map((m) => toConsumed(batch.topic, batch.partition, m));
+        await eachBatch(
+          {
+            topic: batch.topic,
+            partition: batch.partition,
+            records,
+            highWatermark: Number(batch.highWatermark),
+            nextOffset: Number(batch.lastOffset()) + 1,
+          },
+          { heartbeat, isRunning, isStale },
+        );
+      },
+    });
+  }
+
+  async commitOffsets(offsets: TopicPartitionOffset[]): Promise<void> {
+    if (offsets.length === 0) return;
+    await this.consumer.commitOffsets(offsets.map((o) => ({ ...o, offset: String(o.offset) })));
+  }
+
+  pause(partitions: Array<{ topic: string; partitions: number[] }>): void {
+    if (partitions.length > 0) this.consumer.pause(partitions);
+  }
+
+  resume(partitions: Array<{ topic: string; partitions: number[] }>): void {
+    if (partitions.length > 0) this.consumer.resume(partitions);
+  }
+
+  async close(): Promise<void> {
+    void this.subscribed;
+    await this.consumer.disconnect();
+  }
+}
+
+export class KafkajsClient implements KafkaClient {
+  readonly brokers: string[];
+  private readonly kafka: Kafka;
+
+  constructor(config: KafkaClientConfig) {
+    this.brokers = config.brokers;
+    const kafkaConfig: KafkaConfig = {
+      clientId: config.clientId ?? 'lambda-streams',
+      brokers: config.brokers,
+      logLevel: logLevel.WARN,
+      logCreator: () => kafkajsLogCreator(),
+      connectionTimeout: config.connectionTimeoutMs ?? 5_000,
+      requestTimeout: config.requestTimeoutMs ?? 30_000,
+      retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2_000 },
+    };
+    if (config.ssl !== undefined) kafkaConfig.ssl = config.ssl as KafkaConfig['ssl'];
+    if (config.sasl) kafkaConfig.sasl = config.sasl as unknown as SASLOptions;
+    this.kafka = new KafkaJs(kafkaConfig);
+  }
+
+  async admin(): Promise<KafkaAdmin> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    return new KafkajsAdmin(admin);
+  }
+
+  async producer(options: ProducerOptions = {}): Promise<KafkaProducer> {
+    const idempotent = options.idempotent ?? true;
+    const producer = this.kafka.producer({
+      createPartitioner: Partitioners.DefaultPartitioner,
+      idempotent: idempotent || options.transactionalId !== undefined,
+      allowAutoTopicCreation: false,
+      ...(idempotent || options.transactionalId ? { maxInFlightRequests: 1 } : {}),
+      ...(options.transactionalId ? { transactionalId: options.transactionalId } : {}),
+      ...(options.transactionTimeoutMs ? { transactionTimeout: options.transactionTimeoutMs } : {}),
+    });
+    await producer.connect();
+    return new KafkajsProducer(producer);
+  }
+
+  consumer(options: ConsumerOptions): KafkaConsumer {
+    return new KafkajsConsumer(this.kafka, options);
+  }
+
+  async fetchRanges(ranges: FetchRange[], options: FetchRangeOptions): Promise<void> {
+    const pending = new Map<string, { range: FetchRange; position: number }>();
+    for (const range of ranges) {
+      if (range.fromOffset < range.toOffset) {
+        pending.set(`${range.topic}:${range.partition}`, { range, position: range.fromOffset });
+      }
+    }
+    if (pending.size === 0) return;
+    const topics = [...new Set([...pending.values()].map((p) => p.range.topic))];
+    const groupId = `lambda-streams-fetch-${randomBytes(6).toString('hex')}`;
+    const consumer = this.kafka.consumer({
+      groupId,
+      readUncommitted: options.isolationLevel === 'read_uncommitted',
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1_000,
+      maxWaitTimeInMs: 50,
+      maxBytesPerPartition: 8 * 1024 * 1024,
+      maxBytes: 64 * 1024 * 1024,
+      allowAutoTopicCreation: false,
+    });
+    const idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
+    let lastProgress = Date.now();
+    let settle!: (error?: Error) => void;
+    const done = new Promise<void>((resolve, reject) => {
+      settle = (error) => (error ? reject(error) : resolve());
+    });
+    const advance = (topic: string, partition: number, nextOffset: number): void => {
+      const entry = pending.get(`${topic}:${partition}`);
+      if (!entry) return;
+      lastProgress = Date.now();
+      entry.position = Math.max(entry.position, nextOffset);
+      if (entry.position >= entry.range.toOffset) {
+        pending.delete(`${topic}:${partition}`);
+        consumer.pause([{ topic, partitions: [partition] }]);
+        if (pending.size === 0) settle();
+      }
+    };
+    const timer = setInterval(() => {
+      if (Date.now() - lastProgress > idleTimeoutMs) {
+        const left = [...pending.values()].map(
+          (p) => `${p.range.topic}[${p.range.partition}]@${p.position}/${p.range.toOffset}`,
+        );
+        settle(
+          new Error(`fetchRanges: no progress for ${idleTimeoutMs} ms; still reading ${left.join(', ')}`),
+        );
+      }
+    }, 500);
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics, fromBeginning: true });
+      consumer.on(consumer.events.GROUP_JOIN, (event) => {
+        for (const [topic, partitions] of Object.entries(event.payload.memberAssignment)) {
+          const unwanted: number[] = [];
+          for (const partition of partitions) {
+            const entry = pending.get(`${topic}:${partition}`);
+            if (entry) consumer.seek({ topic, partition, offset: String(entry.position) });
+            else unwanted.push(partition);
+          }
+          if (unwanted.length > 0) consumer.pause([{ topic, partitions: unwanted }]);
+        }
+      });
+      // Batches made only of control records or aborted records still move the position.
+      consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
+        const { topic, partition, lastOffset } = event.payload as {
+          topic: string;
+          partition: number;
+          lastOffset: string;
+        };
+        advance(topic, partition, Number(lastOffset) + 1);
+      });
+      consumer.on(consumer.events.CRASH, (event) => {
+        if (!event.payload.restart) settle(event.payload.error);
+      });
+      await consumer.run({
+        autoCommit: false,
+        eachBatch: async ({ batch }) => {
+          const key = `${batch.topic}:${batch.partition}`;
+          const entry = pending.get(key);
+          if (!entry) return;
+          const { range } = entry;
+          const records: ConsumedRecord[] = [];
+          for (const message of batch.messages) {
+            const offset = Number(message.offset);
+            if (offset >= range.fromOffset && offset < range.toOffset && offset >= entry.position) {
+              records.push(toConsumed(batch.topic, batch.partition, message));
+            }
+          }
+          if (records.length > 0) await options.onBatch(records, range);
+          advance(batch.topic, batch.partition, Number(batch.lastOffset()) + 1);
+        },
+      });
+      await done;
+    } finally {
+      clearInterval(timer);
+      await consumer.disconnect().catch(() => {});
+      void this.deleteGroupQuietly(groupId);
+    }
+  }
+
+  private async deleteGroupQuietly(groupId: string): Promise<void> {
+    try {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      try {
+        await admin.deleteGroups([groupId]);
+      } finally {
+        await admin.disconnect();
+      }
+    } catch {
+      // best effort: an empty group expires on its own
+    }
+  }
+}
+
+export function createKafkaClient(config: KafkaClientConfig): KafkaClient {
+  return new KafkajsClient(config);
+}
