@@ -12,11 +12,20 @@ import type { WindowStoreLayer } from './window-store-layer.ts';
 /** Kafka Streams keeps window changelogs one day longer than the store (windowstore.changelog.additional.retention.ms). */
 export const WINDOW_CHANGELOG_ADDITIONAL_RETENTION_MS = 24 * 60 * 60 * 1000;
 
-/** Logging on and caching off by default, as Kafka Streams' builders. */
+interface BuilderSettings {
+  logging: boolean;
+  caching: boolean;
+  changelogConfig: globalThis.Record<string, string>;
+}
+
+/**
+ * Logging on and caching off by default, as Kafka Streams' builders. Unlike Kafka Streams' the
+ * `with…` methods return a modified copy and leave the builder alone: one builder is shared by
+ * every task of a topology, and a task (or test driver) turning caching off must not turn it off
+ * for the others. Chained use reads the same either way.
+ */
 abstract class AbstractStoreBuilder<S extends StateStore> implements StoreBuilder<S> {
-  private logging = true;
-  private caching = false;
-  private userChangelogConfig: globalThis.Record<string, string> = {};
+  private settings: BuilderSettings = { logging: true, caching: false, changelogConfig: {} };
 
   constructor(
     readonly name: string,
@@ -24,41 +33,40 @@ abstract class AbstractStoreBuilder<S extends StateStore> implements StoreBuilde
   ) {}
 
   get loggingEnabled(): boolean {
-    return this.logging;
+    return this.settings.logging;
   }
 
   get cachingEnabled(): boolean {
-    return this.caching;
+    return this.settings.caching;
   }
 
   get changelogConfig(): globalThis.Record<string, string> {
-    return { ...this.defaultChangelogConfig, ...this.userChangelogConfig };
+    return { ...this.defaultChangelogConfig, ...this.settings.changelogConfig };
   }
 
   withCachingEnabled(): this {
-    this.caching = true;
-    return this;
+    return this.copy({ caching: true });
   }
 
   withCachingDisabled(): this {
-    this.caching = false;
-    return this;
+    return this.copy({ caching: false });
   }
 
   /** `config` overrides topic configs of the changelog (e.g. min.insync.replicas). */
   withLoggingEnabled(config: globalThis.Record<string, string> = {}): this {
-    this.logging = true;
-    this.userChangelogConfig = { ...config };
-    return this;
+    return this.copy({ logging: true, changelogConfig: { ...config } });
   }
 
   withLoggingDisabled(): this {
-    this.logging = false;
-    this.userChangelogConfig = {};
-    return this;
+    return this.copy({ logging: false, changelogConfig: {} });
   }
 
   abstract build(): S;
+
+  private copy(change: Partial<BuilderSettings>): this {
+    const next = Object.create(Object.getPrototypeOf(this) as object) as this;
+    return Object.assign(next, this, { settings: { ...this.settings, ...change } });
+  }
 }
 
 /** Assembles Metered → [Caching] → [ChangeLogging] → bytes store from the supplier. */

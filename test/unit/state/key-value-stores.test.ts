@@ -12,9 +12,9 @@ for (const persistent of [false, true]) {
         const supplier = persistent
           ? Stores.persistentKeyValueStore(name)
           : Stores.inMemoryKeyValueStore(name);
-        const b = Stores.keyValueStoreBuilder(supplier, bytesSerde, stringSerde);
-        if (caching) b.withCachingEnabled();
-        if (!logging) b.withLoggingDisabled();
+        let b = Stores.keyValueStoreBuilder(supplier, bytesSerde, stringSerde);
+        if (caching) b = b.withCachingEnabled();
+        if (!logging) b = b.withLoggingDisabled();
         return b;
       };
       variants.push({ label, builder, persistent });

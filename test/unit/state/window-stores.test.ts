@@ -18,9 +18,9 @@ for (const persistent of [false, true]) {
           const supplier = persistent
             ? Stores.persistentWindowStore(name, RETENTION, WINDOW, retainDuplicates)
             : Stores.inMemoryWindowStore(name, RETENTION, WINDOW, retainDuplicates);
-          const b = Stores.windowStoreBuilder(supplier, stringSerde, stringSerde);
-          if (caching) b.withCachingEnabled();
-          if (!logging) b.withLoggingDisabled();
+          let b = Stores.windowStoreBuilder(supplier, stringSerde, stringSerde);
+          if (caching) b = b.withCachingEnabled();
+          if (!logging) b = b.withLoggingDisabled();
           return b;
         };
         variants.push({ label, builder, persistent, retainDuplicates });
