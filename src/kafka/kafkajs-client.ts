@@ -59,6 +59,8 @@ const MAX_REQUEST_RECORDS = 20_000;
 function kafkajsLogCreator(): (entry: LogEntry) => void {
   return ({ level, log: entry }) => {
     const { message, ...extra } = entry;
+    // Retries are bounded on purpose: a failed send surfaces as a task error instead of hanging.
+    if (message.startsWith('Limiting retries for the idempotent producer')) return;
     if (level === logLevel.ERROR) log.error(extra, message);
     else if (level === logLevel.WARN) log.warn(extra, message);
     else log.debug(extra, message);
