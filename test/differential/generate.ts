@@ -45,7 +45,8 @@ const LETTERS = 'abcdefgh';
  * Random input for one case: 30–200 records, keys from a small pool (so keys repeat), some null keys
  * and values, timestamps that mostly advance but sometimes go back (out of order; far enough to be
  * late for windows with grace) or repeat, spanning many 10s windows. Half the cases start at time 0
- * (so hopping windows clip at 0), half at a large epoch-like time.
+ * (so hopping windows clip at 0), half at a large epoch-like time. Half the cases use whole seconds
+ * only, so records land exactly on window starts, ends and grace deadlines.
  */
 export function generateCase(
   spec: ScenarioSpec,
@@ -57,18 +58,20 @@ export function generateCase(
   const int = (lo: number, hi: number): number => lo + Math.floor(rnd() * (hi - lo + 1));
   const p: InputProfile = spec.input;
   const n = int(minRecords, maxRecords);
-  const base = rnd() < 0.5 ? 0 : 1_700_000_000_000 + int(0, 9_999);
-  let now = base + int(0, 5_000);
+  const unit = rnd() < 0.5 ? 1_000 : 1;
+  const ms = (lo: number, hi: number): number => int(Math.ceil(lo / unit), Math.floor(hi / unit)) * unit;
+  const base = rnd() < 0.5 ? 0 : 1_700_000_000_000 + ms(0, 9_999);
+  let now = base + ms(0, 5_000);
   const input: InputRecord[] = [];
   for (let i = 0; i < n; i++) {
     let timestamp: number;
     const r = rnd();
     if (i > 0 && r < p.outOfOrderRate) {
-      timestamp = Math.max(0, now - int(1, p.maxLatenessMs));
+      timestamp = Math.max(0, now - ms(1, p.maxLatenessMs));
     } else if (i > 0 && r < p.outOfOrderRate + 0.1) {
       timestamp = now; // same timestamp as the previous in-order record
     } else {
-      now += int(0, p.maxStepMs);
+      now += ms(0, p.maxStepMs);
       timestamp = now;
     }
     const key = rnd() < p.nullKeyRate ? null : `k${int(0, p.keys - 1)}`;

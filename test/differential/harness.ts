@@ -3,7 +3,16 @@
  * `mvn package` runs only when the jar is missing or older than the pom or a Java source.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,13 +64,52 @@ export function harnessIsStale(): boolean {
   return statSync(JAR).mtimeMs < sources;
 }
 
+const LOCK = join(HARNESS_DIR, 'target', '.build-lock');
+const BUILD_TIMEOUT_MS = 15 * 60_000;
+
+/**
+ * Takes a directory lock so test files running in parallel never run two Maven builds into the same
+ * target/ at once. A lock older than the build timeout is left over from a killed run and is broken.
+ */
+async function withBuildLock<T>(fn: () => Promise<T>): Promise<T> {
+  mkdirSync(join(HARNESS_DIR, 'target'), { recursive: true });
+  for (;;) {
+    try {
+      mkdirSync(LOCK);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      try {
+        if (Date.now() - statSync(LOCK).mtimeMs > BUILD_TIMEOUT_MS)
+          rmSync(LOCK, { recursive: true, force: true });
+      } catch {
+        // released meanwhile
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(LOCK, { recursive: true, force: true });
+  }
+}
+
 /** Builds the harness with Maven unless the jar is up to date. Returns whether it built. */
 export async function buildHarness(): Promise<boolean> {
   if (!harnessIsStale()) return false;
+  return withBuildLock(async () => {
+    if (!harnessIsStale()) return false; // another test file built it while we waited
+    await mavenPackage();
+    return true;
+  });
+}
+
+async function mavenPackage(): Promise<void> {
   try {
     await run('mvn', ['-q', '-B', '-Dstyle.color=never', '-f', join(HARNESS_DIR, 'pom.xml'), 'package'], {
       maxBuffer: 64 * 1024 * 1024,
-      timeout: 15 * 60_000,
+      timeout: BUILD_TIMEOUT_MS,
     });
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
@@ -70,7 +118,6 @@ export async function buildHarness(): Promise<boolean> {
         `${e.stdout ?? ''}${e.stderr ?? ''}\n${e.message}`,
     );
   }
-  return true;
 }
 
 function classpath(): string {

@@ -109,6 +109,10 @@ function report(
 }
 
 describe('lambda-streams matches Kafka Streams (TopologyTestDriver, caching off)', () => {
+  it('has a topology for every scenario', () => {
+    expect(Object.keys(TOPOLOGIES)).toEqual(SCENARIOS.map((s) => s.name));
+  });
+
   for (const spec of specs) {
     it(`${spec.name}: ${spec.description}`, async () => {
       let firstReport: string | undefined;
