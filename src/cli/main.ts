@@ -8,10 +8,17 @@ import { Command, CommanderError } from 'commander';
 
 import { registerDescribeCommand } from './describe-command.ts';
 import { registerKafkaCommand } from './kafka-command.ts';
+import { registerWorkerCommand } from './worker-command.ts';
+import { registerDemoCommand } from './demo-command.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
-const COMMANDS: readonly RegisterCommand[] = [registerKafkaCommand, registerDescribeCommand];
+const COMMANDS: readonly RegisterCommand[] = [
+  registerKafkaCommand,
+  registerDescribeCommand,
+  registerWorkerCommand,
+  registerDemoCommand,
+];
 
 export function buildProgram(): Command {
   const program = new Command('lambda-streams')
