@@ -1,11 +1,14 @@
-import type { ProcessorContext } from '../processor/api.ts';
-import type { Record } from '../processor/record.ts';
 import type { Serde } from '../serde/serde.ts';
 import { Serdes } from '../serde/index.ts';
 import type { Windowed } from '../state/types.ts';
 import type { InternalStreamsBuilder } from './internal-builder.ts';
 import type { Materialized, Merger, Named } from './options.ts';
 import { KTable } from './ktable.ts';
+import { GroupedBase } from './grouped-base.ts';
+import { SessionWindows } from './session-windows.ts';
+import { SlidingWindows } from './sliding-windows.ts';
+import { SessionWindowedKStream } from './session-windowed-stream.ts';
+import { SlidingWindowedKStream } from './sliding-windowed-stream.ts';
 import type { TimeWindows } from './windows.ts';
 import {
   aggregateProcessor,
@@ -21,72 +24,6 @@ export interface AggregateOptions<K, VA> {
   /** Combines two partial aggregates; makes the store mergeable for the serving layer's Lambda merge. */
   merge?: Merger<K, VA>;
 }
-
-/** Shared by grouped and windowed-grouped streams: where records come from and whether to repartition. */
-abstract class GroupedBase<K, V> {
-  constructor(
-    protected readonly builder: InternalStreamsBuilder,
-    protected readonly nodeName: string,
-    protected readonly keySerde: Serde<K> | undefined,
-    protected readonly valueSerde: Serde<V> | undefined,
-    protected readonly repartitionRequired: boolean,
-    protected readonly repartitionName: string | undefined,
-  ) {}
-
-  /**
-   * Adds the aggregation node, after a repartition topic when the key changed upstream: null keys are
-   * filtered out, records written to `<name>-repartition` and read back in a new sub-topology.
-   */
-  protected addAggregation(
-    processorName: string,
-    storeName: string,
-    supplier: () => any,
-    storeUserNamed: boolean,
-  ): void {
-    const topology = this.builder.topology;
-    let parent = this.nodeName;
-    if (this.repartitionRequired) {
-      const prefix = this.repartitionName ?? storeName;
-      const named = this.repartitionName !== undefined || storeUserNamed;
-      const nodeName = (suffix: string, generatedPrefix: string): string => {
-        const generated = this.builder.newName(generatedPrefix);
-        return named ? `${prefix}-repartition-${suffix}` : generated;
-      };
-      const filterName = nodeName('filter', 'KSTREAM-FILTER-');
-      const sinkName = nodeName('sink', 'KSTREAM-SINK-');
-      const sourceName = nodeName('source', 'KSTREAM-SOURCE-');
-      const topic = `${prefix}-repartition`;
-      topology.addInternalTopic({ name: topic, kind: 'repartition', config: repartitionTopicConfig() });
-      topology.addProcessor(filterName, dropNullKeys, parent);
-      const serdes = {
-        ...(this.keySerde ? { keySerde: this.keySerde } : {}),
-        ...(this.valueSerde ? { valueSerde: this.valueSerde } : {}),
-      };
-      topology.addSink(sinkName, topic, serdes, filterName);
-      topology.addSource(sourceName, topic, serdes);
-      parent = sourceName;
-    }
-    topology.addProcessor(processorName, supplier, parent);
-    topology.connectProcessorAndStateStores(processorName, storeName);
-  }
-}
-
-/** Repartition topics are consumed once and purged by the application: delete policy, long retention. */
-function repartitionTopicConfig(): globalThis.Record<string, string> {
-  return { 'cleanup.policy': 'delete', 'segment.bytes': '52428800', 'retention.ms': '-1' };
-}
-
-const dropNullKeys = () => {
-  let context: ProcessorContext;
-  return {
-    init(ctx: ProcessorContext) {
-      context = ctx;
-    },
-    process(record: Record<unknown, unknown>) {
-      if (record.key !== null && record.key !== undefined) context.forward(record);
-    },
-  };
-};
 
 /** A stream grouped by key, ready to aggregate (Kafka Streams' KGroupedStream). */
 export class KGroupedStream<K, V> extends GroupedBase<K, V> {
@@ -130,7 +67,22 @@ export class KGroupedStream<K, V> extends GroupedBase<K, V> {
     );
   }
 
-  windowedBy(windows: TimeWindows): TimeWindowedKStream<K, V> {
+  windowedBy(windows: SessionWindows): SessionWindowedKStream<K, V>;
+  windowedBy(windows: SlidingWindows): SlidingWindowedKStream<K, V>;
+  windowedBy(windows: TimeWindows): TimeWindowedKStream<K, V>;
+  windowedBy(
+    windows: TimeWindows | SessionWindows | SlidingWindows,
+  ): TimeWindowedKStream<K, V> | SessionWindowedKStream<K, V> | SlidingWindowedKStream<K, V> {
+    const args = [
+      this.builder,
+      this.nodeName,
+      this.keySerde,
+      this.valueSerde,
+      this.repartitionRequired,
+      this.repartitionName,
+    ] as const;
+    if (windows instanceof SessionWindows) return new SessionWindowedKStream(...args, windows);
+    if (windows instanceof SlidingWindows) return new SlidingWindowedKStream(...args, windows);
     return new TimeWindowedKStream(
       this.builder,
       this.nodeName,

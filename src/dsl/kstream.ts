@@ -3,7 +3,20 @@ import type { Record } from '../processor/record.ts';
 import type { Serde } from '../serde/serde.ts';
 import type { TopicNameExtractor } from '../topology/nodes.ts';
 import type { InternalStreamsBuilder } from './internal-builder.ts';
-import { Grouped, type KeyValue, type Named, Produced } from './options.ts';
+import {
+  Grouped,
+  type Joined,
+  type KeyValue,
+  type Named,
+  Produced,
+  type StreamJoined,
+  type ValueJoiner,
+} from './options.ts';
+import { JoinWindows } from './join-windows.ts';
+import { streamStreamJoin, type StreamJoinKind } from './stream-stream-join.ts';
+import { KTable } from './ktable.ts';
+import { GlobalKTable } from './global-ktable.ts';
+import { streamGlobalTableJoin, streamTableJoin } from './stream-table-join.ts';
 import { KGroupedStream } from './kgrouped-stream.ts';
 import { StreamsError } from '../processor/internals/errors.ts';
 
@@ -216,6 +229,76 @@ export class KStream<K, V> {
     };
     const stream = this.addProcessor<K, VR>(name, guarded, storeNames, this.repartitionRequired);
     return new KStream(this.builder, stream.nodeName, this.keySerde, undefined, this.repartitionRequired);
+  }
+
+  /**
+   * Joins with another stream within a time window, with a table (lookup by key), or with a global
+   * table (lookup by a key selected from each record). Inner join: only matches produce output.
+   */
+  join<VO, VR>(
+    other: KStream<K, VO>,
+    joiner: ValueJoiner<V, VO, VR, K>,
+    windows: JoinWindows,
+    streamJoined?: StreamJoined<K, V, VO>,
+  ): KStream<K, VR>;
+  join<VT, VR>(
+    table: KTable<K, VT>,
+    joiner: ValueJoiner<V, VT, VR, K>,
+    joined?: Joined<K, V, VT>,
+  ): KStream<K, VR>;
+  join<GK, GV, VR>(
+    table: GlobalKTable<GK, GV>,
+    keySelector: (key: K, value: V) => GK,
+    joiner: ValueJoiner<V, GV, VR, K>,
+    named?: Named,
+  ): KStream<K, VR>;
+  join(other: unknown, a: any, b?: any, c?: any): KStream<any, any> {
+    return this.dispatchJoin('inner', other, a, b, c);
+  }
+
+  /** Like join, but every record of this stream produces output (the other side null when missing). */
+  leftJoin<VO, VR>(
+    other: KStream<K, VO>,
+    joiner: ValueJoiner<V, VO | null, VR, K>,
+    windows: JoinWindows,
+    streamJoined?: StreamJoined<K, V, VO>,
+  ): KStream<K, VR>;
+  leftJoin<VT, VR>(
+    table: KTable<K, VT>,
+    joiner: ValueJoiner<V, VT | null, VR, K>,
+    joined?: Joined<K, V, VT>,
+  ): KStream<K, VR>;
+  leftJoin<GK, GV, VR>(
+    table: GlobalKTable<GK, GV>,
+    keySelector: (key: K, value: V) => GK,
+    joiner: ValueJoiner<V, GV | null, VR, K>,
+    named?: Named,
+  ): KStream<K, VR>;
+  leftJoin(other: unknown, a: any, b?: any, c?: any): KStream<any, any> {
+    return this.dispatchJoin('left', other, a, b, c);
+  }
+
+  /** Windowed outer join of two streams: unmatched records of either side are emitted with a null partner. */
+  outerJoin<VO, VR>(
+    other: KStream<K, VO>,
+    joiner: ValueJoiner<V | null, VO | null, VR, K>,
+    windows: JoinWindows,
+    streamJoined?: StreamJoined<K, V, VO>,
+  ): KStream<K, VR> {
+    return streamStreamJoin(this, other, 'outer', joiner, windows, streamJoined);
+  }
+
+  private dispatchJoin(kind: StreamJoinKind, other: unknown, a: any, b: any, c: any): KStream<any, any> {
+    if (other instanceof KStream) {
+      if (!(b instanceof JoinWindows))
+        throw new TypeError('A stream-stream join needs JoinWindows as its third argument');
+      return streamStreamJoin(this, other, kind, a, b, c);
+    }
+    if (other instanceof KTable)
+      return streamTableJoin(this, other, kind === 'inner' ? 'inner' : 'left', a, b);
+    if (other instanceof GlobalKTable)
+      return streamGlobalTableJoin(this, other, kind === 'inner' ? 'inner' : 'left', a, b, c);
+    throw new TypeError('join() takes a KStream (with JoinWindows), a KTable or a GlobalKTable');
   }
 
   groupByKey(grouped?: Grouped<K, V>): KGroupedStream<K, V> {

@@ -192,3 +192,77 @@ export class Materialized<K, V> {
 
 /** Combines two partial aggregates (needed for the Lambda merge of batch views and speed deltas). */
 export type Merger<K, VA> = (key: K, left: VA, right: VA) => VA;
+
+/** Serdes and names of a stream-table join (Kafka Streams' Joined). */
+export class Joined<K, V, VO> {
+  keySerde?: Serde<K>;
+  valueSerde?: Serde<V>;
+  otherValueSerde?: Serde<VO>;
+  name?: string;
+
+  static with<K, V, VO>(
+    keySerde?: Serde<K>,
+    valueSerde?: Serde<V>,
+    otherValueSerde?: Serde<VO>,
+  ): Joined<K, V, VO> {
+    const j = new Joined<K, V, VO>();
+    if (keySerde) j.keySerde = keySerde;
+    if (valueSerde) j.valueSerde = valueSerde;
+    if (otherValueSerde) j.otherValueSerde = otherValueSerde;
+    return j;
+  }
+  static as<K, V, VO>(name: string): Joined<K, V, VO> {
+    return new Joined<K, V, VO>().withName(name);
+  }
+  withName(name: string): this {
+    this.name = Named.as(name).name;
+    return this;
+  }
+}
+
+/** Serdes, store names and store type of a stream-stream join (Kafka Streams' StreamJoined). */
+export class StreamJoined<K, V, VO> {
+  keySerde?: Serde<K>;
+  valueSerde?: Serde<V>;
+  otherValueSerde?: Serde<VO>;
+  name?: string;
+  storeName?: string;
+  storeType?: StoreType;
+  loggingEnabled = true;
+
+  static with<K, V, VO>(
+    keySerde?: Serde<K>,
+    valueSerde?: Serde<V>,
+    otherValueSerde?: Serde<VO>,
+  ): StreamJoined<K, V, VO> {
+    const j = new StreamJoined<K, V, VO>();
+    if (keySerde) j.keySerde = keySerde;
+    if (valueSerde) j.valueSerde = valueSerde;
+    if (otherValueSerde) j.otherValueSerde = otherValueSerde;
+    return j;
+  }
+  static as<K, V, VO>(storeName: string): StreamJoined<K, V, VO> {
+    const j = new StreamJoined<K, V, VO>();
+    j.storeName = Named.as(storeName).name;
+    return j;
+  }
+  withName(name: string): this {
+    this.name = Named.as(name).name;
+    return this;
+  }
+  withStoreName(name: string): this {
+    this.storeName = Named.as(name).name;
+    return this;
+  }
+  withStoreType(type: StoreType): this {
+    this.storeType = type;
+    return this;
+  }
+  withLoggingDisabled(): this {
+    this.loggingEnabled = false;
+    return this;
+  }
+}
+
+/** Joins two values; the key comes third so `(left, right) => ...` reads naturally. */
+export type ValueJoiner<V1, V2, VR, K = unknown> = (left: V1, right: V2, key: K) => VR;
