@@ -1,5 +1,5 @@
 import { CachingLayer } from './caching-layer.ts';
-import { compareStrings, keyBytes, keyString } from './key-encoding.ts';
+import { compareStrings, fromLatin1, toLatin1 } from './key-encoding.ts';
 import { mergeCacheWithStore } from './merge-iterators.ts';
 import type { KeyValue, KeyValueBytesStore } from './types.ts';
 import type { CacheEntry } from './write-back-cache.ts';
@@ -33,11 +33,11 @@ export class CachingKeyValueBytesStore
 
   get(key: Buffer): Buffer | undefined {
     this.openContext();
-    const k = keyString(key);
+    const k = toLatin1(key);
     const entry = this.cache.get(k);
     if (entry !== undefined) {
       this.counters.cacheHits++;
-      return entry.value ?? undefined;
+      return CachingLayer.valueOf(entry);
     }
     this.counters.cacheMisses++;
     const value = this.inner.get(key);
@@ -46,7 +46,7 @@ export class CachingKeyValueBytesStore
   }
 
   put(key: Buffer, value: Buffer | null): void {
-    this.writeDirty(keyString(key), value);
+    this.writeDirty(toLatin1(key), value);
   }
 
   putIfAbsent(key: Buffer, value: Buffer): Buffer | undefined {
@@ -73,8 +73,8 @@ export class CachingKeyValueBytesStore
     this.openContext();
     if (from !== undefined && to !== undefined && Buffer.compare(from, to) > 0) return [][Symbol.iterator]();
     const cached = this.cache.range({
-      from: from === undefined ? undefined : keyString(from),
-      to: to === undefined ? undefined : keyString(to),
+      from: from === undefined ? undefined : toLatin1(from),
+      to: to === undefined ? undefined : toLatin1(to),
       reverse,
     });
     return merge(cached, this.inner.range(from, to, reverse), reverse);
@@ -82,7 +82,7 @@ export class CachingKeyValueBytesStore
 
   prefixScan(prefix: Buffer): IterableIterator<KeyValue<Buffer, Buffer>> {
     this.openContext();
-    return merge(this.cache.range({ prefix: keyString(prefix) }), this.inner.prefixScan(prefix), false);
+    return merge(this.cache.range({ prefix: toLatin1(prefix) }), this.inner.prefixScan(prefix), false);
   }
 
   /** The layer below's count: dirty entries not yet flushed are not included. */
@@ -91,14 +91,14 @@ export class CachingKeyValueBytesStore
   }
 
   restoreBatch(records: ReadonlyArray<KeyValue<Buffer, Buffer | null>>): void {
-    for (const { key } of records) this.cache.remove(keyString(key));
+    for (const { key } of records) this.cache.remove(toLatin1(key));
     this.inner.restoreBatch(records);
   }
 
   protected flushEntry(k: string, entry: CacheEntry): void {
-    const key = keyBytes(k);
+    const key = fromLatin1(k);
     const { listener, sendOldValues } = this;
-    const newValue = entry.value;
+    const newValue = CachingLayer.valueOf(entry) ?? null;
     // As Kafka Streams: read the old value only when it is forwarded, or to decide whether a delete
     // is worth forwarding at all (deleting an absent key forwards nothing).
     const oldValue = listener && (newValue === null || sendOldValues) ? (this.inner.get(key) ?? null) : null;
@@ -118,8 +118,8 @@ function merge(
     cached,
     stored,
     reverse,
-    ([key], entry) => compareStrings(key, keyString(entry.key)),
-    ([key], value): KeyValue<Buffer, Buffer> => ({ key: keyBytes(key), value }),
+    ([key], entry) => compareStrings(key, toLatin1(entry.key)),
+    ([key], value): KeyValue<Buffer, Buffer> => ({ key: fromLatin1(key), value }),
     (entry) => entry,
   );
 }

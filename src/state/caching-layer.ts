@@ -44,9 +44,9 @@ export abstract class CachingLayer<Inner extends StateStore> {
     if (dirty.length > 0) {
       this.flushing = true;
       try {
-        for (const [key, entry] of dirty) {
+        for (const entry of dirty) {
           this.flushTimestamp = entry.timestamp;
-          this.flushEntry(key, entry);
+          this.flushEntry(entry.key, entry);
         }
       } finally {
         this.flushing = false;
@@ -88,6 +88,11 @@ export abstract class CachingLayer<Inner extends StateStore> {
     this.evictIfNeeded();
   }
 
+  /** A cached value as bytes for the caller (a fresh buffer: the cache keeps strings). */
+  protected static valueOf(entry: CacheEntry): Buffer | undefined {
+    return entry.value === null ? undefined : Buffer.from(entry.value, 'latin1');
+  }
+
   protected openContext(): StateStoreContext {
     if (this.context === undefined) throw notOpen(this.name);
     return this.context;
@@ -99,8 +104,8 @@ export abstract class CachingLayer<Inner extends StateStore> {
       const eldest = this.cache.eldest();
       if (eldest === undefined) return;
       // Flushing every dirty entry, not just the eldest, keeps changelog and downstream in write order.
-      if (eldest[1].dirty) this.flushCache();
-      this.cache.remove(eldest[0]);
+      if (eldest.dirty) this.flushCache();
+      this.cache.remove(eldest.key);
       this.counters.cacheEvictions++;
     }
   }

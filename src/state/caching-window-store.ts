@@ -1,6 +1,6 @@
 import { CachingLayer } from './caching-layer.ts';
 import { StateStoreError } from './errors.ts';
-import { keyBytes, keyString } from './key-encoding.ts';
+import { fromLatin1, toLatin1 } from './key-encoding.ts';
 import { mergeCacheWithStore } from './merge-iterators.ts';
 import type { StateStoreContext } from './types.ts';
 import { fromChangelogKey, WindowKeySchema, type WindowKeyParts } from './window-key-schema.ts';
@@ -92,18 +92,18 @@ export class CachingWindowBytesStore extends CachingLayer<WindowStoreLayer> impl
       this.counters.expiredWindowDrops++;
       return -1;
     }
-    this.writeDirty(keyString(this.schema.toStoreKey(key, windowStart, 0)), value);
+    this.writeDirty(toLatin1(this.schema.toStoreKey(key, windowStart, 0)), value);
     return 0;
   }
 
   fetch(key: Buffer, windowStart: number): Buffer | undefined {
     this.openContext();
     if (isExpired(windowStart, this.observed, this.retentionPeriod)) return undefined;
-    const k = keyString(this.schema.toStoreKey(key, windowStart, 0));
+    const k = toLatin1(this.schema.toStoreKey(key, windowStart, 0));
     const entry = this.cache.get(k);
     if (entry !== undefined) {
       this.counters.cacheHits++;
-      return entry.value ?? undefined;
+      return CachingLayer.valueOf(entry);
     }
     this.counters.cacheMisses++;
     const value = this.inner.fetch(key, windowStart);
@@ -173,16 +173,16 @@ export class CachingWindowBytesStore extends CachingLayer<WindowStoreLayer> impl
   restoreBatch(records: ReadonlyArray<{ key: Buffer; value: Buffer | null }>): void {
     for (const record of records) {
       const { key, windowStart } = fromChangelogKey(record.key);
-      this.cache.remove(keyString(this.schema.toStoreKey(key, windowStart, 0)));
+      this.cache.remove(toLatin1(this.schema.toStoreKey(key, windowStart, 0)));
     }
     this.inner.restoreBatch(records);
     this.observed = Math.max(this.observed, this.inner.observedStreamTime());
   }
 
   protected flushEntry(k: string, entry: CacheEntry): void {
-    const { key, windowStart } = this.schema.fromStoreKey(keyBytes(k));
+    const { key, windowStart } = this.schema.fromStoreKey(fromLatin1(k));
     const { listener, sendOldValues } = this;
-    const newValue = entry.value;
+    const newValue = CachingLayer.valueOf(entry) ?? null;
     const oldValue =
       listener && (newValue === null || sendOldValues) ? (this.inner.fetch(key, windowStart) ?? null) : null;
     this.inner.putAndReturnSeq(key, newValue, windowStart);
@@ -202,11 +202,11 @@ export class CachingWindowBytesStore extends CachingLayer<WindowStoreLayer> impl
     for (const segment of segmentIds(schema.segmentId(from), schema.segmentId(to), backward)) {
       const [low, high] = bounds(segment);
       for (const [k, entry] of this.cache.range({
-        from: keyString(low),
-        to: keyString(high),
+        from: toLatin1(low),
+        to: toLatin1(high),
         reverse: backward,
       })) {
-        const parts = schema.fromStoreKey(keyBytes(k));
+        const parts = schema.fromStoreKey(fromLatin1(k));
         if (parts.windowStart >= from && parts.windowStart <= to) yield [parts, entry];
       }
     }

@@ -1,7 +1,7 @@
 import { BTree } from './btree.ts';
 import { countersFor, createStoreCounters } from './counters.ts';
 import { notOpen } from './errors.ts';
-import { compareStrings, keyBytes, keyString } from './key-encoding.ts';
+import { compareStrings, fromLatin1, toLatin1 } from './key-encoding.ts';
 import { walkRange } from './sorted-range.ts';
 import type { KeyScanningBytesStore } from './key-scan.ts';
 import type { KeyValue, StateStoreContext, StoreCounters } from './types.ts';
@@ -40,14 +40,14 @@ export class InMemoryKeyValueBytesStore implements KeyScanningBytesStore {
 
   get(key: Buffer): Buffer | undefined {
     if (!this.open) throw notOpen(this.name);
-    const value = this.tree.get(keyString(key));
-    return value === undefined ? undefined : keyBytes(value);
+    const value = this.tree.get(toLatin1(key));
+    return value === undefined ? undefined : fromLatin1(value);
   }
 
   put(key: Buffer, value: Buffer | null): void {
     if (!this.open) throw notOpen(this.name);
-    if (value === null) this.tree.delete(keyString(key));
-    else this.tree.set(keyString(key), value.toString('latin1'));
+    if (value === null) this.tree.delete(toLatin1(key));
+    else this.tree.set(toLatin1(key), value.toString('latin1'));
   }
 
   putIfAbsent(key: Buffer, value: Buffer): Buffer | undefined {
@@ -62,7 +62,7 @@ export class InMemoryKeyValueBytesStore implements KeyScanningBytesStore {
 
   delete(key: Buffer): Buffer | undefined {
     const existing = this.get(key);
-    if (existing !== undefined) this.tree.delete(keyString(key));
+    if (existing !== undefined) this.tree.delete(toLatin1(key));
     return existing;
   }
 
@@ -74,8 +74,8 @@ export class InMemoryKeyValueBytesStore implements KeyScanningBytesStore {
     if (!this.open) throw notOpen(this.name);
     return toEntries(
       walkRange(this.tree, {
-        from: from === undefined ? undefined : keyString(from),
-        to: to === undefined ? undefined : keyString(to),
+        from: from === undefined ? undefined : toLatin1(from),
+        to: to === undefined ? undefined : toLatin1(to),
         reverse,
       }),
     );
@@ -84,16 +84,16 @@ export class InMemoryKeyValueBytesStore implements KeyScanningBytesStore {
   *keys(from: Buffer | undefined, to: Buffer | undefined, reverse = false): IterableIterator<Buffer> {
     if (!this.open) throw notOpen(this.name);
     const walk = walkRange(this.tree, {
-      from: from === undefined ? undefined : keyString(from),
-      to: to === undefined ? undefined : keyString(to),
+      from: from === undefined ? undefined : toLatin1(from),
+      to: to === undefined ? undefined : toLatin1(to),
       reverse,
     });
-    for (const [key] of walk) yield keyBytes(key);
+    for (const [key] of walk) yield fromLatin1(key);
   }
 
   prefixScan(prefix: Buffer): IterableIterator<KeyValue<Buffer, Buffer>> {
     if (!this.open) throw notOpen(this.name);
-    return toEntries(walkRange(this.tree, { prefix: keyString(prefix) }));
+    return toEntries(walkRange(this.tree, { prefix: toLatin1(prefix) }));
   }
 
   approximateNumEntries(): number {
@@ -108,5 +108,5 @@ export class InMemoryKeyValueBytesStore implements KeyScanningBytesStore {
 }
 
 function* toEntries(walk: Iterable<[string, string]>): Generator<KeyValue<Buffer, Buffer>> {
-  for (const [key, value] of walk) yield { key: keyBytes(key), value: keyBytes(value) };
+  for (const [key, value] of walk) yield { key: fromLatin1(key), value: fromLatin1(value) };
 }

@@ -6,28 +6,21 @@
 
 const TWO_32 = 0x1_0000_0000;
 
-/** Key bytes as a latin1 string: one char per byte, and JS string order equals unsigned byte order. */
-export function keyString(key: Buffer): string {
-  return key.toString('latin1');
+/**
+ * Bytes as a latin1 string, one char per byte. Stores key their maps and trees by these: JS string
+ * order equals unsigned byte order, compares run about twice as fast as Buffer.compare, and a
+ * string is immutable and owns its memory (see the in-memory store).
+ */
+export function toLatin1(bytes: Buffer): string {
+  return bytes.toString('latin1');
 }
 
-export function keyBytes(key: string): Buffer {
-  return Buffer.from(key, 'latin1');
+export function fromLatin1(text: string): Buffer {
+  return Buffer.from(text, 'latin1');
 }
 
 export function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/**
- * A buffer that owns exactly its bytes. Serdes (msgpackr, Buffer.from) hand out views into shared
- * 8 KiB slabs; keeping such a view alive for long pins the whole slab, so long-lived holders copy.
- */
-export function ownedBytes(value: Buffer): Buffer {
-  if (value.byteOffset === 0 && value.buffer.byteLength === value.length) return value;
-  const copy = Buffer.allocUnsafeSlow(value.length);
-  value.copy(copy);
-  return copy;
 }
 
 function assertSafeInteger(n: number, what: string): void {

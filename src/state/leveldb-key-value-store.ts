@@ -4,7 +4,7 @@ import { ClassicLevel } from 'classic-level';
 import { BTree } from './btree.ts';
 import { countersFor, createStoreCounters } from './counters.ts';
 import { notOpen, StateStoreError } from './errors.ts';
-import { compareStrings, keyBytes, keyString } from './key-encoding.ts';
+import { compareStrings, fromLatin1, toLatin1 } from './key-encoding.ts';
 import { walkRange } from './sorted-range.ts';
 import type { KeyScanningBytesStore } from './key-scan.ts';
 import type { KeyValue, StateStoreContext, StoreCounters } from './types.ts';
@@ -12,7 +12,7 @@ import type { KeyValue, StateStoreContext, StoreCounters } from './types.ts';
 type Db = ClassicLevel<Buffer, Buffer>;
 
 const KEY_LOAD_CHUNK = 1000;
-const NO_WRITES: ReadonlyMap<string, Buffer | null> = new Map();
+const NO_WRITES: ReadonlyMap<string, string | null> = new Map();
 
 /**
  * Persistent bytes store on LevelDB (classic-level), opened at `<taskDir>/<storeName>`.
@@ -30,9 +30,12 @@ export class LevelDbKeyValueBytesStore implements KeyScanningBytesStore {
   readonly persistent = true;
   private db: Db | undefined;
   private index = new BTree<string, undefined>(undefined, compareStrings);
-  /** Writes since the last flush; null marks a delete. */
-  private pending = new Map<string, Buffer | null>();
-  private flushing: ReadonlyMap<string, Buffer | null> = NO_WRITES;
+  /**
+   * Writes since the last flush, values as latin1 strings (no aliasing of the caller's buffers, no
+   * pinning of the slabs serde output is cut from); null marks a delete.
+   */
+  private pending = new Map<string, string | null>();
+  private flushing: ReadonlyMap<string, string | null> = NO_WRITES;
   private counters: StoreCounters = createStoreCounters();
 
   constructor(readonly name: string) {}
@@ -76,7 +79,9 @@ export class LevelDbKeyValueBytesStore implements KeyScanningBytesStore {
     const ops: Array<{ type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer }> = [];
     for (const [key, value] of writes) {
       ops.push(
-        value === null ? { type: 'del', key: keyBytes(key) } : { type: 'put', key: keyBytes(key), value },
+        value === null
+          ? { type: 'del', key: fromLatin1(key) }
+          : { type: 'put', key: fromLatin1(key), value: fromLatin1(value) },
       );
     }
     this.flushing = writes;
@@ -110,13 +115,13 @@ export class LevelDbKeyValueBytesStore implements KeyScanningBytesStore {
 
   get(key: Buffer): Buffer | undefined {
     this.openDb();
-    return this.read(keyString(key));
+    return this.read(toLatin1(key));
   }
 
   put(key: Buffer, value: Buffer | null): void {
     this.openDb();
-    const k = keyString(key);
-    this.pending.set(k, value);
+    const k = toLatin1(key);
+    this.pending.set(k, value === null ? null : value.toString('latin1'));
     if (value === null) this.index.delete(k);
     else this.index.set(k, undefined);
   }
@@ -145,8 +150,8 @@ export class LevelDbKeyValueBytesStore implements KeyScanningBytesStore {
     this.openDb();
     return this.values(
       walkRange(this.index, {
-        from: from === undefined ? undefined : keyString(from),
-        to: to === undefined ? undefined : keyString(to),
+        from: from === undefined ? undefined : toLatin1(from),
+        to: to === undefined ? undefined : toLatin1(to),
         reverse,
       }),
     );
@@ -156,16 +161,16 @@ export class LevelDbKeyValueBytesStore implements KeyScanningBytesStore {
   *keys(from: Buffer | undefined, to: Buffer | undefined, reverse = false): IterableIterator<Buffer> {
     this.openDb();
     const walk = walkRange(this.index, {
-      from: from === undefined ? undefined : keyString(from),
-      to: to === undefined ? undefined : keyString(to),
+      from: from === undefined ? undefined : toLatin1(from),
+      to: to === undefined ? undefined : toLatin1(to),
       reverse,
     });
-    for (const [key] of walk) yield keyBytes(key);
+    for (const [key] of walk) yield fromLatin1(key);
   }
 
   prefixScan(prefix: Buffer): IterableIterator<KeyValue<Buffer, Buffer>> {
     this.openDb();
-    return this.values(walkRange(this.index, { prefix: keyString(prefix) }));
+    return this.values(walkRange(this.index, { prefix: toLatin1(prefix) }));
   }
 
   approximateNumEntries(): number {
@@ -186,18 +191,18 @@ export class LevelDbKeyValueBytesStore implements KeyScanningBytesStore {
 
   private read(key: string): Buffer | undefined {
     const pending = this.pending.get(key);
-    if (pending !== undefined) return pending ?? undefined;
+    if (pending !== undefined) return pending === null ? undefined : fromLatin1(pending);
     if (!this.index.has(key)) return undefined;
     const flushing = this.flushing.get(key);
-    if (flushing) return flushing;
-    return this.db!.getSync(keyBytes(key));
+    if (flushing != null) return fromLatin1(flushing);
+    return this.db!.getSync(fromLatin1(key));
   }
 
   private *values(keys: Iterable<[string, undefined]>): Generator<KeyValue<Buffer, Buffer>> {
     for (const [key] of keys) {
       if (!this.db) throw notOpen(this.name);
       const value = this.read(key);
-      if (value !== undefined) yield { key: keyBytes(key), value };
+      if (value !== undefined) yield { key: fromLatin1(key), value };
     }
   }
 }
@@ -210,7 +215,7 @@ async function loadKeyIndex(db: Db): Promise<BTree<string, undefined>> {
       const chunk = await keys.nextv(KEY_LOAD_CHUNK);
       if (chunk.length === 0) break;
       // LevelDB yields keys in order, so appending is cheap for the B+ tree.
-      for (const key of chunk) index.set(keyString(key), undefined);
+      for (const key of chunk) index.set(toLatin1(key), undefined);
     }
   } finally {
     await keys.close();

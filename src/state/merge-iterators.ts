@@ -30,7 +30,7 @@ export function* mergeCacheWithStore<C extends [unknown, CacheEntry], S, R>(
     }
     if (order === 0) s = store.next();
     const value = cached[1].value;
-    if (value !== null) yield present(cached, value);
+    if (value !== null) yield present(cached, Buffer.from(value, 'latin1'));
     c = cache.next();
   }
   while (!s.done) {

@@ -1,30 +1,46 @@
 import { BTree } from './btree.ts';
-import { compareStrings, ownedBytes } from './key-encoding.ts';
+import { compareStrings } from './key-encoding.ts';
 import { walkRange, type RangeBounds } from './sorted-range.ts';
 
 export const DEFAULT_CACHE_MAX_BYTES = 10 * 1024 * 1024;
 /** Rough per-entry cost beyond key and value bytes (map and tree slots, entry object, buffer header). */
-const ENTRY_OVERHEAD = 120;
+const ENTRY_OVERHEAD = 160;
 
 export interface CacheEntry {
-  /** Null: deleted (a dirty tombstone) or known absent (clean). */
-  value: Buffer | null;
+  readonly key: string;
+  /**
+   * The value bytes as a latin1 string (as fast as keeping the caller's buffer, and unlike a
+   * buffer cut from a serde's shared slab it pins no 8 KiB slab). Null: deleted (a dirty
+   * tombstone) or known absent (clean).
+   */
+  value: string | null;
   dirty: boolean;
   /** Timestamp of the record that wrote the entry; stamped on what the flush emits. */
   timestamp: number;
   size: number;
+  // Two intrusive doubly linked lists: LRU order, and dirty entries in order of latest write.
+  lruPrev: CacheEntry | undefined;
+  lruNext: CacheEntry | undefined;
+  dirtyPrev: CacheEntry | undefined;
+  dirtyNext: CacheEntry | undefined;
 }
 
 /**
- * The bookkeeping of one store's write-back cache, keyed by latin1 key strings: a Map for lookups
- * whose insertion order is the LRU order, a B+ tree for sorted range merges, and the dirty keys in
- * the order of their latest write (the flush order, as Kafka Streams' NamedCache). The caching
+ * The bookkeeping of one store's write-back cache, keyed by latin1 key strings: a Map for lookups,
+ * a B+ tree for sorted range merges, and two intrusive linked lists through the entries, one in
+ * LRU order and one of the dirty entries in order of their latest write (the flush order, as
+ * Kafka Streams' NamedCache). Moving an entry within a list rewrites a few pointers, which is far
+ * cheaper in the hot path than re-inserting into an insertion-ordered Map or Set. The caching
  * layers decide what flushing means; this class only tracks.
  */
 export class WriteBackCache {
   private readonly entries = new Map<string, CacheEntry>();
   private readonly sorted = new BTree<string, CacheEntry>(undefined, compareStrings);
-  private dirtyKeys = new Set<string>();
+  private lruHead: CacheEntry | undefined; // least recently used
+  private lruTail: CacheEntry | undefined;
+  private dirtyHead: CacheEntry | undefined; // oldest write
+  private dirtyTail: CacheEntry | undefined;
+  private dirtyEntries = 0;
   private bytes = 0;
 
   constructor(readonly maxBytes: number) {}
@@ -34,30 +50,36 @@ export class WriteBackCache {
   }
 
   get dirtyCount(): number {
-    return this.dirtyKeys.size;
+    return this.dirtyEntries;
   }
 
   /** Looks up and marks the entry most recently used. */
   get(key: string): CacheEntry | undefined {
     const entry = this.entries.get(key);
-    if (entry !== undefined) {
-      this.entries.delete(key);
-      this.entries.set(key, entry);
+    if (entry !== undefined && entry !== this.lruTail) {
+      this.unlinkLru(entry);
+      this.appendLru(entry);
     }
     return entry;
   }
 
   /** A write from the processor: dirty until the next flush. */
   putDirty(key: string, value: Buffer | null, timestamp: number): void {
-    this.set(key, value, true, timestamp);
-    this.dirtyKeys.delete(key);
-    this.dirtyKeys.add(key);
+    const entry = this.set(key, value, timestamp);
+    if (entry.dirty) {
+      if (entry === this.dirtyTail) return;
+      this.unlinkDirty(entry);
+    } else {
+      entry.dirty = true;
+      this.dirtyEntries++;
+    }
+    this.appendDirty(entry);
   }
 
   /** A value read through from the layer below; never overwrites a dirty entry. */
   putClean(key: string, value: Buffer | null, timestamp: number): void {
     if (this.entries.get(key)?.dirty) return;
-    this.set(key, value, false, timestamp);
+    this.set(key, value, timestamp);
   }
 
   remove(key: string): void {
@@ -65,20 +87,26 @@ export class WriteBackCache {
     if (entry === undefined) return;
     this.entries.delete(key);
     this.sorted.delete(key);
-    this.dirtyKeys.delete(key);
+    this.unlinkLru(entry);
+    if (entry.dirty) {
+      this.unlinkDirty(entry);
+      this.dirtyEntries--;
+    }
     this.bytes -= entry.size;
   }
 
   /** Hands out the dirty entries in flush order and marks them clean. */
-  takeDirty(): Array<[string, CacheEntry]> {
-    const out: Array<[string, CacheEntry]> = [];
-    const keys = this.dirtyKeys;
-    this.dirtyKeys = new Set();
-    for (const key of keys) {
-      const entry = this.entries.get(key)!;
+  takeDirty(): CacheEntry[] {
+    const out: CacheEntry[] = [];
+    for (let entry = this.dirtyHead; entry !== undefined;) {
+      const next = entry.dirtyNext;
       entry.dirty = false;
-      out.push([key, entry]);
+      entry.dirtyPrev = entry.dirtyNext = undefined;
+      out.push(entry);
+      entry = next;
     }
+    this.dirtyHead = this.dirtyTail = undefined;
+    this.dirtyEntries = 0;
     return out;
   }
 
@@ -87,9 +115,8 @@ export class WriteBackCache {
   }
 
   /** Least recently used entry. */
-  eldest(): [string, CacheEntry] | undefined {
-    for (const pair of this.entries) return pair;
-    return undefined;
+  eldest(): CacheEntry | undefined {
+    return this.lruHead;
   }
 
   range(bounds: RangeBounds): Generator<[string, CacheEntry]> {
@@ -99,27 +126,75 @@ export class WriteBackCache {
   clear(): void {
     this.entries.clear();
     this.sorted.clear();
-    this.dirtyKeys.clear();
+    this.lruHead = this.lruTail = this.dirtyHead = this.dirtyTail = undefined;
+    this.dirtyEntries = 0;
     this.bytes = 0;
   }
 
-  private set(key: string, value: Buffer | null, dirty: boolean, timestamp: number): void {
+  private set(key: string, value: Buffer | null, timestamp: number): CacheEntry {
     const size = key.length + (value?.length ?? 0) + ENTRY_OVERHEAD;
-    const owned = value === null ? null : ownedBytes(value);
-    const entry = this.entries.get(key);
+    const owned = value === null ? null : value.toString('latin1');
+    let entry = this.entries.get(key);
     if (entry !== undefined) {
       this.bytes += size - entry.size;
       entry.value = owned;
-      entry.dirty = dirty;
       entry.timestamp = timestamp;
       entry.size = size;
-      this.entries.delete(key);
-      this.entries.set(key, entry);
-      return;
+      if (entry !== this.lruTail) {
+        this.unlinkLru(entry);
+        this.appendLru(entry);
+      }
+      return entry;
     }
-    const fresh: CacheEntry = { value: owned, dirty, timestamp, size };
-    this.entries.set(key, fresh);
-    this.sorted.set(key, fresh);
+    entry = {
+      key,
+      value: owned,
+      dirty: false,
+      timestamp,
+      size,
+      lruPrev: undefined,
+      lruNext: undefined,
+      dirtyPrev: undefined,
+      dirtyNext: undefined,
+    };
+    this.entries.set(key, entry);
+    this.sorted.set(key, entry);
+    this.appendLru(entry);
     this.bytes += size;
+    return entry;
+  }
+
+  private appendLru(entry: CacheEntry): void {
+    entry.lruPrev = this.lruTail;
+    entry.lruNext = undefined;
+    if (this.lruTail) this.lruTail.lruNext = entry;
+    else this.lruHead = entry;
+    this.lruTail = entry;
+  }
+
+  private unlinkLru(entry: CacheEntry): void {
+    const { lruPrev: prev, lruNext: next } = entry;
+    if (prev) prev.lruNext = next;
+    else this.lruHead = next;
+    if (next) next.lruPrev = prev;
+    else this.lruTail = prev;
+    entry.lruPrev = entry.lruNext = undefined;
+  }
+
+  private appendDirty(entry: CacheEntry): void {
+    entry.dirtyPrev = this.dirtyTail;
+    entry.dirtyNext = undefined;
+    if (this.dirtyTail) this.dirtyTail.dirtyNext = entry;
+    else this.dirtyHead = entry;
+    this.dirtyTail = entry;
+  }
+
+  private unlinkDirty(entry: CacheEntry): void {
+    const { dirtyPrev: prev, dirtyNext: next } = entry;
+    if (prev) prev.dirtyNext = next;
+    else this.dirtyHead = next;
+    if (next) next.dirtyPrev = prev;
+    else this.dirtyTail = prev;
+    entry.dirtyPrev = entry.dirtyNext = undefined;
   }
 }
