@@ -84,9 +84,7 @@ export class CachingWindowBytesStore extends CachingLayer<WindowStoreLayer> impl
 
   putAndReturnSeq(key: Buffer, value: Buffer | null, windowStart: number): number {
     this.openContext();
-    if (!Number.isSafeInteger(windowStart)) {
-      throw new StateStoreError(this.name, `window start must be an integer, got ${windowStart}`);
-    }
+    this.checkTime(windowStart);
     if (windowStart > this.observed) this.observed = windowStart;
     if (isExpired(windowStart, this.observed, this.retentionPeriod)) {
       this.counters.expiredWindowDrops++;
@@ -98,6 +96,7 @@ export class CachingWindowBytesStore extends CachingLayer<WindowStoreLayer> impl
 
   fetch(key: Buffer, windowStart: number): Buffer | undefined {
     this.openContext();
+    this.checkTime(windowStart);
     if (isExpired(windowStart, this.observed, this.retentionPeriod)) return undefined;
     const k = toLatin1(this.schema.toStoreKey(key, windowStart, 0));
     const entry = this.cache.get(k);
@@ -171,11 +170,11 @@ export class CachingWindowBytesStore extends CachingLayer<WindowStoreLayer> impl
   }
 
   restoreBatch(records: ReadonlyArray<{ key: Buffer; value: Buffer | null }>): void {
+    this.inner.restoreBatch(records); // first: it rejects malformed keys, naming the store
     for (const record of records) {
       const { key, windowStart } = fromChangelogKey(record.key);
       this.cache.remove(toLatin1(this.schema.toStoreKey(key, windowStart, 0)));
     }
-    this.inner.restoreBatch(records);
     this.observed = Math.max(this.observed, this.inner.observedStreamTime());
   }
 
@@ -188,6 +187,12 @@ export class CachingWindowBytesStore extends CachingLayer<WindowStoreLayer> impl
     this.inner.putAndReturnSeq(key, newValue, windowStart);
     if (listener && (newValue !== null || oldValue !== null)) {
       listener(key, windowStart, newValue, sendOldValues ? oldValue : null, entry.timestamp);
+    }
+  }
+
+  private checkTime(windowStart: number): void {
+    if (!Number.isSafeInteger(windowStart)) {
+      throw new StateStoreError(this.name, `window start must be an integer, got ${windowStart}`);
     }
   }
 

@@ -1,4 +1,4 @@
-import type { StateStoreContext, StoreCounters } from './types.ts';
+import type { RestorableStateStore, StateStore, StateStoreContext, StoreCounters } from './types.ts';
 
 export function createStoreCounters(): StoreCounters {
   return {
@@ -18,4 +18,8 @@ export function createStoreCounters(): StoreCounters {
 /** The counters the context hands out for this store, or a private set nobody reads. */
 export function countersFor(context: StateStoreContext, storeName: string): StoreCounters {
   return context.storeCounters?.(storeName) ?? createStoreCounters();
+}
+
+export function isRestorable(store: StateStore): store is RestorableStateStore {
+  return typeof (store as Partial<RestorableStateStore>).restoreBatch === 'function';
 }

@@ -2,7 +2,12 @@ import { countersFor, createStoreCounters } from './counters.ts';
 import { notOpen, StateStoreError } from './errors.ts';
 import { readSortableInt64, sortableInt64 } from './key-encoding.ts';
 import { keysOf } from './key-scan.ts';
-import { fromChangelogKey, WindowKeySchema, defaultSegmentInterval } from './window-key-schema.ts';
+import {
+  defaultSegmentInterval,
+  fromChangelogKey,
+  WindowKeySchema,
+  type WindowKeyParts,
+} from './window-key-schema.ts';
 import {
   isExpired,
   liveTimeRange,
@@ -121,9 +126,7 @@ export class SegmentedWindowBytesStore implements WindowStoreLayer {
 
   putAndReturnSeq(key: Buffer, value: Buffer | null, windowStart: number): number {
     this.checkOpen();
-    if (!Number.isSafeInteger(windowStart)) {
-      throw new StateStoreError(this.name, `window start must be an integer, got ${windowStart}`);
-    }
+    this.checkTime(windowStart);
     if (windowStart > this.observed) {
       this.observed = windowStart;
       this.dropExpiredSegments();
@@ -145,6 +148,7 @@ export class SegmentedWindowBytesStore implements WindowStoreLayer {
 
   fetch(key: Buffer, windowStart: number): Buffer | undefined {
     this.checkOpen();
+    this.checkTime(windowStart);
     if (isExpired(windowStart, this.observed, this.retentionPeriod)) return undefined;
     if (!this.retainDuplicates) return this.inner.get(this.schema.toStoreKey(key, windowStart, 0));
     const [low, high] = this.schema.timeRangeBounds(
@@ -186,7 +190,13 @@ export class SegmentedWindowBytesStore implements WindowStoreLayer {
   restoreBatch(records: ReadonlyArray<{ key: Buffer; value: Buffer | null }>): void {
     const batch: Array<KeyValue<Buffer, Buffer | null>> = [];
     for (const record of records) {
-      const { key, windowStart, seq } = fromChangelogKey(record.key);
+      let parts: WindowKeyParts;
+      try {
+        parts = fromChangelogKey(record.key);
+      } catch (error) {
+        throw new StateStoreError(this.name, `cannot restore: ${(error as Error).message}`, { cause: error });
+      }
+      const { key, windowStart, seq } = parts;
       if (windowStart > this.observed) this.observed = windowStart;
       if (isExpired(windowStart, this.observed, this.retentionPeriod)) continue;
       if (this.retainDuplicates && seq >= this.nextSeq) this.nextSeq = (seq + 1) >>> 0;
@@ -277,6 +287,12 @@ export class SegmentedWindowBytesStore implements WindowStoreLayer {
       expired.push(key);
     for (const key of expired) this.inner.put(key, null);
     this.liveFromSegment = firstLive;
+  }
+
+  private checkTime(windowStart: number): void {
+    if (!Number.isSafeInteger(windowStart)) {
+      throw new StateStoreError(this.name, `window start must be an integer, got ${windowStart}`);
+    }
   }
 
   private checkOpen(): void {

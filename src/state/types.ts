@@ -64,6 +64,14 @@ export interface StateStore {
   isOpen(): boolean;
 }
 
+/**
+ * A store the restorer can feed changelog records to, as they were logged (bytes). Every store the
+ * builders make is one (typed stores pass the records down to the innermost bytes store).
+ */
+export interface RestorableStateStore extends StateStore {
+  restoreBatch(records: ReadonlyArray<{ key: Buffer; value: Buffer | null }>): void;
+}
+
 export interface KeyValue<K, V> {
   key: K;
   value: V;

@@ -6,6 +6,7 @@ import { ChangeLoggingWindowBytesStore } from '../../../src/state/change-logging
 import { InMemoryKeyValueBytesStore } from '../../../src/state/in-memory-key-value-store.ts';
 import { LevelDbKeyValueBytesStore } from '../../../src/state/leveldb-key-value-store.ts';
 import { SegmentedWindowBytesStore } from '../../../src/state/segmented-window-store.ts';
+import { isRestorable } from '../../../src/state/counters.ts';
 import { Stores } from '../../../src/state/stores.ts';
 import { stringSerde, testContext, withTempDir } from './helpers.ts';
 
@@ -139,5 +140,32 @@ describe('Stores', () => {
     expect(() => Stores.persistentWindowStore('w', 1000, 0, false)).toThrow(
       /window size must be a positive integer/,
     );
+  });
+
+  it('makes restorable stores and names them in errors about bad input', async () => {
+    await withTempDir(async (dir) => {
+      for (const caching of [false, true]) {
+        let builder = Stores.windowStoreBuilder(
+          Stores.inMemoryWindowStore('w', 60_000, 60_000, false),
+          stringSerde,
+          stringSerde,
+        );
+        if (caching) builder = builder.withCachingEnabled();
+        const store = builder.build();
+        expect(isRestorable(store)).toBe(true);
+        await store.init(testContext(dir));
+        expect(() => store.put('k', 'v', 1.5)).toThrow("store 'w': window start must be an integer, got 1.5");
+        expect(() => store.fetch('k', NaN)).toThrow("store 'w': window start must be an integer");
+        expect(() => store.restoreBatch([{ key: Buffer.from([1]), value: null }])).toThrow(
+          /^store 'w': cannot restore/,
+        );
+        await store.close();
+      }
+      expect(
+        isRestorable(
+          Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore('kv'), stringSerde, stringSerde).build(),
+        ),
+      ).toBe(true);
+    });
   });
 });

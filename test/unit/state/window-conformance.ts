@@ -17,6 +17,7 @@ export interface WindowVariant {
   builder: (name: string) => StoreBuilder<WinStore>;
   persistent: boolean;
   retainDuplicates: boolean;
+  cacheMaxBytes?: number;
 }
 
 interface Harness {
@@ -47,7 +48,7 @@ export function windowStoreConformance(variant: WindowVariant): void {
     beforeEach(async () => {
       dir = await makeTempDir();
       const builder = variant.builder('windows');
-      const context = testContext(dir);
+      const context = testContext(dir, { cacheMaxBytes: variant.cacheMaxBytes });
       h = {
         store: builder.build(),
         context,
@@ -318,7 +319,7 @@ export function windowStoreConformance(variant: WindowVariant): void {
       await fc.assert(
         fc.asyncProperty(fc.array(op, { maxLength: 50 }), async (ops) => {
           const store = variant.builder(`model${run++}`).build();
-          await store.init(testContext(dir));
+          await store.init(testContext(dir, { cacheMaxBytes: variant.cacheMaxBytes }));
           let observed = -Infinity;
           let seq = 0;
           const model: Array<{ key: string; time: number; seq: number; value: string }> = [];

@@ -24,6 +24,16 @@ for (const persistent of [false, true]) {
           return b;
         };
         variants.push({ label, builder, persistent, retainDuplicates });
+        // A tiny cache budget: writes keep spilling down through eviction.
+        if (caching && logging && !retainDuplicates) {
+          variants.push({
+            label: `${label}, tiny cache`,
+            builder,
+            persistent,
+            retainDuplicates,
+            cacheMaxBytes: 700,
+          });
+        }
       }
     }
   }
