@@ -11,9 +11,22 @@ export {
   Materialized,
   Named,
   KeyValue,
+  Joined,
+  StreamJoined,
+  Repartitioned,
   type Merger,
   type StoreType,
+  type ValueJoiner,
 } from './dsl/options.ts';
+export { GlobalKTable } from './dsl/global-ktable.ts';
+export { KGroupedTable } from './dsl/kgrouped-table.ts';
+export { Branched, BranchedKStream } from './dsl/branched.ts';
+export { Suppressed, BufferConfig } from './dsl/suppressed.ts';
+export { JoinWindows } from './dsl/join-windows.ts';
+export { SessionWindows } from './dsl/session-windows.ts';
+export { SlidingWindows } from './dsl/sliding-windows.ts';
+export { SessionWindowedKStream } from './dsl/session-windowed-stream.ts';
+export { SlidingWindowedKStream } from './dsl/sliding-windowed-stream.ts';
 export { TimeWindows } from './dsl/windows.ts';
 export type { Initializer, Aggregator, Reducer } from './dsl/processors/aggregate.ts';
 export type { Change } from './dsl/processors/change.ts';

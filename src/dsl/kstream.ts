@@ -7,11 +7,17 @@ import {
   Grouped,
   type Joined,
   type KeyValue,
+  Materialized,
   type Named,
   Produced,
+  type Repartitioned,
   type StreamJoined,
   type ValueJoiner,
 } from './options.ts';
+import { BranchedKStream, splitterProcessor, type SplitRouting } from './branched.ts';
+import { repartitionStream } from './repartition.ts';
+import { tableSourceProcessor } from './processors/table.ts';
+import { storeValueGetter } from './value-getter.ts';
 import { JoinWindows } from './join-windows.ts';
 import { streamStreamJoin, type StreamJoinKind } from './stream-stream-join.ts';
 import { KTable } from './ktable.ts';
@@ -299,6 +305,88 @@ export class KStream<K, V> {
     if (other instanceof GlobalKTable)
       return streamGlobalTableJoin(this, other, kind === 'inner' ? 'inner' : 'left', a, b, c);
     throw new TypeError('join() takes a KStream (with JoinWindows), a KTable or a GlobalKTable');
+  }
+
+  /** Splits the stream into branches by predicates (first match wins). */
+  split(named?: Named): BranchedKStream<K, V> {
+    const name = named?.name ?? this.builder.newName('KSTREAM-BRANCH-');
+    const routing: SplitRouting = { predicates: [], childNames: [] };
+    this.builder.topology.addProcessor(name, splitterProcessor(routing), this.nodeName);
+    return new BranchedKStream<K, V>(
+      this.builder,
+      name,
+      this.keySerde,
+      this.valueSerde,
+      this.repartitionRequired,
+      routing,
+    );
+  }
+
+  /** Sends the stream through an internal topic, partitioned by its current key. */
+  repartition(repartitioned?: Repartitioned<K, V>): KStream<K, V> {
+    const name = repartitioned?.name ?? this.builder.newName('KSTREAM-REPARTITION-');
+    return repartitionStream(
+      this,
+      `${name}-repartition`,
+      repartitioned?.keySerde ?? this.keySerde,
+      repartitioned?.valueSerde ?? this.valueSerde,
+      {
+        nodePrefix: name,
+        ...(repartitioned?.numberOfPartitions !== undefined
+          ? { numPartitions: repartitioned.numberOfPartitions }
+          : {}),
+        ...(repartitioned?.partitioner ? { partitioner: repartitioned.partitioner } : {}),
+      },
+    );
+  }
+
+  /** Reads the stream as a table's changelog: latest value per key, null values delete. */
+  toTable(options?: Named | Materialized<K, V>): KTable<K, V> {
+    const named = options instanceof Materialized ? undefined : options;
+    const materialized = options instanceof Materialized ? options : undefined;
+    const name = named?.name ?? this.builder.newName('KSTREAM-TOTABLE-');
+    const source = this.repartitionRequired
+      ? repartitionStream(
+          this,
+          `${name}-repartition`,
+          materialized?.keySerde ?? this.keySerde,
+          materialized?.valueSerde ?? this.valueSerde,
+        )
+      : this;
+    const storeName = materialized?.storeName ?? this.builder.newName('KSTREAM-TOTABLE-STATE-STORE-');
+    const keySerde = materialized?.keySerde ?? this.keySerde;
+    const valueSerde = materialized?.valueSerde ?? this.valueSerde;
+    this.builder.topology.addProcessor(
+      name,
+      tableSourceProcessor<K, V>(
+        () => storeName,
+        () => table?.sendOldValues ?? false,
+      ),
+      source.nodeName,
+    );
+    this.builder.topology.addStateStore(
+      this.builder.keyValueStore(storeName, materialized, keySerde, valueSerde),
+      name,
+    );
+    this.builder.topology.storeMetadata.set(storeName, {
+      timestamped: true,
+      kind: 'key-value',
+      ...(keySerde ? { keySerde } : {}),
+      ...(valueSerde ? { valueSerde } : {}),
+    });
+    const table = new KTable<K, V>(
+      this.builder,
+      name,
+      keySerde,
+      valueSerde,
+      storeName,
+      materialized?.storeName !== undefined,
+      {
+        valueGetter: () => storeValueGetter<K, V>(storeName),
+        enableSendingOldValues: () => undefined,
+      },
+    );
+    return table;
   }
 
   groupByKey(grouped?: Grouped<K, V>): KGroupedStream<K, V> {

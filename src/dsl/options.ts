@@ -266,3 +266,47 @@ export class StreamJoined<K, V, VO> {
 
 /** Joins two values; the key comes third so `(left, right) => ...` reads naturally. */
 export type ValueJoiner<V1, V2, VR, K = unknown> = (left: V1, right: V2, key: K) => VR;
+
+/** Serdes, name and partitioning of KStream.repartition() (Kafka Streams' Repartitioned). */
+export class Repartitioned<K, V> {
+  keySerde?: Serde<K>;
+  valueSerde?: Serde<V>;
+  name?: string;
+  numberOfPartitions?: number;
+  partitioner?: StreamPartitioner<K, V>;
+
+  static with<K, V>(keySerde?: Serde<K>, valueSerde?: Serde<V>): Repartitioned<K, V> {
+    const r = new Repartitioned<K, V>();
+    if (keySerde) r.keySerde = keySerde;
+    if (valueSerde) r.valueSerde = valueSerde;
+    return r;
+  }
+  static as<K, V>(name: string): Repartitioned<K, V> {
+    return new Repartitioned<K, V>().withName(name);
+  }
+  static numberOfPartitions<K, V>(n: number): Repartitioned<K, V> {
+    return new Repartitioned<K, V>().withNumberOfPartitions(n);
+  }
+  withName(name: string): this {
+    this.name = Named.as(name).name;
+    return this;
+  }
+  withKeySerde(serde: Serde<K>): this {
+    this.keySerde = serde;
+    return this;
+  }
+  withValueSerde(serde: Serde<V>): this {
+    this.valueSerde = serde;
+    return this;
+  }
+  withNumberOfPartitions(n: number): this {
+    if (!Number.isInteger(n) || n < 1)
+      throw new RangeError(`Number of partitions must be a positive integer, got ${n}`);
+    this.numberOfPartitions = n;
+    return this;
+  }
+  withStreamPartitioner(partitioner: StreamPartitioner<K, V>): this {
+    this.partitioner = partitioner;
+    return this;
+  }
+}

@@ -1,25 +1,112 @@
-import type { KStream } from './kstream.ts';
+import type { Processor, ProcessorContext } from '../processor/api.ts';
+import type { Record } from '../processor/record.ts';
+import type { InternalProcessorContext } from '../processor/internals/task.ts';
+import type { KeyValueStore } from '../state/types.ts';
+import type { ValueAndTimestamp } from '../state/index.ts';
+import { logger } from '../logger.ts';
+import { KStream } from './kstream.ts';
 import type { KTable } from './ktable.ts';
 import type { GlobalKTable } from './global-ktable.ts';
 import type { Joined, Named, ValueJoiner } from './options.ts';
+import type { ValueGetter, ValueGetterSupplier } from './value-getter.ts';
+import { repartitionStream } from './repartition.ts';
 
+/**
+ * Stream-table join (Kafka Streams' KStreamKTableJoin): each stream record looks up the table's current
+ * value for its key; the table side never triggers output. Inner joins drop records without a match.
+ */
 export function streamTableJoin<K, V, VT, VR>(
-  _stream: KStream<K, V>,
-  _table: KTable<K, VT>,
-  _kind: 'inner' | 'left',
-  _joiner: ValueJoiner<V, VT | null, VR, K>,
-  _joined: Joined<K, V, VT> | undefined,
+  stream: KStream<K, V>,
+  table: KTable<K, VT>,
+  kind: 'inner' | 'left',
+  joiner: ValueJoiner<V, VT | null, VR, K>,
+  joined: Joined<K, V, VT> | undefined,
 ): KStream<K, VR> {
-  throw new Error('stream-table joins are not implemented yet');
+  const builder = stream.builder;
+  const name = joined?.name ?? builder.newName(kind === 'left' ? 'KSTREAM-LEFTJOIN-' : 'KSTREAM-JOIN-');
+  const source = stream.repartitionRequired
+    ? repartitionStream(
+        stream,
+        `${name}-repartition`,
+        joined?.keySerde ?? stream.keySerde,
+        joined?.valueSerde ?? stream.valueSerde,
+      )
+    : stream;
+  const getter = table.valueGetterSupplier();
+  builder.topology.addProcessor(
+    name,
+    lookupJoinProcessor<K, V, K, VT, VR>(getter, (key) => key, kind, joiner),
+    source.nodeName,
+  );
+  builder.topology.connectProcessorAndStateStores(name, ...getter.storeNames());
+  builder.topology.copartitionGroups.push([name]);
+  return new KStream<K, VR>(builder, name, source.keySerde, undefined, false);
 }
 
+/** Stream-global-table join: the lookup key is selected from each record; no co-partitioning needed. */
 export function streamGlobalTableJoin<K, V, GK, GV, VR>(
-  _stream: KStream<K, V>,
-  _table: GlobalKTable<GK, GV>,
-  _kind: 'inner' | 'left',
-  _keySelector: (key: K, value: V) => GK,
-  _joiner: ValueJoiner<V, GV | null, VR, K>,
-  _named: Named | undefined,
+  stream: KStream<K, V>,
+  table: GlobalKTable<GK, GV>,
+  kind: 'inner' | 'left',
+  keySelector: (key: K, value: V) => GK,
+  joiner: ValueJoiner<V, GV | null, VR, K>,
+  named: Named | undefined,
 ): KStream<K, VR> {
-  throw new Error('global table joins are not implemented yet');
+  const builder = stream.builder;
+  const name = named?.name ?? builder.newName(kind === 'left' ? 'KSTREAM-LEFTJOIN-' : 'KSTREAM-JOIN-');
+  const getter: ValueGetterSupplier<GK, GV> = {
+    storeNames: () => [table.storeName],
+    create(ctx) {
+      const store = ctx.getStateStore<KeyValueStore<GK, ValueAndTimestamp<GV>>>(table.storeName);
+      return (key) => store.get(key) ?? undefined;
+    },
+  };
+  builder.topology.addProcessor(
+    name,
+    lookupJoinProcessor<K, V, GK, GV, VR>(getter, keySelector, kind, joiner),
+    stream.nodeName,
+  );
+  builder.topology.connectProcessorAndStateStores(name, table.storeName);
+  return new KStream<K, VR>(builder, name, stream.keySerde, undefined, stream.repartitionRequired);
+}
+
+function lookupJoinProcessor<K, V, LK, VT, VR>(
+  getterSupplier: ValueGetterSupplier<LK, VT>,
+  keyMapper: (key: K, value: V) => LK,
+  kind: 'inner' | 'left',
+  joiner: ValueJoiner<V, VT | null, VR, K>,
+): () => Processor<K, V, K, VR> {
+  return () => {
+    let context: ProcessorContext<K, VR>;
+    let get: ValueGetter<LK, VT>;
+    return {
+      init(ctx) {
+        context = ctx;
+        get = getterSupplier.create(ctx);
+      },
+      process(record: Record<K, V>) {
+        // A null value is an empty message, never joined; a null key can only left-join with nothing.
+        const keyless = record.key === null || record.key === undefined;
+        const valueless = record.value === null || record.value === undefined;
+        const mappedKey = valueless ? null : keyMapper(record.key, record.value);
+        if (
+          !(kind === 'left' && keyless && !valueless) &&
+          (mappedKey === null || mappedKey === undefined || valueless)
+        ) {
+          const meta = context.recordMetadata();
+          logger.debug(
+            'Skipping record due to null join key or value.' +
+              (meta ? ` topic=[${meta.topic}] partition=[${meta.partition}] offset=[${meta.offset}]` : ''),
+          );
+          (context as unknown as InternalProcessorContext).recordDropped(keyless ? 'null-key' : 'null-value');
+          return;
+        }
+        const other = mappedKey === null || mappedKey === undefined ? undefined : get(mappedKey);
+        const otherValue = other?.value ?? null;
+        if (kind === 'left' || otherValue !== null) {
+          context.forward(record.withValue(joiner(record.value, otherValue, record.key)));
+        }
+      },
+    };
+  };
 }

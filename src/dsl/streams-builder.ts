@@ -4,8 +4,11 @@ import type { Topology } from '../topology/topology.ts';
 import { InternalStreamsBuilder } from './internal-builder.ts';
 import { KStream } from './kstream.ts';
 import { KTable } from './ktable.ts';
-import { Consumed, type Materialized } from './options.ts';
+import { Consumed, Materialized } from './options.ts';
 import { tableSourceProcessor } from './processors/table.ts';
+import { storeValueGetter } from './value-getter.ts';
+import { GlobalKTable } from './global-ktable.ts';
+import { globalTableSourceProcessor } from './processors/global-table.ts';
 
 export interface StreamsBuilderOptions {
   /** Serde for keys and values where none is given; msgpack by default. */
@@ -57,35 +60,88 @@ export class StreamsBuilder {
       ...(consumed.timestampExtractor ? { timestampExtractor: consumed.timestampExtractor } : {}),
       ...(consumed.offsetReset ? { offsetReset: consumed.offsetReset } : {}),
     });
-    const storeName = materialized
-      ? (materialized.storeName ?? this.internal.newName(`${topic}-STATE-STORE-`))
-      : undefined;
-    const table = new KTable<K, V>(
-      this.internal,
-      tableSourceName,
-      keySerde,
-      valueSerde,
-      storeName,
-      materialized?.storeName !== undefined,
-    );
-    this.internal.topology.addProcessor(
-      tableSourceName,
-      tableSourceProcessor<K, V>(storeName, () => table.sendOldValues),
-      sourceName,
-    );
-    if (storeName) {
-      this.internal.topology.addStateStore(
+    const topology = this.internal.topology;
+    // Materialized now when asked; otherwise on demand (a join or groupBy needs to read it by key).
+    const materialize = (): string => {
+      if (table!.storeName) return table!.storeName;
+      const storeName = materialized?.storeName ?? this.internal.newName(`${topic}-STATE-STORE-`);
+      topology.addStateStore(
         this.internal.keyValueStore(storeName, materialized, keySerde, valueSerde),
         tableSourceName,
       );
-      this.internal.topology.storeMetadata.set(storeName, {
+      topology.storeMetadata.set(storeName, {
         timestamped: true,
         kind: 'key-value',
         ...(keySerde ? { keySerde } : {}),
         ...(valueSerde ? { valueSerde } : {}),
       });
-    }
+      table!.storeName = storeName;
+      return storeName;
+    };
+    const table = new KTable<K, V>(
+      this.internal,
+      tableSourceName,
+      keySerde,
+      valueSerde,
+      undefined,
+      materialized?.storeName !== undefined,
+      {
+        valueGetter: () => storeValueGetter<K, V>(materialize()),
+        enableSendingOldValues: () => void materialize(),
+      },
+    );
+    topology.addProcessor(
+      tableSourceName,
+      tableSourceProcessor<K, V>(
+        () => table!.storeName,
+        () => table!.sendOldValues,
+      ),
+      sourceName,
+    );
+    if (materialized) materialize();
     return table;
+  }
+
+  /**
+   * A table replicated in full to every task: read from all partitions of its topic and restored before
+   * processing starts. Join streams with it by any key, no co-partitioning needed.
+   */
+  globalTable<K, V>(
+    topic: string,
+    consumed: Consumed<K, V> = Consumed.with<K, V>(),
+    materialized?: Materialized<K, V>,
+  ): GlobalKTable<K, V> {
+    const topology = this.internal.topology;
+    const sourceName = consumed.processorName ?? this.internal.newName('KSTREAM-SOURCE-');
+    const processorName = this.internal.newName('KTABLE-SOURCE-');
+    const storeName = materialized?.storeName ?? this.internal.newName(`${topic}-STATE-STORE-`);
+    const keySerde = materialized?.keySerde ?? consumed.keySerde;
+    const valueSerde = materialized?.valueSerde ?? consumed.valueSerde;
+    topology.addSource(sourceName, topic, {
+      ...(consumed.keySerde ? { keySerde: consumed.keySerde } : {}),
+      ...(consumed.valueSerde ? { valueSerde: consumed.valueSerde } : {}),
+      ...(consumed.timestampExtractor ? { timestampExtractor: consumed.timestampExtractor } : {}),
+    });
+    topology.addProcessor(processorName, globalTableSourceProcessor<K, V>(storeName), sourceName);
+    // The source topic itself is the changelog of a global store: no extra changelog topic.
+    topology.addStateStore(
+      this.internal.keyValueStore(
+        storeName,
+        (materialized ?? Materialized.with<K, V>()).withLoggingDisabled(),
+        keySerde,
+        valueSerde,
+      ),
+      processorName,
+    );
+    topology.storeMetadata.set(storeName, {
+      timestamped: true,
+      kind: 'key-value',
+      ...(keySerde ? { keySerde } : {}),
+      ...(valueSerde ? { valueSerde } : {}),
+    });
+    topology.globalStores.add(storeName);
+    topology.globalSources.add(sourceName);
+    return new GlobalKTable<K, V>(this.internal, storeName, topic);
   }
 
   /** Adds a store for Processor API processors used through process()/processValues(). */

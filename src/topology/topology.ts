@@ -31,6 +31,8 @@ export interface SubTopology {
   stores: string[];
   /** Topics written by sinks of this sub-topology (static names only). */
   sinkTopics: string[];
+  /** A global store's source and updater: runs in every instance over all partitions, not as tasks. */
+  global: boolean;
 }
 
 /** DSL facts about a store, beyond its builder. */
@@ -70,6 +72,8 @@ export class Topology {
   private readonly storeBuilders = new Map<string, StoreBuilder>();
   /** Stores that hold a global (fully replicated) table; reserved for globalTable. */
   readonly globalStores = new Set<string>();
+  /** Source nodes that feed global stores: every task reads all partitions of their topics. */
+  readonly globalSources = new Set<string>();
   private readonly internalTopicDefs = new Map<string, InternalTopicDef>();
   /** What the DSL knows about a store: the serving and batch layers read it (merge, windows, serdes). */
   readonly storeMetadata = new Map<string, StoreMetadata>();
@@ -231,6 +235,8 @@ export class Topology {
       if (def.kind !== 'source') for (const p of def.parents) union(p, def.name);
       if (def.kind === 'processor') {
         for (const store of def.stores) {
+          // Global stores live outside tasks: reading one does not tie a processor to its source.
+          if (this.globalStores.has(store)) continue;
           const owner = storeOwner.get(store);
           if (owner) union(owner, def.name);
           else storeOwner.set(store, def.name);
@@ -257,6 +263,7 @@ export class Topology {
         sourcePatterns: sources.flatMap((s) => (s.pattern ? [s.pattern] : [])),
         stores: [...stores],
         sinkTopics: defs.flatMap((d) => (d.kind === 'sink' && typeof d.topic === 'string' ? [d.topic] : [])),
+        global: sources.some((src) => this.globalSources.has(src.name)),
       };
     });
   }

@@ -12,16 +12,18 @@ import { TupleForwarder } from './forwarding.ts';
  * a null value is a tombstone that deletes the key. Materializes into `storeName` when given.
  */
 export function tableSourceProcessor<K, V>(
-  storeName: string | undefined,
+  storeNameOf: () => string | undefined,
   sendOldValues: () => boolean,
 ): () => Processor<K, V, K, Change<V>> {
   return () => {
     let context: ProcessorContext<K, Change<V>>;
     let store: KeyValueStore<K, ValueAndTimestamp<V>> | undefined;
     let forwarder: TupleForwarder<K, V> | undefined;
+    let storeName: string | undefined;
     return {
       init(ctx) {
         context = ctx;
+        storeName = storeNameOf();
         if (storeName) {
           store = ctx.getStateStore<KeyValueStore<K, ValueAndTimestamp<V>>>(storeName);
           forwarder = new TupleForwarder(store, ctx, sendOldValues());
