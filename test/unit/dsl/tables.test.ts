@@ -141,7 +141,11 @@ describe('stream-table joins reproduce the Kafka Streams join semantics table', 
   const run = (kind: 'join' | 'leftJoin') =>
     start((b) => {
       const table = b.table('right', Consumed.with(S, S));
-      b.stream('left', Consumed.with(S, S))[kind](table, joiner).to('out', Produced.with(S, S));
+      const stream = b.stream('left', Consumed.with(S, S));
+      (kind === 'join' ? stream.join(table, joiner) : stream.leftJoin(table, joiner)).to(
+        'out',
+        Produced.with(S, S),
+      );
     });
 
   it('inner join: only stream records with a table match produce output', async () => {
