@@ -168,8 +168,11 @@ export interface BatchContext {
 export interface ConsumerListeners {
   /** After each join/sync with the member's new assignment (eager protocol: a full reassignment). */
   onAssignment?(assignment: Map<string, number[]>): void;
-  /** When the member detected a rebalance and is about to re-join. */
-  onRebalancing?(): void;
+  /**
+   * When the member detected a rebalance and is about to re-join. When detected after a batch, the
+   * re-join waits for the returned promise (commit here, as in Java's onPartitionsRevoked).
+   */
+  onRebalancing?(): void | Promise<void>;
   /** When the consumer crashed; `restarting` tells whether the client restarts itself. */
   onCrash?(error: Error, restarting: boolean): void;
 }

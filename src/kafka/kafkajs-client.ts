@@ -61,6 +61,11 @@ function kafkajsLogCreator(): (entry: LogEntry) => void {
     const { message, ...extra } = entry;
     // Retries are bounded on purpose: a failed send surfaces as a task error instead of hanging.
     if (message.startsWith('Limiting retries for the idempotent producer')) return;
+    // A rebalance is routine: kafkajs logs each heartbeat that learns of one as an error.
+    if (String((extra as { error?: unknown }).error ?? '').includes('group is rebalancing')) {
+      log.debug(extra, message);
+      return;
+    }
     if (level === logLevel.ERROR) log.error(extra, message);
     else if (level === logLevel.WARN) log.warn(extra, message);
     else log.debug(extra, message);
@@ -400,7 +405,8 @@ class KafkajsConsumer implements KafkaConsumer {
       const assignment = new Map<string, number[]>(Object.entries(event.payload.memberAssignment));
       listeners.onAssignment?.(assignment);
     });
-    this.consumer.on(REBALANCING, () => listeners.onRebalancing?.());
+    // Detected by kafkajs' own heartbeat (between batches): the re-join does not wait for us.
+    this.consumer.on(REBALANCING, () => void listeners.onRebalancing?.());
     this.consumer.on(CRASH, (event) => listeners.onCrash?.(event.payload.error, event.payload.restart));
     await this.consumer.run({
       autoCommit: false,
@@ -418,6 +424,15 @@ class KafkajsConsumer implements KafkaConsumer {
           },
           { heartbeat, isRunning, isStale },
         );
+        // Heartbeat now, so that a pending rebalance is seen while this member can still commit
+        // before it re-joins (kafkajs re-joins as soon as the error leaves eachBatch).
+        try {
+          await heartbeat();
+        } catch (error) {
+          if ((error as { type?: string }).type === 'REBALANCE_IN_PROGRESS')
+            await listeners.onRebalancing?.();
+          throw error;
+        }
       },
     });
   }

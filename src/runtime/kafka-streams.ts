@@ -127,6 +127,8 @@ export class KafkaStreams {
   private closed?: Promise<void>;
   private fatal?: Error;
   private readonly errorListeners: Array<(error: Error) => void> = [];
+  /** Tasks closed because another instance fenced their producer; ignored until the next assignment. */
+  private readonly migrated = new Set<string>();
 
   constructor(topology: Topology, config: KafkaStreamsConfig) {
     this.topology = topology;
@@ -262,7 +264,10 @@ export class KafkaStreams {
     await this.consumer.run((batch) => this.exclusive(() => this.onBatch(batch)), {
       onAssignment: (assignment) => void this.exclusive(() => this.onAssignment(assignment)),
       onRebalancing: () => {
-        if (!this.closing && this.currentState === 'RUNNING') this.setState('REBALANCING');
+        if (this.closing) return;
+        if (this.currentState === 'RUNNING') this.setState('REBALANCING');
+        // Commit before re-joining, so the next owner of a task starts where this one stopped.
+        return this.exclusive(() => this.commitAll());
       },
       onCrash: (error, restarting) => {
         if (!restarting) this.fail(error);
@@ -354,6 +359,7 @@ export class KafkaStreams {
 
   private async onAssignment(assignment: Map<string, number[]>): Promise<void> {
     this.metrics.rebalanced();
+    this.migrated.clear();
     const wanted = new Set<string>();
     for (const [topic, partitions] of assignment) {
       const sub = this.subOfTopic.get(topic);
@@ -384,6 +390,7 @@ export class KafkaStreams {
       const sub = this.subOfTopic.get(batch.topic);
       if (!sub) return;
       id = makeTaskId(sub.id, batch.partition);
+      if (this.migrated.has(id)) return; // another instance owns it now; our rebalance is coming
       if (!this.tasks.has(id)) await this.createTask(id);
     }
     const handle = this.tasks.get(id)!;
@@ -619,7 +626,22 @@ export class KafkaStreams {
     const handles = [...this.tasks.values()];
     for (const h of handles) h.task.flushCaches();
     if (this.guarantee === 'exactly_once') {
-      for (const h of handles) await this.commitTransactional(h);
+      for (const h of handles) {
+        try {
+          await this.commitTransactional(h);
+        } catch (error) {
+          if (!isFencedError(error)) throw error;
+          // Kafka Streams' TaskMigratedException: a newer owner fenced this task. Its transaction is
+          // aborted, so drop the local state and the task; the group will move it for good.
+          this.log.warn(
+            { task: h.id },
+            'task migrated to another instance (producer fenced); closing it dirty',
+          );
+          this.migrated.add(h.id);
+          await this.closeTask(h, false);
+          await rm(this.taskDir(h.id), { recursive: true, force: true });
+        }
+      }
     } else {
       const records: OutgoingRecord[] = [];
       for (const h of handles) {
@@ -689,4 +711,22 @@ export class KafkaStreams {
     this.admin ??= await this.client.admin();
     return this.admin;
   }
+}
+
+const FENCED_ERROR_TYPES = new Set([
+  'PRODUCER_FENCED',
+  'INVALID_PRODUCER_EPOCH',
+  'INVALID_PRODUCER_ID_MAPPING',
+]);
+
+/** True when a Kafka error (or one it wraps) says the transactional producer was fenced. */
+export function isFencedError(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e && typeof e === 'object' && depth < 6; depth++) {
+    const type = (e as { type?: unknown }).type;
+    if (typeof type === 'string' && FENCED_ERROR_TYPES.has(type)) return true;
+    if (/fenced|INVALID_PRODUCER_EPOCH/i.test(String((e as { message?: unknown }).message ?? '')))
+      return true;
+    e = (e as { cause?: unknown }).cause ?? (e as { originalError?: unknown }).originalError;
+  }
+  return false;
 }
