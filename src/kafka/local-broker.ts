@@ -16,7 +16,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -121,10 +121,20 @@ export function brokerFileAlive(file: BrokerFile): boolean {
   return true; // docker: the readiness probe decides
 }
 
+/**
+ * Records a broker in broker.json (atomically). A broker owned by a process (a test run) does not
+ * replace the record of a running `kafka start` broker: that record is how `kafka stop` finds it.
+ */
 async function writeBrokerFile(rootDir: string, file: BrokerFile): Promise<void> {
+  if (!file.detached) {
+    const existing = await readBrokerFile(rootDir);
+    if (existing?.detached && brokerFileAlive(existing)) return;
+  }
   const path = brokerFilePath(rootDir);
   await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, `${JSON.stringify(file, null, 2)}\n`);
+  const temp = `${path}.${process.pid}.tmp`;
+  await writeFile(temp, `${JSON.stringify(file, null, 2)}\n`);
+  await rename(temp, path);
 }
 
 /** Deletes broker.json if it still describes the broker with this pid / kind (another run may own it now). */
