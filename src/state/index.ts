@@ -42,3 +42,21 @@ export {
   writeInt64BE,
   readInt64BE,
 } from './key-encoding.ts';
+export {
+  SessionStoreBuilder,
+  sessionSupplier,
+  type SessionBytesStoreSupplier,
+} from './session-store-builder.ts';
+export { MeteredSessionStore } from './session-metered-store.ts';
+export { ChangeLoggingSessionBytesStore } from './session-change-logging-store.ts';
+export {
+  SegmentedSessionBytesStore,
+  type SessionStoreLayer,
+  type SegmentedSessionOptions,
+} from './session-bytes-store.ts';
+export {
+  SessionKeySchema,
+  toSessionChangelogKey,
+  fromSessionChangelogKey,
+  type SessionKeyParts,
+} from './session-key-schema.ts';

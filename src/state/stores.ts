@@ -7,6 +7,11 @@ import {
   type WindowBytesStoreSupplier,
 } from './store-suppliers.ts';
 import { timestampedSerde, type ValueAndTimestamp } from './timestamped-serde.ts';
+import {
+  SessionStoreBuilder,
+  sessionSupplier,
+  type SessionBytesStoreSupplier,
+} from './session-store-builder.ts';
 
 /** Factory of store suppliers and builders (Kafka Streams' Stores). */
 export const Stores = {
@@ -69,5 +74,22 @@ export const Stores = {
     valueSerde: Serde<V>,
   ): WindowStoreBuilder<K, ValueAndTimestamp<V>> {
     return new WindowStoreBuilder(supplier, keySerde, timestampedSerde(valueSerde));
+  },
+
+  /** Sessions kept for `retentionMs` of stream time after their end; LevelDB at `<taskDir>/<name>`. */
+  persistentSessionStore(name: string, retentionMs: number): SessionBytesStoreSupplier {
+    return sessionSupplier(name, true, retentionMs);
+  },
+
+  inMemorySessionStore(name: string, retentionMs: number): SessionBytesStoreSupplier {
+    return sessionSupplier(name, false, retentionMs);
+  },
+
+  sessionStoreBuilder<K, V>(
+    supplier: SessionBytesStoreSupplier,
+    keySerde: Serde<K>,
+    valueSerde: Serde<V>,
+  ): SessionStoreBuilder<K, V> {
+    return new SessionStoreBuilder(supplier, keySerde, valueSerde);
   },
 } as const;

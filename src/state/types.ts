@@ -207,3 +207,72 @@ export interface StoreBuilder<S extends StateStore = StateStore> {
   withLoggingDisabled(): StoreBuilder<S>;
   build(): S;
 }
+
+/** A session of a bytes-level session store: key, start and end (both inclusive), aggregate. */
+export interface SessionBytesEntry {
+  key: Buffer;
+  start: number;
+  end: number;
+  value: Buffer;
+}
+
+/**
+ * Bytes-level session store (Kafka Streams' SessionStore<Bytes, byte[]>): values addressed by
+ * (key, start, end). Sessions whose end is at or before `observedStreamTime - retentionPeriod` (the
+ * largest session end seen) are expired: puts into them are dropped and reads never show them.
+ */
+export interface SessionBytesStore extends StateStore {
+  readonly retentionPeriod: number;
+  /** A null value removes the session. */
+  put(key: Buffer, start: number, end: number, value: Buffer | null): void;
+  fetchSession(key: Buffer, start: number, end: number): Buffer | undefined;
+  /**
+   * Sessions with key in [keyFrom, keyTo] (undefined: unbounded), end >= earliestSessionEndTime and
+   * start <= latestSessionStartTime. One key's sessions come by end, then start (reversed if backward).
+   */
+  findSessions(
+    keyFrom: Buffer | undefined,
+    keyTo: Buffer | undefined,
+    earliestSessionEndTime: number,
+    latestSessionStartTime: number,
+    backward?: boolean,
+  ): IterableIterator<SessionBytesEntry>;
+  /** Largest session end put or restored so far; -Infinity before the first. */
+  observedStreamTime(): number;
+  restoreBatch(records: ReadonlyArray<{ key: Buffer; value: Buffer | null }>): void;
+}
+
+/** Typed read access to a session store (Kafka Streams' ReadOnlySessionStore); windows are [start, end]. */
+export interface ReadOnlySessionStore<K, V> {
+  /** Sessions of a key with end >= earliestSessionEndTime and start <= latestSessionStartTime. */
+  findSessions(
+    key: K,
+    earliestSessionEndTime: number,
+    latestSessionStartTime: number,
+  ): IterableIterator<KeyValue<Windowed<K>, V>>;
+  backwardFindSessions(
+    key: K,
+    earliestSessionEndTime: number,
+    latestSessionStartTime: number,
+  ): IterableIterator<KeyValue<Windowed<K>, V>>;
+  /** Like findSessions over a key range (undefined: unbounded). */
+  findSessionsInRange(
+    keyFrom: K | undefined,
+    keyTo: K | undefined,
+    earliestSessionEndTime: number,
+    latestSessionStartTime: number,
+  ): IterableIterator<KeyValue<Windowed<K>, V>>;
+  fetchSession(key: K, sessionStartTime: number, sessionEndTime: number): V | undefined;
+  /** Every live session of a key. */
+  fetch(key: K): IterableIterator<KeyValue<Windowed<K>, V>>;
+  backwardFetch(key: K): IterableIterator<KeyValue<Windowed<K>, V>>;
+  /** Every live session of the keys in [keyFrom, keyTo] (undefined: unbounded). */
+  fetchRange(keyFrom: K | undefined, keyTo: K | undefined): IterableIterator<KeyValue<Windowed<K>, V>>;
+}
+
+/** Typed session store as processors see it (Kafka Streams' SessionStore). */
+export interface SessionStore<K, V> extends StateStore, ReadOnlySessionStore<K, V> {
+  /** A null aggregate removes the session. */
+  put(sessionKey: Windowed<K>, aggregate: V | null): void;
+  remove(sessionKey: Windowed<K>): void;
+}

@@ -1,0 +1,132 @@
+import {
+  escapedLength,
+  readEscaped,
+  readInt64BE,
+  readSortableInt64,
+  writeEscaped,
+  writeInt64BE,
+  writeSortableInt64,
+} from './key-encoding.ts';
+
+const SEGMENT_BYTES = 8;
+const TIME_BYTES = 8;
+/** Sorts after any end + start suffix: the inclusive upper bound of one key's block. */
+const MAX_SUFFIX = Buffer.alloc(2 * TIME_BYTES, 0xff);
+
+export interface SessionKeyParts {
+  key: Buffer;
+  start: number;
+  end: number;
+}
+
+/**
+ * Layout of session store keys in the key-value store below a segmented session store:
+ *
+ *   segmentId(end) (8 B, sortable) + enc(key) (escape-encoded, self-delimiting) + end (8 B, sortable)
+ *   + start (8 B, sortable)
+ *
+ * Segments cut time by session end, so expired sessions (by end) are whole key ranges; within a
+ * segment one key's sessions are contiguous and sorted by end, then start (Kafka Streams' order).
+ */
+export class SessionKeySchema {
+  constructor(readonly segmentInterval: number) {}
+
+  segmentId(end: number): number {
+    return Math.floor(end / this.segmentInterval);
+  }
+
+  segmentPrefix(segmentId: number): Buffer {
+    const out = Buffer.allocUnsafe(SEGMENT_BYTES);
+    writeSortableInt64(out, segmentId, 0);
+    return out;
+  }
+
+  toStoreKey(key: Buffer, start: number, end: number): Buffer {
+    const out = Buffer.allocUnsafe(SEGMENT_BYTES + escapedLength(key) + 2 * TIME_BYTES);
+    writeSortableInt64(out, this.segmentId(end), 0);
+    const at = writeEscaped(out, key, SEGMENT_BYTES);
+    writeSortableInt64(out, end, at);
+    writeSortableInt64(out, start, at + TIME_BYTES);
+    return out;
+  }
+
+  fromStoreKey(storeKey: Buffer): SessionKeyParts {
+    const { key, end: at } = readEscaped(storeKey, SEGMENT_BYTES);
+    return {
+      key,
+      end: readSortableInt64(storeKey, at),
+      start: readSortableInt64(storeKey, at + TIME_BYTES),
+    };
+  }
+
+  /** End and start of a store key without decoding the key part. */
+  timesOf(storeKey: Buffer): { start: number; end: number } {
+    return {
+      end: readSortableInt64(storeKey, storeKey.length - 2 * TIME_BYTES),
+      start: readSortableInt64(storeKey, storeKey.length - TIME_BYTES),
+    };
+  }
+
+  segmentOf(storeKey: Buffer): number {
+    return readSortableInt64(storeKey, 0);
+  }
+
+  /** Inclusive store-key bounds of one key's sessions with end in [endFrom, endTo], in one segment. */
+  keyBounds(segmentId: number, key: Buffer, endFrom: number, endTo: number): [Buffer, Buffer] {
+    const prefixLength = SEGMENT_BYTES + escapedLength(key);
+    const low = Buffer.alloc(prefixLength + 2 * TIME_BYTES);
+    writeSortableInt64(low, segmentId, 0);
+    writeEscaped(low, key, SEGMENT_BYTES);
+    const high = Buffer.from(low);
+    writeSortableInt64(low, endFrom, prefixLength);
+    writeSortableInt64(low, Number.MIN_SAFE_INTEGER, prefixLength + TIME_BYTES);
+    writeSortableInt64(high, endTo, prefixLength);
+    writeSortableInt64(high, Number.MAX_SAFE_INTEGER, prefixLength + TIME_BYTES);
+    return [low, high];
+  }
+
+  /** Inclusive store-key bounds of keys in [keyFrom, keyTo] (undefined: open) within one segment. */
+  keyRangeBounds(
+    segmentId: number,
+    keyFrom: Buffer | undefined,
+    keyTo: Buffer | undefined,
+  ): [Buffer, Buffer] {
+    const segment = this.segmentPrefix(segmentId);
+    const low = keyFrom === undefined ? segment : withEscaped(segment, keyFrom, Buffer.alloc(0));
+    // The next segment's bare prefix is shorter than any real key: as an inclusive bound it admits
+    // exactly this segment.
+    const high =
+      keyTo === undefined ? this.segmentPrefix(segmentId + 1) : withEscaped(segment, keyTo, MAX_SUFFIX);
+    return [low, high];
+  }
+}
+
+function withEscaped(segment: Buffer, key: Buffer, suffix: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(SEGMENT_BYTES + escapedLength(key) + suffix.length);
+  segment.copy(out, 0);
+  const at = writeEscaped(out, key, SEGMENT_BYTES);
+  suffix.copy(out, at);
+  return out;
+}
+
+/*
+ * Changelog key of a session store record: Kafka Streams' SessionKeySchema.toBinary layout, raw key
+ * + end (8 B, two's complement BE) + start (8 B, two's complement BE).
+ */
+export function toSessionChangelogKey(key: Buffer, start: number, end: number): Buffer {
+  const out = Buffer.allocUnsafe(key.length + 2 * TIME_BYTES);
+  key.copy(out, 0);
+  writeInt64BE(out, end, key.length);
+  writeInt64BE(out, start, key.length + TIME_BYTES);
+  return out;
+}
+
+export function fromSessionChangelogKey(changelogKey: Buffer): SessionKeyParts {
+  const keyLength = changelogKey.length - 2 * TIME_BYTES;
+  if (keyLength < 0) throw new Error(`session changelog key too short (${changelogKey.length} bytes)`);
+  return {
+    key: Buffer.from(changelogKey.subarray(0, keyLength)),
+    end: readInt64BE(changelogKey, keyLength),
+    start: readInt64BE(changelogKey, keyLength + TIME_BYTES),
+  };
+}
