@@ -1,13 +1,21 @@
 import type { Serde } from '../serde/serde.ts';
-import type { Windowed } from '../state/types.ts';
+import { Serdes } from '../serde/index.ts';
+import { Stores } from '../state/index.ts';
+import type { StoreBuilder, Windowed } from '../state/types.ts';
 import type { InternalStreamsBuilder } from './internal-builder.ts';
 import { GroupedBase } from './grouped-base.ts';
-import type { KTable } from './ktable.ts';
-import type { Materialized, Named } from './options.ts';
+import { KTable } from './ktable.ts';
+import type { Materialized, Merger, Named } from './options.ts';
 import type { SessionWindows } from './session-windows.ts';
 import type { Aggregator, Initializer, Reducer } from './processors/aggregate.ts';
+import { sessionWindowAggregateProcessor } from './processors/session-window-aggregate.ts';
 
-/** A grouped stream cut into session windows (Kafka Streams' SessionWindowedKStream). */
+/**
+ * A grouped stream cut into session windows (Kafka Streams' SessionWindowedKStream): per key,
+ * activity separated by less than the inactivity gap forms one session, and sessions merge when a
+ * record bridges them. Results are KTables keyed by Windowed<K> whose window is the session
+ * [start, end], both ends inclusive. Session stores have no cache: every update is forwarded.
+ */
 export class SessionWindowedKStream<K, V> extends GroupedBase<K, V> {
   constructor(
     builder: InternalStreamsBuilder,
@@ -21,19 +29,116 @@ export class SessionWindowedKStream<K, V> extends GroupedBase<K, V> {
     super(builder, nodeName, keySerde, valueSerde, repartitionRequired, repartitionName);
   }
 
-  count(_materialized?: Materialized<K, number>, _named?: Named): KTable<Windowed<K>, number> {
-    throw new Error('session windows are not implemented yet');
+  /** Counts records per session (records with null values count too, as in Kafka Streams). */
+  count(materialized?: Materialized<K, number>, named?: Named): KTable<Windowed<K>, number> {
+    // Given a Materialized without a store name, Kafka Streams burns a name index here (topology
+    // compatibility); so do we, to keep generated names equal.
+    if (materialized !== undefined && materialized.storeName === undefined) {
+      this.builder.newName('KSTREAM-AGGREGATE-STATE-STORE-');
+    }
+    return this.doAggregate<number>(
+      'KSTREAM-AGGREGATE-',
+      () => 0,
+      (_k, _v, agg) => agg + 1,
+      (_k, a, b) => a + b,
+      materialized,
+      named,
+      Serdes.Long() as Serde<number>,
+    );
   }
 
-  reduce(_reducer: Reducer<V>, _materialized?: Materialized<K, V>, _named?: Named): KTable<Windowed<K>, V> {
-    throw new Error('session windows are not implemented yet');
+  /** Combines the values of a session with `reducer(aggregate, value)`; merged sessions reduce too. */
+  reduce(reducer: Reducer<V>, materialized?: Materialized<K, V>, named?: Named): KTable<Windowed<K>, V> {
+    const aggregator = (_k: K, value: V, agg: V | null): V =>
+      agg === null || agg === undefined ? value : reducer(agg, value);
+    return this.doAggregate<V | null>(
+      'KSTREAM-REDUCE-',
+      () => null,
+      aggregator,
+      (k, one, two) => aggregator(k, two as V, one),
+      materialized as Materialized<K, V | null> | undefined,
+      named,
+      this.valueSerde,
+    ) as KTable<Windowed<K>, V>;
   }
 
+  /**
+   * Folds the values of a session into an aggregate; `merger` combines the aggregates of two
+   * sessions that a record joins into one.
+   */
   aggregate<VA>(
-    _initializer: Initializer<VA>,
-    _aggregator: Aggregator<K, V, VA>,
-    ..._rest: unknown[]
+    initializer: Initializer<VA>,
+    aggregator: Aggregator<K, V, VA>,
+    merger: Merger<K, VA>,
+    materialized?: Materialized<K, VA>,
+    named?: Named,
   ): KTable<Windowed<K>, VA> {
-    throw new Error('session windows are not implemented yet');
+    return this.doAggregate<VA>(
+      'KSTREAM-AGGREGATE-',
+      initializer,
+      aggregator,
+      merger,
+      materialized,
+      named,
+      undefined,
+    );
+  }
+
+  private doAggregate<VA>(
+    prefix: string,
+    initializer: () => VA,
+    aggregator: (key: K, value: V, aggregate: VA) => VA,
+    merger: (key: K, left: VA, right: VA) => VA,
+    materialized: Materialized<K, VA> | undefined,
+    named: Named | undefined,
+    defaultValueSerde: Serde<any> | undefined,
+  ): KTable<Windowed<K>, VA> {
+    const storeName = materialized?.storeName ?? this.builder.newName(`${prefix}STATE-STORE-`);
+    const processorName = named?.name ?? this.builder.newName(prefix);
+    const keySerde = materialized?.keySerde ?? this.keySerde;
+    const valueSerde = (materialized?.valueSerde ?? defaultValueSerde) as Serde<VA> | undefined;
+    const minimum = this.windows.inactivityGap() + this.windows.gracePeriodMs();
+    const retentionMs = materialized?.retentionMs ?? minimum;
+    if (retentionMs < minimum) {
+      throw new RangeError(
+        `Store '${storeName}': retention (${retentionMs} ms) must be at least inactivity gap + grace (${minimum} ms)`,
+      );
+    }
+    const supplier =
+      materialized?.storeType === 'in-memory'
+        ? Stores.inMemorySessionStore(storeName, retentionMs)
+        : Stores.persistentSessionStore(storeName, retentionMs);
+    const storeBuilder = Stores.sessionStoreBuilder(
+      supplier,
+      keySerde ?? this.builder.defaultSerde<K>(),
+      valueSerde ?? this.builder.defaultSerde<VA>(),
+    );
+    const built: StoreBuilder =
+      materialized?.loggingEnabled === false
+        ? storeBuilder.withLoggingDisabled()
+        : storeBuilder.withLoggingEnabled(materialized?.changelogConfig ?? {});
+    this.builder.topology.addStateStore(built);
+    const table = new KTable<Windowed<K>, VA>(
+      this.builder,
+      processorName,
+      undefined,
+      valueSerde,
+      storeName,
+      materialized?.storeName !== undefined,
+    );
+    this.addAggregation(
+      processorName,
+      storeName,
+      sessionWindowAggregateProcessor<K, V, VA>(
+        storeName,
+        this.windows,
+        initializer,
+        aggregator,
+        merger,
+        () => table.sendOldValues,
+      ),
+      materialized?.storeName !== undefined,
+    );
+    return table;
   }
 }
