@@ -132,14 +132,14 @@ export class KTable<K, V> {
   }
 
   /** Primary-key join with another table; or, with a foreign-key extractor, a foreign-key join. */
-  join<VO, VR>(
-    other: KTable<K, VO>,
-    joiner: ValueJoiner<V, VO, VR, K>,
-    options?: Named | Materialized<K, VR>,
-  ): KTable<K, VR>;
   join<KO, VO, VR>(
     other: KTable<KO, VO>,
     foreignKeyExtractor: (value: V) => KO,
+    joiner: ValueJoiner<V, VO, VR, K>,
+    options?: Named | Materialized<K, VR>,
+  ): KTable<K, VR>;
+  join<VO, VR>(
+    other: KTable<K, VO>,
     joiner: ValueJoiner<V, VO, VR, K>,
     options?: Named | Materialized<K, VR>,
   ): KTable<K, VR>;
@@ -147,14 +147,14 @@ export class KTable<K, V> {
     return this.dispatchJoin('inner', other, a, b, c);
   }
 
-  leftJoin<VO, VR>(
-    other: KTable<K, VO>,
-    joiner: ValueJoiner<V, VO | null, VR, K>,
-    options?: Named | Materialized<K, VR>,
-  ): KTable<K, VR>;
   leftJoin<KO, VO, VR>(
     other: KTable<KO, VO>,
     foreignKeyExtractor: (value: V) => KO,
+    joiner: ValueJoiner<V, VO | null, VR, K>,
+    options?: Named | Materialized<K, VR>,
+  ): KTable<K, VR>;
+  leftJoin<VO, VR>(
+    other: KTable<K, VO>,
     joiner: ValueJoiner<V, VO | null, VR, K>,
     options?: Named | Materialized<K, VR>,
   ): KTable<K, VR>;

@@ -3,6 +3,7 @@ import { notOpen } from './errors.ts';
 import { contextWithTimestamp } from './store-context.ts';
 import type { StateStore, StateStoreContext, StoreCounters } from './types.ts';
 import { DEFAULT_CACHE_MAX_BYTES, WriteBackCache, type CacheEntry } from './write-back-cache.ts';
+import { afterInnerInit } from './init-chain.ts';
 
 /**
  * What the key-value and window caching layers share: the cache, flushing its dirty entries in the
@@ -27,12 +28,18 @@ export abstract class CachingLayer<Inner extends StateStore> {
     return this.inner.persistent;
   }
 
-  async init(context: StateStoreContext): Promise<void> {
+  init(context: StateStoreContext): Promise<void> {
     this.cache = new WriteBackCache(context.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES);
     this.counters = countersFor(context, this.name);
-    await this.inner.init(contextWithTimestamp(context, () => this.flushTimestamp));
-    this.context = context;
+    const innerInit = this.inner.init(contextWithTimestamp(context, () => this.flushTimestamp));
+    return afterInnerInit(this.inner, innerInit, () => {
+      this.context = context;
+      this.afterInit();
+    });
   }
+
+  /** Hook for subclasses that read the inner store once it is open. */
+  protected afterInit(): void {}
 
   isOpen(): boolean {
     return this.context !== undefined && this.inner.isOpen();

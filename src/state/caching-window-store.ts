@@ -2,7 +2,6 @@ import { CachingLayer } from './caching-layer.ts';
 import { StateStoreError } from './errors.ts';
 import { fromLatin1, toLatin1 } from './key-encoding.ts';
 import { mergeCacheWithStore } from './merge-iterators.ts';
-import type { StateStoreContext } from './types.ts';
 import { fromChangelogKey, WindowKeySchema, type WindowKeyParts } from './window-key-schema.ts';
 import {
   isExpired,
@@ -64,8 +63,7 @@ export class CachingWindowBytesStore extends CachingLayer<WindowStoreLayer> impl
     return this.inner.segmentInterval;
   }
 
-  override async init(context: StateStoreContext): Promise<void> {
-    await super.init(context);
+  protected override afterInit(): void {
     this.observed = this.inner.observedStreamTime();
   }
 

@@ -19,10 +19,10 @@ export class ChangeLoggingKeyValueBytesStore implements KeyValueBytesStore {
     return this.inner.persistent;
   }
 
-  async init(context: StateStoreContext): Promise<void> {
-    await this.inner.init(context);
+  init(context: StateStoreContext): Promise<void> {
     this.context = context;
     this.logging = context.logChange !== undefined;
+    return this.inner.init(context);
   }
 
   isOpen(): boolean {

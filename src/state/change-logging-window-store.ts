@@ -37,10 +37,10 @@ export class ChangeLoggingWindowBytesStore implements WindowStoreLayer {
     return this.inner.segmentInterval;
   }
 
-  async init(context: StateStoreContext): Promise<void> {
-    await this.inner.init(context);
+  init(context: StateStoreContext): Promise<void> {
     this.context = context;
     this.logging = context.logChange !== undefined;
+    return this.inner.init(context);
   }
 
   isOpen(): boolean {

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
@@ -37,33 +38,52 @@ export class LevelDbKeyValueBytesStore implements KeyScanningBytesStore {
   private pending = new Map<string, string | null>();
   private flushing: ReadonlyMap<string, string | null> = NO_WRITES;
   private counters: StoreCounters = createStoreCounters();
+  /** Background open of a store created in a fresh directory (see init). */
+  private opening: Promise<void> | undefined;
 
   constructor(readonly name: string) {}
 
-  async init(context: StateStoreContext): Promise<void> {
-    if (this.db) throw new StateStoreError(this.name, 'is already open');
+  init(context: StateStoreContext): Promise<void> {
+    if (this.db) return Promise.reject(new StateStoreError(this.name, 'is already open'));
     this.counters = countersFor(context, this.name);
     const location = join(context.taskDir, this.name);
     const db: Db = new ClassicLevel<Buffer, Buffer>(location, {
       keyEncoding: 'buffer',
       valueEncoding: 'buffer',
     });
-    try {
-      await mkdir(context.taskDir, { recursive: true });
-      await db.open();
-      this.index = await loadKeyIndex(db);
-    } catch (error) {
-      await db.close().catch(() => undefined);
-      throw new StateStoreError(
-        this.name,
-        `cannot open LevelDB at ${location}: ${(error as Error).message}`,
-        {
-          cause: error,
-        },
-      );
+    const failed = (error: unknown): StateStoreError =>
+      new StateStoreError(this.name, `cannot open LevelDB at ${location}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    if (!existsSync(location)) {
+      // Nothing on disk: the store starts empty and is usable at once; LevelDB opens in the background
+      // and no read needs it until the first flush has written something (flush and close wait for it).
+      this.pending = new Map();
+      this.index = new BTree<string, undefined>(undefined, compareStrings);
+      this.db = db;
+      this.opening = mkdir(context.taskDir, { recursive: true })
+        .then(() => db.open())
+        .catch(async (error: unknown) => {
+          if (this.db === db) this.db = undefined;
+          await db.close().catch(() => undefined);
+          throw failed(error);
+        });
+      const opened = this.opening;
+      opened.catch(() => undefined); // surfaced by init's promise, flush and close
+      return opened;
     }
-    this.pending = new Map();
-    this.db = db;
+    return (async () => {
+      try {
+        await mkdir(context.taskDir, { recursive: true });
+        await db.open();
+        this.index = await loadKeyIndex(db);
+      } catch (error) {
+        await db.close().catch(() => undefined);
+        throw failed(error);
+      }
+      this.pending = new Map();
+      this.db = db;
+    })();
   }
 
   isOpen(): boolean {
@@ -74,6 +94,7 @@ export class LevelDbKeyValueBytesStore implements KeyScanningBytesStore {
 
   async flush(): Promise<void> {
     const db = this.openDb();
+    await this.opening;
     if (this.pending.size === 0) return;
     const writes = this.pending;
     const ops: Array<{ type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer }> = [];
@@ -107,6 +128,7 @@ export class LevelDbKeyValueBytesStore implements KeyScanningBytesStore {
     } finally {
       const db = this.db;
       this.db = undefined;
+      this.opening = undefined;
       this.index = new BTree<string, undefined>(undefined, compareStrings);
       this.pending = new Map();
       await db.close();

@@ -35,9 +35,9 @@ export class MeteredKeyValueStore<K, V> implements KeyValueStore<K, V>, CachedSt
     return this.inner.persistent;
   }
 
-  async init(context: StateStoreContext): Promise<void> {
+  init(context: StateStoreContext): Promise<void> {
     this.counters = countersFor(context, this.name);
-    await this.inner.init(context);
+    return this.inner.init(context);
   }
 
   isOpen(): boolean {

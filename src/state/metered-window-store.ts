@@ -50,9 +50,9 @@ export class MeteredWindowStore<K, V> implements WindowStore<K, V>, CachedStore<
     return this.inner.retainDuplicates;
   }
 
-  async init(context: StateStoreContext): Promise<void> {
+  init(context: StateStoreContext): Promise<void> {
     this.counters = countersFor(context, this.name);
-    await this.inner.init(context);
+    return this.inner.init(context);
   }
 
   isOpen(): boolean {

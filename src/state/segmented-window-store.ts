@@ -16,6 +16,7 @@ import {
   type WindowStoreLayer,
 } from './window-store-layer.ts';
 import type { KeyValue, KeyValueBytesStore, StateStoreContext, StoreCounters } from './types.ts';
+import { afterInnerInit } from './init-chain.ts';
 
 /**
  * Reserved key holding the stream time, written on flush and close: a window store must not forget
@@ -86,15 +87,16 @@ export class SegmentedWindowBytesStore implements WindowStoreLayer {
     return this.inner.persistent;
   }
 
-  async init(context: StateStoreContext): Promise<void> {
-    await this.inner.init(context);
-    this.counters = countersFor(context, this.name);
-    this.observed = this.persistedObserved = -Infinity;
-    this.liveFromSegment = -Infinity;
-    this.nextSeq = 0;
-    this.recoverStreamTime();
-    this.dropExpiredSegments();
-    this.open = true;
+  init(context: StateStoreContext): Promise<void> {
+    return afterInnerInit(this.inner, this.inner.init(context), () => {
+      this.counters = countersFor(context, this.name);
+      this.observed = this.persistedObserved = -Infinity;
+      this.liveFromSegment = -Infinity;
+      this.nextSeq = 0;
+      this.recoverStreamTime();
+      this.dropExpiredSegments();
+      this.open = true;
+    });
   }
 
   isOpen(): boolean {

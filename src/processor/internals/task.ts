@@ -159,8 +159,11 @@ export class StreamTask {
     return path.join(this.config.stateDir, this.applicationId, this.id);
   }
 
-  /** Opens stores and initializes processors (sources first, in graph order). */
-  async init(): Promise<void> {
+  /**
+   * Opens stores and initializes processors. When every store opens synchronously (in-memory stores,
+   * LevelDB in a fresh directory) the task is ready as soon as this returns; otherwise once it resolves.
+   */
+  init(): Promise<void> {
     const storeContext: StateStoreContext = {
       applicationId: this.applicationId,
       taskId: this.id,
@@ -168,9 +171,19 @@ export class StreamTask {
       ...(this.config.logChange ? { logChange: this.config.logChange } : {}),
       currentTimestamp: () => this.currentTimestamp,
     };
+    const opening: Promise<void>[] = [];
     for (const store of this.stores.values()) {
-      if (!store.isOpen()) await store.init(storeContext);
+      if (!store.isOpen()) opening.push(store.init(storeContext));
     }
+    const allOpened = Promise.all(opening).then(() => undefined);
+    if ([...this.stores.values()].every((store) => store.isOpen())) {
+      this.initProcessors();
+      return allOpened;
+    }
+    return allOpened.then(() => this.initProcessors());
+  }
+
+  private initProcessors(): void {
     for (const { name, processor } of this.processors) {
       try {
         processor.init?.(this.contextFor(name));

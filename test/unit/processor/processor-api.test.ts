@@ -206,10 +206,30 @@ describe('Processor API', () => {
     }
   });
 
-  it('the driver refuses input before its stores are open', () => {
+  it('new TopologyTestDriver(...) takes input at once when its state directory is fresh', async () => {
     const d = new TopologyTestDriver(summingTopology());
-    const input = d.createInputTopic('numbers', S, L);
-    expect(() => input.pipeInput('a', 1, 1)).toThrow(/await driver.init\(\)/);
-    return d.close();
+    try {
+      d.createInputTopic('numbers', S, L).pipeInput('a', 5, 10);
+      expect(d.createOutputTopic('sums-out', S, L).readKeyValue()).toEqual({ key: 'a', value: 5 });
+      expect(d.getKeyValueStore<string, number>('sums').get('a')).toBe(5);
+    } finally {
+      await d.close();
+    }
+  });
+
+  it('over a state directory with data, the driver refuses input until init() restored it', async () => {
+    const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ls-reopen-'));
+    try {
+      const first = await TopologyTestDriver.create(summingTopology(), { stateDir });
+      first.createInputTopic('numbers', S, L).pipeInput('a', 1, 1);
+      await first.close();
+      const d = new TopologyTestDriver(summingTopology(), { stateDir });
+      expect(() => d.createInputTopic('numbers', S, L).pipeInput('a', 1, 2)).toThrow(/await driver.init\(\)/);
+      await d.init();
+      expect(d.getKeyValueStore<string, number>('sums').get('a')).toBe(1);
+      await d.close();
+    } finally {
+      fs.rmSync(stateDir, { recursive: true, force: true });
+    }
   });
 });
