@@ -23,11 +23,14 @@ afterEach(async () => {
 });
 
 /** Windowed results as "key@start/end" → value strings (null for deletes). */
-function toOut(table: KTable<Windowed<string>, unknown>): void {
+function toOut(table: KTable<Windowed<string>, any>): void {
   table
     .toStream()
     .map((wk, v) =>
-      KeyValue.pair(`${wk.key}@${wk.window.start}/${wk.window.end}`, v === null ? null : String(v)),
+      KeyValue.pair(
+        `${wk.key}@${wk.window.start}/${wk.window.end}`,
+        v === null ? (null as unknown as string) : String(v),
+      ),
     )
     .to('out', Produced.with(S, S));
 }
@@ -45,7 +48,7 @@ function play(d: TopologyTestDriver, rows: Row[]): string[] {
 }
 
 async function sessionDriver(
-  build: (g: SessionWindowedKStream<string, string>) => KTable<Windowed<string>, unknown>,
+  build: (g: SessionWindowedKStream<string, string>) => KTable<Windowed<string>, any>,
 ): Promise<TopologyTestDriver> {
   const b = new StreamsBuilder();
   const grouped = b
