@@ -28,12 +28,6 @@ export { SlidingWindows } from './dsl/sliding-windows.ts';
 export { SessionWindowedKStream } from './dsl/session-windowed-stream.ts';
 export { SlidingWindowedKStream } from './dsl/sliding-windowed-stream.ts';
 export { TimeWindows } from './dsl/windows.ts';
-export { JoinWindows } from './dsl/join-windows.ts';
-export { SessionWindows } from './dsl/session-windows.ts';
-export { SlidingWindows } from './dsl/sliding-windows.ts';
-export { SessionWindowedKStream } from './dsl/session-windowed-stream.ts';
-export { SlidingWindowedKStream } from './dsl/sliding-windowed-stream.ts';
-export { StreamJoined, type ValueJoiner } from './dsl/options.ts';
 export type { Initializer, Aggregator, Reducer } from './dsl/processors/aggregate.ts';
 export type { Change } from './dsl/processors/change.ts';
 
