@@ -1,0 +1,463 @@
+/**
+ * `npm run bench`: one run of the benchmark (see bench/README.md).
+ *
+ *   1. starts (or reuses) the local Kafka broker;
+ *   2. loads the input once: sentences for the word count, page views for the windowed count;
+ *   3. measures, each in its own child process, from process start to the last committed result:
+ *      the raw kafkajs consumer (the read ceiling), Kafka Streams (bench/peers/kafka-streams) and
+ *      lambda-streams' worker, under at-least-once and exactly-once, and checks every result against
+ *      the known input;
+ *   4. writes bench/results/bench-<time>.{json,md} and prints the table;
+ *   5. stops what it started, also on Ctrl-C and errors.
+ *
+ * Fails (exit 1) only when a system produced wrong results or none; never on a timing.
+ */
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import type { KafkaAdmin } from '../src/kafka/client.ts';
+import { createKafkaClient } from '../src/kafka/kafkajs-client.ts';
+import { ensureBroker, type RunningBroker } from '../src/kafka/local-broker.ts';
+import {
+  killAllChildrenNow,
+  runToEnd,
+  spawnTracked,
+  stopAllChildren,
+  type TrackedChild,
+} from './lib/children.ts';
+import { readConfig, USAGE, type BenchConfig, type Guarantee, type Workload } from './lib/config.ts';
+import {
+  PageViewGenerator,
+  SentenceGenerator,
+  WORDS_PER_SENTENCE,
+  parseWindowedOutputKey,
+} from './lib/data.ts';
+import { PAGEVIEWS_TOPIC, SENTENCES_TOPIC, loadPageViews, loadSentences, recreateTopic } from './lib/load.ts';
+import { OutputWatcher, verifyCounts } from './lib/output-watcher.ts';
+import { addRatios, markdown, type Measurement, type Report } from './lib/report.ts';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url)).replace(/\/$/, '');
+const BENCH = path.join(ROOT, 'bench');
+const PEER_DIR = path.join(BENCH, 'peers', 'kafka-streams');
+const PEER_JAR = path.join(PEER_DIR, 'target', 'kafka-streams-peer.jar');
+
+const say = (line: string): void => {
+  process.stderr.write(`[bench] ${line}\n`);
+};
+
+interface Expected {
+  topic: string;
+  records: number;
+  /** Canonical output key → final count. */
+  counts: Map<string, number>;
+  total: number;
+  canonicalKey: (key: string) => string | undefined;
+}
+
+// ---- the Kafka Streams peer ------------------------------------------------------------------------
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === 'target') continue;
+    const full = path.join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(full) : statSync(full).mtimeMs);
+  }
+  return newest;
+}
+
+async function buildPeer(logDir: string): Promise<void> {
+  if (existsSync(PEER_JAR) && statSync(PEER_JAR).mtimeMs >= newestMtime(PEER_DIR)) {
+    say('Kafka Streams peer is up to date');
+    return;
+  }
+  say('building the Kafka Streams peer (mvn -q -B package)');
+  const logFile = path.join(logDir, 'mvn-peer.log');
+  const code = await runToEnd('mvn', 'mvn', ['-q', '-B', 'package'], { cwd: PEER_DIR, logFile });
+  if (code !== 0 || !existsSync(PEER_JAR)) {
+    throw new Error(`building bench/peers/kafka-streams failed (exit ${code}); see ${logFile}`);
+  }
+}
+
+// ---- measuring -------------------------------------------------------------------------------------
+
+async function measureRaw(
+  config: BenchConfig,
+  brokers: string[],
+  expected: Expected,
+  workload: Workload,
+  logDir: string,
+): Promise<Measurement> {
+  const logFile = path.join(logDir, `raw-${expected.topic}.log`);
+  say(`raw kafkajs consume of ${expected.topic} (${expected.records} records)`);
+  const started = Date.now();
+  const child = spawnTracked(
+    'raw',
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      path.join(BENCH, 'raw-consume.ts'),
+      brokers.join(','),
+      expected.topic,
+      String(expected.records),
+    ],
+    { cwd: ROOT, logFile },
+  );
+  const base: Measurement = {
+    system: 'raw',
+    workload,
+    inputTopic: expected.topic,
+    inputRecords: expected.records,
+    status: 'failed',
+    logFile,
+  };
+  const timer = setTimeout(() => void child.stop(1_000), config.timeoutMs);
+  const exit = await child.exited;
+  clearTimeout(timer);
+  const durationMs = Date.now() - started;
+  const out = readFileSync(logFile, 'utf8');
+  const line = out.split('\n').find((l) => l.startsWith('{'));
+  if (exit.code !== 0 || !line) {
+    return { ...base, problems: [`exit ${exit.code ?? exit.signal}`] };
+  }
+  const parsed = JSON.parse(line) as { records: number; peakRss?: number };
+  return {
+    ...base,
+    status: parsed.records === expected.records ? 'ok' : 'wrong',
+    ...(parsed.records !== expected.records
+      ? { problems: [`read ${parsed.records} records, expected ${expected.records}`] }
+      : {}),
+    durationMs,
+    recordsPerSec: expected.records / (durationMs / 1000),
+    ...(parsed.peakRss !== undefined ? { peakRssBytes: parsed.peakRss } : {}),
+  };
+}
+
+interface SystemRun {
+  system: 'kafka-streams' | 'lambda-streams';
+  workload: Workload;
+  guarantee: Guarantee;
+}
+
+async function measureSystem(
+  config: BenchConfig,
+  brokers: string[],
+  admin: KafkaAdmin,
+  expected: Expected,
+  run: SystemRun,
+  runTag: string,
+  logDir: string,
+  cleanup: string[],
+): Promise<Measurement> {
+  const short = run.guarantee === 'at_least_once' ? 'alos' : 'eos';
+  const applicationId = `bench-${runTag}-${run.system === 'kafka-streams' ? 'ks' : 'ls'}-${run.workload}-${short}`;
+  const output = `${applicationId}-output`;
+  cleanup.push(applicationId);
+  const commitIntervalMs = config.commitIntervalMs[run.guarantee];
+  const logFile = path.join(logDir, `${run.system}-${run.workload}-${short}.log`);
+  const stateDir = path.join(os.tmpdir(), `lambda-streams-bench-${applicationId}`);
+  const base: Measurement = {
+    system: run.system,
+    workload: run.workload,
+    guarantee: run.guarantee,
+    inputTopic: expected.topic,
+    inputRecords: expected.records,
+    commitIntervalMs,
+    status: 'failed',
+    logFile,
+  };
+  say(`${run.system} ${run.workload} ${run.guarantee} (application id ${applicationId})`);
+
+  await recreateTopic(admin, output, config.partitions, { 'retention.ms': '-1' });
+  const watcher = new OutputWatcher(brokers, output, expected.total, expected.canonicalKey);
+  let child: TrackedChild | undefined;
+  try {
+    await watcher.start();
+    const env = { ...process.env };
+    let command: string;
+    let args: string[];
+    if (run.system === 'kafka-streams') {
+      command = 'java';
+      args = [
+        ...config.javaOptions,
+        '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
+        '-cp',
+        `${PEER_JAR}:${path.join(PEER_DIR, 'target', 'lib')}/*`,
+        'dev.lambdastreams.bench.BenchApp',
+        run.workload,
+        brokers.join(','),
+        applicationId,
+        expected.topic,
+        output,
+        run.guarantee === 'exactly_once' ? 'exactly_once_v2' : 'at_least_once',
+        String(commitIntervalMs),
+        stateDir,
+        String(config.graceMs),
+      ];
+    } else {
+      command = process.execPath;
+      args = [
+        path.join(ROOT, 'bin', 'lambda-streams.js'),
+        'worker',
+        path.join(BENCH, 'topologies', `${run.workload}.ts`),
+        '--brokers',
+        brokers.join(','),
+        '--state-dir',
+        stateDir,
+        '--guarantee',
+        run.guarantee,
+        '--commit-interval',
+        String(commitIntervalMs),
+        '--application-id',
+        applicationId,
+      ];
+      env.BENCH_INPUT_TOPIC = expected.topic;
+      env.BENCH_OUTPUT_TOPIC = output;
+      env.BENCH_GRACE_MS = String(config.graceMs);
+      env.LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'warn';
+    }
+    watcher.markStart();
+    child = spawnTracked(run.system, command, args, { env, cwd: ROOT, logFile });
+    const spawned = child;
+    void spawned.exited.then((exit) =>
+      watcher.fail(
+        new Error(`${run.system} exited (${exit.code ?? exit.signal}) before its output was complete`),
+      ),
+    );
+    const timer = setTimeout(
+      () => watcher.fail(new Error(`no complete result within ${config.timeoutMs / 1000} s`)),
+      config.timeoutMs,
+    );
+    // RSS is a high-water mark; sampling keeps the last value should the process die.
+    const sampler = setInterval(() => spawned.peakRss(), 500);
+    let durationMs: number | undefined;
+    let failure: Error | undefined;
+    try {
+      durationMs = await watcher.done;
+    } catch (error) {
+      failure = error as Error;
+    } finally {
+      clearTimeout(timer);
+      clearInterval(sampler);
+    }
+    const peakRssBytes = spawned.peakRss();
+    const exit = await spawned.stop(30_000);
+    // Java exits 143 (128 + SIGTERM) after its shutdown hook; Node exits 0 after a graceful close.
+    if (exit.code !== 0 && exit.code !== 143 && exit.signal !== 'SIGTERM' && !failure) {
+      say(`${run.system} exited with ${exit.code ?? exit.signal} on SIGTERM (see ${logFile})`);
+    }
+    // Whatever a clean stop still flushed must not change the counts either.
+    await watcher.drain();
+    const watched = watcher.result();
+    const problems = failure ? [failure.message] : [];
+    const mismatches = verifyCounts(watcher.last, expected.counts);
+    if (watcher.badKeys > 0)
+      mismatches.unshift(`${watcher.badKeys} output record(s) with a malformed key or value`);
+    const status: Measurement['status'] =
+      mismatches.length === 0 && !failure
+        ? 'ok'
+        : failure && watched.sum < expected.total
+          ? 'failed'
+          : 'wrong';
+    if (status !== 'ok') problems.push(...mismatches);
+    return {
+      ...base,
+      status,
+      ...(problems.length > 0 ? { problems } : {}),
+      ...(durationMs !== undefined && status === 'ok'
+        ? { durationMs, recordsPerSec: expected.records / (durationMs / 1000) }
+        : {}),
+      ...(peakRssBytes !== undefined ? { peakRssBytes } : {}),
+      ...(watched.firstOutputAt !== undefined ? { firstOutputMs: watched.firstOutputAt } : {}),
+      outputRecords: watched.outputRecords,
+    };
+  } finally {
+    await child?.stop(5_000);
+    await watcher.stop();
+    await rm(stateDir, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+// ---- main ------------------------------------------------------------------------------------------
+
+async function main(): Promise<number> {
+  const parsed = readConfig(process.argv.slice(2));
+  if (parsed === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const config = parsed;
+  const startedAt = new Date();
+  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+  const resultsDir = path.join(BENCH, 'results');
+  const logDir = path.join(resultsDir, 'logs', stamp);
+  mkdirSync(logDir, { recursive: true });
+  const runTag = Date.now().toString(36);
+  const loadAtStart = os.loadavg().map((l) => Math.round(l * 100) / 100);
+
+  let broker: RunningBroker | undefined;
+  let admin: KafkaAdmin | undefined;
+  const cleanup: string[] = [];
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (interrupted) return;
+    interrupted = true;
+    say(`${signal}: stopping children and the broker`);
+    void (async () => {
+      await stopAllChildren(5_000);
+      await broker?.stop().catch(() => {});
+      process.exit(130);
+    })();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('exit', killAllChildrenNow);
+
+  try {
+    const wantsKs = config.systems.includes('kafka-streams');
+    // The build uses Maven Central at most once; do it before the broker competes for the CPU.
+    if (wantsKs) await buildPeer(logDir);
+
+    broker = await ensureBroker({ log: (line) => say(`broker: ${line}`) });
+    const brokers = broker.brokers;
+    say(`broker ${broker.kind} at ${brokers.join(',')}${broker.reused ? ' (reused)' : ''}`);
+    admin = await createKafkaClient({ brokers, clientId: 'bench-admin' }).admin();
+
+    // 2. load
+    const expected = new Map<Workload, Expected>();
+    const load: Report['load'] = [];
+    if (config.workloads.includes('word-count')) {
+      const generator = new SentenceGenerator({
+        count: config.sentences,
+        vocabularySize: config.vocabulary,
+        seed: config.seed,
+      });
+      say(`loading ${config.sentences} sentences into ${SENTENCES_TOPIC}`);
+      const loaded = await loadSentences(brokers, admin, config.partitions, generator);
+      load.push({ ...loaded, recordsPerSec: loaded.records / (loaded.ms / 1000) });
+      say(`loaded ${loaded.records} sentences in ${(loaded.ms / 1000).toFixed(1)} s`);
+      const counts = generator.counts();
+      expected.set('word-count', {
+        topic: SENTENCES_TOPIC,
+        records: loaded.records,
+        counts,
+        total: loaded.records * WORDS_PER_SENTENCE,
+        canonicalKey: (key) => key,
+      });
+    }
+    if (config.workloads.includes('pageviews')) {
+      const generator = new PageViewGenerator({
+        count: config.pageViews,
+        pages: config.pages,
+        users: config.users,
+        spanMs: config.pageViewSpanMs,
+        endMs: Date.now(),
+        seed: config.seed,
+      });
+      say(`loading ${config.pageViews} page views into ${PAGEVIEWS_TOPIC}`);
+      const loaded = await loadPageViews(brokers, admin, config.partitions, generator);
+      load.push({ ...loaded, recordsPerSec: loaded.records / (loaded.ms / 1000) });
+      say(`loaded ${loaded.records} page views in ${(loaded.ms / 1000).toFixed(1)} s`);
+      expected.set('pageviews', {
+        topic: PAGEVIEWS_TOPIC,
+        records: loaded.records,
+        counts: generator.counts(),
+        total: loaded.records,
+        canonicalKey: parseWindowedOutputKey,
+      });
+    }
+
+    // 3. measure
+    const measurements: Measurement[] = [];
+    const writeReport = (): Report => {
+      addRatios(measurements);
+      const report: Report = {
+        startedAt: startedAt.toISOString(),
+        host: {
+          cpus: os.cpus().length,
+          memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+          node: process.versions.node,
+          platform: `${os.platform()} ${os.release()}`,
+          loadAverageAtStart: loadAtStart,
+        },
+        broker: { kind: broker!.kind, brokers, reused: broker!.reused },
+        config,
+        load,
+        measurements,
+      };
+      writeFileSync(path.join(resultsDir, `bench-${stamp}.json`), `${JSON.stringify(report, null, 2)}\n`);
+      writeFileSync(path.join(resultsDir, `bench-${stamp}.md`), markdown(report));
+      writeFileSync(path.join(resultsDir, 'latest.md'), markdown(report));
+      return report;
+    };
+    if (config.systems.includes('raw')) {
+      for (const workload of config.workloads) {
+        const m = await measureRaw(config, brokers, expected.get(workload)!, workload, logDir);
+        measurements.push(m);
+        say(`  → ${m.status} ${m.recordsPerSec ? `${Math.round(m.recordsPerSec)} records/s` : ''}`);
+      }
+    }
+    for (const workload of config.workloads) {
+      for (const guarantee of config.guarantees) {
+        for (const system of ['kafka-streams', 'lambda-streams'] as const) {
+          if (!config.systems.includes(system) || interrupted) continue;
+          const m = await measureSystem(
+            config,
+            brokers,
+            admin,
+            expected.get(workload)!,
+            { system, workload, guarantee },
+            runTag,
+            logDir,
+            cleanup,
+          );
+          measurements.push(m);
+          say(
+            `  → ${m.status}${m.recordsPerSec ? ` ${Math.round(m.recordsPerSec)} records/s in ${((m.durationMs ?? 0) / 1000).toFixed(1)} s` : ''}` +
+              `${m.problems ? `: ${m.problems.join('; ')}` : ''}`,
+          );
+          writeReport();
+        }
+      }
+    }
+
+    // 4. report
+    const report = writeReport();
+    process.stdout.write(`${markdown(report)}\n`);
+    say(`results: ${path.join(resultsDir, `bench-${stamp}.{json,md}`)}; logs: ${logDir}`);
+    const bad = measurements.filter((m) => m.status !== 'ok');
+    if (bad.length > 0) {
+      say(
+        `FAILED: ${bad.map((m) => `${m.system} ${m.workload} ${m.guarantee ?? ''} (${m.status})`).join(', ')}`,
+      );
+      return 1;
+    }
+    return 0;
+  } finally {
+    await stopAllChildren(5_000);
+    if (admin && !config.keepTopics && cleanup.length > 0) {
+      try {
+        const topics = (await admin.listTopics()).filter((t) => cleanup.some((id) => t.startsWith(`${id}-`)));
+        await admin.deleteTopics(topics);
+        await admin.deleteGroups(cleanup).catch(() => {});
+      } catch (error) {
+        say(`could not delete the benchmark's topics: ${(error as Error).message}`);
+      }
+    }
+    await admin?.close().catch(() => {});
+    if (broker && !broker.reused) say('stopping the broker');
+    await broker?.stop().catch((error: unknown) => say(`broker stop failed: ${(error as Error).message}`));
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    say(`error: ${(error as Error).stack ?? String(error)}`);
+    void stopAllChildren(2_000).finally(() => process.exit(1));
+  },
+);
