@@ -218,21 +218,23 @@ export function streamStreamJoinProcessor<K, VL, VR, VOut>(
       const emitted: Array<TimestampedKeyAndJoinSide<K>> = [];
       let leftOpen = false;
       let rightOpen = false;
-      for (const { key, value } of store.all()) {
-        tracker.minTime = key.timestamp;
-        if (leftOpen && rightOpen) break;
-        if (isOuterWindowOpen(key)) {
-          if (key.leftSide) leftOpen = true;
-          else rightOpen = true;
-          continue;
-        }
+      // Values are visited one by one, as Kafka's ListValueStore iterator yields them: the tracker's
+      // minTime ends at the value where the scan stops, which decides when the next scan happens.
+      scan: for (const { key, value } of store.all()) {
         for (const entry of value) {
+          tracker.minTime = key.timestamp;
+          if (leftOpen && rightOpen) break scan;
+          if (isOuterWindowOpen(key)) {
+            if (key.leftSide) leftOpen = true;
+            else rightOpen = true;
+            continue;
+          }
           const result = entry.leftSide
             ? joiner(entry.value as VL, null, key.key)
             : joiner(null, entry.value as VR, key.key);
           context.forward(record.withKey(key.key).withValue(result).withTimestamp(key.timestamp));
+          if (emitted[emitted.length - 1] !== key) emitted.push(key);
         }
-        emitted.push(key);
       }
       // Deleted after the scan (Kafka deletes each key once past it; nothing reads the store meanwhile).
       for (const key of emitted) store.put(key, null);
