@@ -1,5 +1,6 @@
 import type { ProcessorContext } from '../processor/api.ts';
-import type { Record } from '../processor/record.ts';
+import { Record } from '../processor/record.ts';
+import type { InternalProcessorContext } from '../processor/internals/task.ts';
 import type { Serde } from '../serde/serde.ts';
 import type { InternalStreamsBuilder } from './internal-builder.ts';
 
@@ -23,6 +24,7 @@ export abstract class GroupedBase<K, V> {
     storeName: string,
     supplier: () => any,
     storeUserNamed: boolean,
+    combine?: CombineSpec<K, V, any>,
   ): void {
     const topology = this.builder.topology;
     let parent = this.nodeName;
@@ -38,18 +40,88 @@ export abstract class GroupedBase<K, V> {
       const sourceName = nodeName('source', 'KSTREAM-SOURCE-');
       const topic = `${prefix}-repartition`;
       topology.addInternalTopic({ name: topic, kind: 'repartition', config: repartitionTopicConfig() });
-      topology.addProcessor(filterName, dropNullKeys, parent);
+      // A mergeable aggregation ships partial aggregates instead of records (see CombineSpec).
+      topology.addProcessor(filterName, combine ? combinerProcessor(combine) : dropNullKeys, parent);
+      const valueSerde = combine ? combine.partialSerde : this.valueSerde;
       const serdes = {
         ...(this.keySerde ? { keySerde: this.keySerde } : {}),
-        ...(this.valueSerde ? { valueSerde: this.valueSerde } : {}),
+        ...(valueSerde ? { valueSerde } : {}),
       };
       topology.addSink(sinkName, topic, serdes, filterName);
       topology.addSource(sourceName, topic, serdes);
       parent = sourceName;
     }
-    topology.addProcessor(processorName, supplier, parent);
+    const aggregate = this.repartitionRequired && combine ? combine.downstream : supplier;
+    topology.addProcessor(processorName, aggregate, parent);
     topology.connectProcessorAndStateStores(processorName, storeName);
   }
+}
+
+/**
+ * How a mergeable aggregation combines records before its repartition topic. The producer path decides
+ * a worker's throughput, so where caching is on, records of one key are folded into a partial aggregate
+ * until the next commit (or until the buffer fills) and only that partial is written; the aggregation
+ * after the topic merges partials. With caching off every record travels as a partial of one, so
+ * every update is forwarded exactly as without combining. Windowed aggregations never combine: late
+ * drops and window assignment depend on each record's own timestamp.
+ */
+export interface CombineSpec<K, V, P> {
+  /** Folds one record into a partial aggregate (undefined: start a new one). */
+  partialOf: (key: K, value: V, partial: P | undefined) => P;
+  partialSerde: Serde<P> | undefined;
+  /** The aggregation processor that merges partials. */
+  downstream: () => any;
+  /** Caching as materialized: off means no buffering. */
+  cachingEnabled: boolean;
+  /** Most keys buffered before an early flush. */
+  maxKeys?: number;
+}
+
+function combinerProcessor<K, V, P>(spec: CombineSpec<K, V, P>) {
+  return () => {
+    let context: ProcessorContext<K, P>;
+    let buffering = false;
+    const partials = new Map<unknown, { key: K; partial: P; timestamp: number }>();
+    const maxKeys = spec.maxKeys ?? 10_000;
+    const idOf = (key: K): unknown => (typeof key === 'object' ? JSON.stringify(key) : key);
+    const flush = (): void => {
+      for (const { key, partial, timestamp } of partials.values())
+        context.forward(new Record(key, partial, timestamp));
+      partials.clear();
+    };
+    return {
+      init(ctx: ProcessorContext<K, P>) {
+        context = ctx;
+        buffering = spec.cachingEnabled && (ctx as unknown as InternalProcessorContext).cachingEnabled;
+      },
+      process(record: Record<K, V>) {
+        if (record.key === null || record.key === undefined) return;
+        if (record.value === null || record.value === undefined) {
+          (context as unknown as InternalProcessorContext).recordDropped('null-value');
+          return;
+        }
+        if (!buffering) {
+          context.forward(record.withValue(spec.partialOf(record.key, record.value, undefined)));
+          return;
+        }
+        const id = idOf(record.key);
+        const entry = partials.get(id);
+        if (entry) {
+          entry.partial = spec.partialOf(record.key, record.value, entry.partial);
+          entry.timestamp = Math.max(entry.timestamp, record.timestamp);
+        } else {
+          partials.set(id, {
+            key: record.key,
+            partial: spec.partialOf(record.key, record.value, undefined),
+            timestamp: record.timestamp,
+          });
+          if (partials.size > maxKeys) flush();
+        }
+      },
+      /** Called by the task at every commit, before stores flush. */
+      flush,
+    };
+  };
 }
 
 /** Repartition topics are consumed once and purged by the application: delete policy, long retention. */

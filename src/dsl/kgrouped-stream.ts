@@ -4,7 +4,7 @@ import type { Windowed } from '../state/types.ts';
 import type { InternalStreamsBuilder } from './internal-builder.ts';
 import type { Materialized, Merger, Named } from './options.ts';
 import { KTable } from './ktable.ts';
-import { GroupedBase } from './grouped-base.ts';
+import { GroupedBase, type CombineSpec } from './grouped-base.ts';
 import { SessionWindows } from './session-windows.ts';
 import { SlidingWindows } from './sliding-windows.ts';
 import { SessionWindowedKStream } from './session-windowed-stream.ts';
@@ -123,11 +123,28 @@ export class KGroupedStream<K, V> extends GroupedBase<K, V> {
       storeName,
       materialized?.storeName !== undefined,
     );
+    const sendOldValues = (): boolean => table.sendOldValues;
+    // Mergeable aggregations fold records into partials before the repartition topic (CombineSpec).
+    const combine: CombineSpec<K, V, VA> | undefined =
+      merge && initializer
+        ? {
+            partialOf: (key, value, partial) => aggregator(key, value, partial ?? initializer()),
+            partialSerde: valueSerde,
+            downstream: aggregateProcessor<K, VA, VA>(
+              storeName,
+              initializer,
+              (key, partial, agg) => merge(key, agg ?? initializer(), partial),
+              sendOldValues,
+            ),
+            cachingEnabled: materialized?.cachingEnabled !== false,
+          }
+        : undefined;
     this.addAggregation(
       processorName,
       storeName,
-      aggregateProcessor<K, V, VA>(storeName, initializer, aggregator, () => table.sendOldValues),
+      aggregateProcessor<K, V, VA>(storeName, initializer, aggregator, sendOldValues),
       materialized?.storeName !== undefined,
+      combine,
     );
     return table;
   }

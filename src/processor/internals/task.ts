@@ -153,6 +153,9 @@ export class StreamTask {
       return node;
     };
     for (const name of config.nodes) build(name);
+    // Children were built first; init and flush processors in graph order (sources first).
+    const order = new Map(topology.nodes().map((n, i) => [n.name, i]));
+    this.processors.sort((a, b) => order.get(a.name)! - order.get(b.name)!);
   }
 
   get taskDir(): string {
@@ -263,9 +266,13 @@ export class StreamTask {
     return this.punctuations.mayPunctuate(PunctuationType.WALL_CLOCK_TIME, this.config.wallClock());
   }
 
-  /** First half of a commit: flush caches (forwarding deduplicated updates). Synchronous. */
+  /**
+   * First half of a commit: processors that buffer (combiners before repartition topics) emit, then
+   * caches flush, forwarding deduplicated updates. Synchronous.
+   */
   flushCaches(): void {
     this.current = undefined;
+    for (const { processor } of this.processors) (processor as { flush?: () => void }).flush?.();
     for (const store of this.stores.values()) store.flushCache();
     this.commitRequested = false;
   }
@@ -507,6 +514,7 @@ export class StreamTask {
       recordDropped(reason: DropReason) {
         task.config.metrics?.recordDropped(reason, task.id, nodeName);
       },
+      cachingEnabled: !task.config.cachingDisabled,
     };
   }
 
@@ -532,5 +540,7 @@ export class StreamTask {
 /** Extra context methods the DSL's own processors use (not part of the public Processor API). */
 export interface InternalProcessorContext {
   readonly nodeName: string;
+  /** False when caching is off for the whole task (test driver with cachingEnabled: false, batch runs). */
+  readonly cachingEnabled: boolean;
   recordDropped(reason: DropReason): void;
 }

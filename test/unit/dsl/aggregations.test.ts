@@ -114,6 +114,76 @@ describe('grouped aggregations', () => {
   });
 });
 
+describe('combining before the repartition topic', () => {
+  const build = (b: StreamsBuilder) =>
+    b
+      .stream('in', Consumed.with(S, S))
+      .flatMapValues((v) => v.split(' '))
+      .groupBy((_k, w) => w, Grouped.with(S, S))
+      .count(Materialized.as<string, number>('words'))
+      .toStream()
+      .to('out', Produced.with(S, L));
+  const repartition = 'topology-test-driver-words-repartition';
+
+  it('with caching on, a count ships one partial per key and commit, and counts stay exact', async () => {
+    const d = await run(build, true);
+    d.createInputTopic('in', S, S).pipeInput(null, 'a b a a b c', 1);
+    d.createInputTopic('in', S, S).pipeInput(null, 'a', 2);
+    const shipped = d.createOutputTopic(repartition, S, L).readKeyValuesToList();
+    expect(shipped).toEqual([
+      { key: 'a', value: 3 },
+      { key: 'b', value: 2 },
+      { key: 'c', value: 1 },
+      { key: 'a', value: 1 },
+    ]);
+    expect(d.createOutputTopic('out', S, L).readKeyValuesToMap()).toEqual(
+      new Map([
+        ['a', 4],
+        ['b', 2],
+        ['c', 1],
+      ]),
+    );
+  });
+
+  it('with caching off, every record travels alone and every update is forwarded', async () => {
+    const d = await run(build, false);
+    d.createInputTopic('in', S, S).pipeInput(null, 'a b a', 1);
+    expect(d.createOutputTopic(repartition, S, L).readValuesToList()).toEqual([1, 1, 1]);
+    expect(d.createOutputTopic('out', S, L).readKeyValuesToList()).toEqual([
+      { key: 'a', value: 1 },
+      { key: 'b', value: 1 },
+      { key: 'a', value: 2 },
+    ]);
+  });
+
+  it('aggregate() with a merge function combines too; without one it does not', async () => {
+    const sum = (merge: boolean) => (b: StreamsBuilder) =>
+      b
+        .stream('in', Consumed.with(S, S))
+        .groupBy((_k, v) => v.slice(0, 1), Grouped.with(S, S))
+        .aggregate(
+          () => 0,
+          (_k, v, agg) => agg + v.length,
+          Materialized.as<string, number>('sums').withValueSerde(L),
+          merge ? { merge: (_k, a, b) => a + b } : {},
+        )
+        .toStream()
+        .to('out', Produced.with(S, L));
+    const merged = await run(sum(true), true);
+    merged.createInputTopic('in', S, S).pipeInput('k', 'aaa', 1);
+    expect(
+      merged.createOutputTopic('topology-test-driver-sums-repartition', S, L).readValuesToList(),
+    ).toEqual([3]);
+    expect(merged.getKeyValueStore<string, number>('sums').get('a')).toBe(3);
+    await merged.close();
+    const plain = await run(sum(false), true);
+    plain.createInputTopic('in', S, S).pipeInput('k', 'aaa', 1);
+    expect(plain.createOutputTopic('topology-test-driver-sums-repartition', S, S).readValuesToList()).toEqual(
+      ['aaa'],
+    );
+  });
+});
+
 describe('time windows', () => {
   const windowedCount = (windows: TimeWindows) => (b: StreamsBuilder) =>
     b
