@@ -35,8 +35,9 @@ export abstract class GroupedBase<K, V> {
         const generated = this.builder.newName(generatedPrefix);
         return named ? `${prefix}-repartition-${suffix}` : generated;
       };
-      const filterName = nodeName('filter', 'KSTREAM-FILTER-');
+      // Kafka Streams draws the generated names in this order: sink, filter, source.
       const sinkName = nodeName('sink', 'KSTREAM-SINK-');
+      const filterName = nodeName('filter', 'KSTREAM-FILTER-');
       const sourceName = nodeName('source', 'KSTREAM-SOURCE-');
       const topic = `${prefix}-repartition`;
       topology.addInternalTopic({ name: topic, kind: 'repartition', config: repartitionTopicConfig() });

@@ -102,8 +102,9 @@ export class KGroupedStream<K, V> extends GroupedBase<K, V> {
     defaultValueSerde: Serde<VA> | undefined,
     merge: Merger<K, VA> | undefined,
   ): KTable<K, VA> {
-    const storeName = materialized?.storeName ?? this.builder.newName('KSTREAM-AGGREGATE-STATE-STORE-');
-    const processorName = named?.name ?? this.builder.newName('KSTREAM-AGGREGATE-');
+    const prefix = initializer === undefined ? 'KSTREAM-REDUCE-' : 'KSTREAM-AGGREGATE-';
+    const storeName = materialized?.storeName ?? this.builder.newName(`${prefix}STATE-STORE-`);
+    const processorName = named?.name ?? this.builder.newName(prefix);
     const keySerde = materialized?.keySerde ?? this.keySerde;
     const valueSerde = materialized?.valueSerde ?? defaultValueSerde;
     const topology = this.builder.topology;
@@ -214,8 +215,9 @@ export class TimeWindowedKStream<K, V> extends GroupedBase<K, V> {
     merge: Merger<K, VA> | undefined,
     skipNullValues: boolean,
   ): KTable<Windowed<K>, VA> {
-    const storeName = materialized?.storeName ?? this.builder.newName('KSTREAM-AGGREGATE-STATE-STORE-');
-    const processorName = named?.name ?? this.builder.newName('KSTREAM-AGGREGATE-');
+    const prefix = initializer === undefined ? 'KSTREAM-REDUCE-' : 'KSTREAM-AGGREGATE-';
+    const storeName = materialized?.storeName ?? this.builder.newName(`${prefix}STATE-STORE-`);
+    const processorName = named?.name ?? this.builder.newName(prefix);
     const keySerde = materialized?.keySerde ?? this.keySerde;
     const valueSerde = materialized?.valueSerde ?? defaultValueSerde;
     const { sizeMs, advanceMs, graceMs } = this.windows;

@@ -48,6 +48,8 @@ export class StreamsBuilder {
     consumed: Consumed<K, V> = Consumed.with<K, V>(),
     materialized?: Materialized<K, V>,
   ): KTable<K, V> {
+    // Kafka Streams reserves the store name first, even when the table is materialized only on demand.
+    const reservedStoreName = materialized?.storeName ?? this.internal.newName(`${topic}-STATE-STORE-`);
     const sourceName = consumed.processorName ?? this.internal.newName('KSTREAM-SOURCE-');
     const tableSourceName = consumed.processorName
       ? `${consumed.processorName}-table-source`
@@ -64,7 +66,7 @@ export class StreamsBuilder {
     // Materialized now when asked; otherwise on demand (a join or groupBy needs to read it by key).
     const materialize = (): string => {
       if (table!.storeName) return table!.storeName;
-      const storeName = materialized?.storeName ?? this.internal.newName(`${topic}-STATE-STORE-`);
+      const storeName = reservedStoreName;
       topology.addStateStore(
         this.internal.keyValueStore(storeName, materialized, keySerde, valueSerde),
         tableSourceName,

@@ -6,7 +6,7 @@ import type { TimestampExtractor } from '../topology/nodes.ts';
 import type { Serde } from '../serde/serde.ts';
 import type { Headers } from '../processor/record.ts';
 import { StreamTask, type BadRecordHandling, type DropReason } from '../processor/internals/task.ts';
-import type { KeyValueStore, StateStore, WindowStore } from '../state/types.ts';
+import type { KeyValueStore, SessionStore, StateStore, WindowStore } from '../state/types.ts';
 import {
   TestInputTopic,
   TestOutputTopic,
@@ -174,6 +174,11 @@ export class TopologyTestDriver {
     return this.topology.storeMetadata.get(name)?.timestamped
       ? unwrapTimestampedWindowStore<K, V>(store)
       : store;
+  }
+
+  /** A session store (session-windowed aggregations), keyed by Windowed keys. */
+  getSessionStore<K, V>(name: string): SessionStore<K, V> {
+    return this.getStateStore(name) as SessionStore<K, V>;
   }
 
   getStateStore(name: string): StateStore {

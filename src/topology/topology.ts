@@ -39,7 +39,7 @@ export interface SubTopology {
 export interface StoreMetadata {
   /** Values are stored as ValueAndTimestamp (DSL stores); queries unwrap them. */
   timestamped: boolean;
-  kind: 'key-value' | 'window';
+  kind: 'key-value' | 'window' | 'session';
   keySerde?: Serde<any>;
   valueSerde?: Serde<any>;
   window?: { sizeMs: number; advanceMs: number; graceMs: number };
