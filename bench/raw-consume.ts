@@ -1,7 +1,8 @@
 /**
  * The read ceiling: a plain kafkajs consumer (eachBatch, a fresh group, from the beginning) that counts
  * the records of a topic and exits once it has seen `expected` of them. Run as a child process by
- * bench/run.ts so its peak RSS is its own; prints one JSON line `{ records, peakRss }` when done.
+ * bench/run.ts so its peak RSS is its own; prints one JSON line `{ records, bytes, sinceJoinMs, peakRss }` when done
+ * (`sinceJoinMs`: from the consumer's group join to the last record).
  *
  *   node --import tsx bench/raw-consume.ts <brokers> <topic> <expected>
  */
@@ -31,6 +32,10 @@ const consumer = kafka.consumer({
 });
 let records = 0;
 let bytes = 0;
+let joinedAt: number | undefined;
+consumer.on(consumer.events.GROUP_JOIN, () => {
+  joinedAt ??= performance.now();
+});
 await consumer.connect();
 await consumer.subscribe({ topics: [topic], fromBeginning: true });
 await consumer.run({
@@ -39,7 +44,10 @@ await consumer.run({
     for (const message of batch.messages) bytes += message.value?.length ?? 0;
     records += batch.messages.length;
     if (records >= expected) {
-      process.stdout.write(`${JSON.stringify({ records, bytes, peakRss: peakRssOf(process.pid) })}\n`);
+      const sinceJoinMs = joinedAt === undefined ? undefined : performance.now() - joinedAt;
+      process.stdout.write(
+        `${JSON.stringify({ records, bytes, sinceJoinMs, peakRss: peakRssOf(process.pid) })}\n`,
+      );
       // No group leave or disconnect: the time to here is what is measured.
       process.exit(0);
     }

@@ -36,6 +36,7 @@ import {
   parseWindowedOutputKey,
 } from './lib/data.ts';
 import { PAGEVIEWS_TOPIC, SENTENCES_TOPIC, loadPageViews, loadSentences, recreateTopic } from './lib/load.ts';
+import { GroupJoinWatcher } from './lib/group-join.ts';
 import { OutputWatcher, verifyCounts } from './lib/output-watcher.ts';
 import { addRatios, markdown, type Measurement, type Report } from './lib/report.ts';
 
@@ -124,7 +125,7 @@ async function measureRaw(
   if (exit.code !== 0 || !line) {
     return { ...base, problems: [`exit ${exit.code ?? exit.signal}`] };
   }
-  const parsed = JSON.parse(line) as { records: number; peakRss?: number };
+  const parsed = JSON.parse(line) as { records: number; peakRss?: number; sinceJoinMs?: number };
   return {
     ...base,
     status: parsed.records === expected.records ? 'ok' : 'wrong',
@@ -133,6 +134,12 @@ async function measureRaw(
       : {}),
     durationMs,
     recordsPerSec: expected.records / (durationMs / 1000),
+    ...(parsed.sinceJoinMs !== undefined
+      ? {
+          joinMs: Math.max(0, durationMs - parsed.sinceJoinMs),
+          afterJoinRecordsPerSec: expected.records / (parsed.sinceJoinMs / 1000),
+        }
+      : {}),
     ...(parsed.peakRss !== undefined ? { peakRssBytes: parsed.peakRss } : {}),
   };
 }
@@ -175,6 +182,7 @@ async function measureSystem(
   await recreateTopic(admin, output, config.partitions, { 'retention.ms': '-1' });
   const watcher = new OutputWatcher(brokers, output, expected.total, expected.canonicalKey);
   let child: TrackedChild | undefined;
+  let groupWatch: GroupJoinWatcher | undefined;
   try {
     await watcher.start();
     const env = { ...process.env };
@@ -185,6 +193,8 @@ async function measureSystem(
       args = [
         ...config.javaOptions,
         '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
+        '-Dorg.slf4j.simpleLogger.showDateTime=true',
+        '-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS',
         '-cp',
         `${PEER_JAR}:${path.join(PEER_DIR, 'target', 'lib')}/*`,
         'dev.lambdastreams.bench.BenchApp',
@@ -221,7 +231,9 @@ async function measureSystem(
       env.LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'warn';
     }
     watcher.markStart();
+    const startedAt = Date.now();
     child = spawnTracked(run.system, command, args, { env, cwd: ROOT, logFile });
+    groupWatch = new GroupJoinWatcher(brokers, applicationId);
     const spawned = child;
     void spawned.exited.then((exit) =>
       watcher.fail(
@@ -245,6 +257,9 @@ async function measureSystem(
       clearInterval(sampler);
     }
     const peakRssBytes = spawned.peakRss();
+    const joinedAt = await Promise.race([groupWatch.joined, Promise.resolve(undefined)]);
+    await groupWatch.stop();
+    const joinMs = joinedAt === undefined ? undefined : joinedAt - startedAt;
     const exit = await spawned.stop(30_000);
     // Java exits 143 (128 + SIGTERM) after its shutdown hook; Node exits 0 after a graceful close.
     if (exit.code !== 0 && exit.code !== 143 && exit.signal !== 'SIGTERM' && !failure) {
@@ -271,12 +286,16 @@ async function measureSystem(
       ...(durationMs !== undefined && status === 'ok'
         ? { durationMs, recordsPerSec: expected.records / (durationMs / 1000) }
         : {}),
+      ...(durationMs !== undefined && status === 'ok' && joinMs !== undefined && joinMs < durationMs
+        ? { joinMs, afterJoinRecordsPerSec: expected.records / ((durationMs - joinMs) / 1000) }
+        : {}),
       ...(peakRssBytes !== undefined ? { peakRssBytes } : {}),
       ...(watched.firstOutputAt !== undefined ? { firstOutputMs: watched.firstOutputAt } : {}),
       outputRecords: watched.outputRecords,
     };
   } finally {
     await child?.stop(5_000);
+    await groupWatch?.stop();
     await watcher.stop();
     await rm(stateDir, { recursive: true, force: true }).catch(() => {});
   }

@@ -25,6 +25,18 @@ export interface Loaded {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Retries a metadata call that can fail for a moment after a topic was created (e.g. NOT_LEADER). */
+export async function retrying<T>(fn: () => Promise<T>, attempts = 40, delayMs = 250): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (attempt >= attempts) throw error;
+      await sleep(delayMs);
+    }
+  }
+}
+
 /** Deletes the topic if it exists, waits until it is gone, and creates it afresh. */
 export async function recreateTopic(
   admin: KafkaAdmin,
@@ -51,7 +63,7 @@ export async function recreateTopic(
     if (attempt >= 20) throw new Error(`could not create ${topic} with ${partitions} partitions`);
     await sleep(250);
   }
-  const ends = await admin.endOffsets(topic);
+  const ends = await retrying(() => admin.endOffsets(topic));
   if (ends.some((e) => e.high !== 0)) throw new Error(`new topic ${topic} is not empty`);
 }
 
@@ -140,7 +152,7 @@ export async function loadPageViews(
 }
 
 async function expectEndOffsets(admin: KafkaAdmin, topic: string, records: number): Promise<void> {
-  const ends = await admin.endOffsets(topic);
+  const ends = await retrying(() => admin.endOffsets(topic));
   const total = ends.reduce((sum, e) => sum + e.high - e.low, 0);
   if (total !== records) throw new Error(`${topic}: loaded ${records} records but the topic holds ${total}`);
 }

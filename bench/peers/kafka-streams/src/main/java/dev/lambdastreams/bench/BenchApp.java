@@ -112,7 +112,8 @@ public final class BenchApp {
     int[] exitCode = {0};
     streams.setStateListener(
         (next, previous) -> {
-          System.err.println("[kafka-streams-peer] state " + previous + " -> " + next);
+          System.err.println(
+              "[kafka-streams-peer] " + Instant.now() + " state " + previous + " -> " + next);
           if (next == KafkaStreams.State.ERROR || next == KafkaStreams.State.NOT_RUNNING) stopped.countDown();
         });
     streams.setUncaughtExceptionHandler(
