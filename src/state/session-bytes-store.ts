@@ -12,6 +12,7 @@ import type {
   StateStoreContext,
   StoreCounters,
 } from './types.ts';
+import { afterInnerInit } from './init-chain.ts';
 
 /** Reserved key holding the stream time (empty: sorts before every session key). */
 const STREAM_TIME_KEY = Buffer.alloc(0);
@@ -70,14 +71,15 @@ export class SegmentedSessionBytesStore implements SessionStoreLayer {
     return this.inner.persistent;
   }
 
-  async init(context: StateStoreContext): Promise<void> {
-    await this.inner.init(context);
-    this.counters = countersFor(context, this.name);
-    this.observed = this.persistedObserved = -Infinity;
-    this.liveFromSegment = -Infinity;
-    this.recoverStreamTime();
-    this.dropExpiredSegments();
-    this.open = true;
+  init(context: StateStoreContext): Promise<void> {
+    return afterInnerInit(this.inner, this.inner.init(context), () => {
+      this.counters = countersFor(context, this.name);
+      this.observed = this.persistedObserved = -Infinity;
+      this.liveFromSegment = -Infinity;
+      this.recoverStreamTime();
+      this.dropExpiredSegments();
+      this.open = true;
+    });
   }
 
   isOpen(): boolean {

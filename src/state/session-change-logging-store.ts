@@ -25,10 +25,10 @@ export class ChangeLoggingSessionBytesStore implements SessionStoreLayer {
     return this.inner.retentionPeriod;
   }
 
-  async init(context: StateStoreContext): Promise<void> {
-    await this.inner.init(context);
+  init(context: StateStoreContext): Promise<void> {
     this.context = context;
     this.logging = context.logChange !== undefined;
+    return this.inner.init(context);
   }
 
   isOpen(): boolean {

@@ -40,9 +40,9 @@ export class MeteredSessionStore<K, V> implements SessionStore<K, V> {
     return this.inner.retentionPeriod;
   }
 
-  async init(context: StateStoreContext): Promise<void> {
+  init(context: StateStoreContext): Promise<void> {
     this.counters = countersFor(context, this.name);
-    await this.inner.init(context);
+    return this.inner.init(context);
   }
 
   isOpen(): boolean {
