@@ -206,6 +206,12 @@ export class KTable<K, V> {
     const thisGetter = this.valueGetterSupplier();
     const otherGetter = other.valueGetterSupplier();
     const topology = this.builder.topology;
+    topology.copartitionGroups.push([
+      ...new Set([
+        ...topology.upstreamSourceTopics(this.nodeName),
+        ...topology.upstreamSourceTopics(other.nodeName),
+      ]),
+    ]);
     const sendOld = (): boolean => result?.sendOldValues ?? false;
     topology.addProcessor(
       thisName,

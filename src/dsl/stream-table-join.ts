@@ -39,7 +39,13 @@ export function streamTableJoin<K, V, VT, VR>(
     source.nodeName,
   );
   builder.topology.connectProcessorAndStateStores(name, ...getter.storeNames());
-  builder.topology.copartitionGroups.push([name]);
+  // The stream's partitions must line up with the table's: same key, same partition.
+  builder.topology.copartitionGroups.push([
+    ...new Set([
+      ...builder.topology.upstreamSourceTopics(source.nodeName),
+      ...builder.topology.upstreamSourceTopics(table.nodeName),
+    ]),
+  ]);
   return new KStream<K, VR>(builder, name, source.keySerde, undefined, false);
 }
 

@@ -77,7 +77,10 @@ export class Topology {
   private readonly internalTopicDefs = new Map<string, InternalTopicDef>();
   /** What the DSL knows about a store: the serving and batch layers read it (merge, windows, serdes). */
   readonly storeMetadata = new Map<string, StoreMetadata>();
-  /** Repartition topics that must have the same partition count (co-partitioned inputs of a join). */
+  /**
+   * Topics that must have the same partition count (the inputs of a join). The runtime sizes repartition
+   * topics in a group to the group's largest external topic and rejects external topics that differ.
+   */
   readonly copartitionGroups: string[][] = [];
 
   addSource(name: string, topics: string | string[] | RegExp, options: SourceOptions = {}): this {
@@ -266,6 +269,21 @@ export class Topology {
         global: sources.some((src) => this.globalSources.has(src.name)),
       };
     });
+  }
+
+  /** Source topics (as named in the topology) that feed a node, following parents up to the sources. */
+  upstreamSourceTopics(nodeName: string): string[] {
+    const topics = new Set<string>();
+    const seen = new Set<string>();
+    const walk = (name: string): void => {
+      if (seen.has(name)) return;
+      seen.add(name);
+      const def = this.node(name);
+      if (def.kind === 'source') def.topics.forEach((t) => topics.add(t));
+      else def.parents.forEach(walk);
+    };
+    walk(nodeName);
+    return [...topics];
   }
 
   describe(): TopologyDescription {
