@@ -3,7 +3,15 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.cache/**', 'bench/results/**', 'test/differential/harness/target/**', 'bench/peers/**/target/**'] },
+  {
+    ignores: [
+      'node_modules/**',
+      '.cache/**',
+      'bench/results/**',
+      'test/differential/harness/target/**',
+      'bench/peers/**/target/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
