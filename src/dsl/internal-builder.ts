@@ -36,6 +36,31 @@ export class InternalStreamsBuilder {
     return builder;
   }
 
+  /**
+   * Adds a DSL key-value store (values kept with their timestamps) to the topology, connected to the
+   * given processors, and records what the serving layer needs to know about it.
+   */
+  addKeyValueStore<K, V>(
+    storeName: string,
+    materialized: Materialized<K, V> | undefined,
+    keySerde: Serde<K> | undefined,
+    valueSerde: Serde<V> | undefined,
+    processorNames: string[],
+    merge?: (key: K, left: V, right: V) => V,
+  ): void {
+    this.topology.addStateStore(
+      this.keyValueStore(storeName, materialized, keySerde, valueSerde),
+      ...processorNames,
+    );
+    this.topology.storeMetadata.set(storeName, {
+      timestamped: true,
+      kind: 'key-value',
+      ...(keySerde ? { keySerde } : {}),
+      ...(valueSerde ? { valueSerde } : {}),
+      ...(merge ? { merge } : {}),
+    });
+  }
+
   /** Builds a timestamped window store for a windowed aggregation. */
   windowStore<K, V>(
     name: string,

@@ -107,15 +107,7 @@ export class KGroupedStream<K, V> extends GroupedBase<K, V> {
     const processorName = named?.name ?? this.builder.newName(prefix);
     const keySerde = materialized?.keySerde ?? this.keySerde;
     const valueSerde = materialized?.valueSerde ?? defaultValueSerde;
-    const topology = this.builder.topology;
-    topology.addStateStore(this.builder.keyValueStore(storeName, materialized, keySerde, valueSerde));
-    topology.storeMetadata.set(storeName, {
-      timestamped: true,
-      kind: 'key-value',
-      ...(keySerde ? { keySerde } : {}),
-      ...(valueSerde ? { valueSerde } : {}),
-      ...(merge ? { merge } : {}),
-    });
+    this.builder.addKeyValueStore(storeName, materialized, keySerde, valueSerde, [], merge);
     const table = new KTable<K, VA>(
       this.builder,
       processorName,

@@ -104,16 +104,7 @@ export class KGroupedTable<K, V> {
       }),
       sourceName,
     );
-    topology.addStateStore(
-      this.builder.keyValueStore(storeName, materialized, keySerde, valueSerde),
-      funcName,
-    );
-    topology.storeMetadata.set(storeName, {
-      timestamped: true,
-      kind: 'key-value',
-      ...(keySerde ? { keySerde } : {}),
-      ...(valueSerde ? { valueSerde } : {}),
-    });
+    this.builder.addKeyValueStore(storeName, materialized, keySerde, valueSerde, [funcName]);
     const table = new KTable<K, VA>(
       this.builder,
       funcName,

@@ -364,16 +364,7 @@ export class KStream<K, V> {
       ),
       source.nodeName,
     );
-    this.builder.topology.addStateStore(
-      this.builder.keyValueStore(storeName, materialized, keySerde, valueSerde),
-      name,
-    );
-    this.builder.topology.storeMetadata.set(storeName, {
-      timestamped: true,
-      kind: 'key-value',
-      ...(keySerde ? { keySerde } : {}),
-      ...(valueSerde ? { valueSerde } : {}),
-    });
+    this.builder.addKeyValueStore(storeName, materialized, keySerde, valueSerde, [name]);
     const table = new KTable<K, V>(
       this.builder,
       name,

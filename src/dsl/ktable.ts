@@ -315,16 +315,7 @@ export class KTable<K, V> {
     const valueSerde =
       materialized?.valueSerde ?? (skipDoubleNull ? (this.valueSerde as unknown as Serde<VR>) : undefined);
     if (storeName) {
-      this.builder.topology.addStateStore(
-        this.builder.keyValueStore(storeName, materialized, keySerde, valueSerde),
-        name,
-      );
-      this.builder.topology.storeMetadata.set(storeName, {
-        timestamped: true,
-        kind: 'key-value',
-        ...(keySerde ? { keySerde } : {}),
-        ...(valueSerde ? { valueSerde } : {}),
-      });
+      this.builder.addKeyValueStore(storeName, materialized, keySerde, valueSerde, [name]);
     }
     const result = new KTable<K, VR>(
       this.builder,

@@ -67,16 +67,7 @@ export class StreamsBuilder {
     const materialize = (): string => {
       if (table!.storeName) return table!.storeName;
       const storeName = reservedStoreName;
-      topology.addStateStore(
-        this.internal.keyValueStore(storeName, materialized, keySerde, valueSerde),
-        tableSourceName,
-      );
-      topology.storeMetadata.set(storeName, {
-        timestamped: true,
-        kind: 'key-value',
-        ...(keySerde ? { keySerde } : {}),
-        ...(valueSerde ? { valueSerde } : {}),
-      });
+      this.internal.addKeyValueStore(storeName, materialized, keySerde, valueSerde, [tableSourceName]);
       table!.storeName = storeName;
       return storeName;
     };
