@@ -74,14 +74,17 @@ export function generateCase(
       now += ms(0, p.maxStepMs);
       timestamp = now;
     }
-    const key = rnd() < p.nullKeyRate ? null : `k${int(0, p.keys - 1)}`;
+    // Without per-topic profiles the topic is drawn last (keeps the cases of older seeds unchanged).
+    const early = p.topicProfiles ? p.topics[int(0, p.topics.length - 1)]! : undefined;
+    const tp = { ...p, ...(early === undefined ? {} : p.topicProfiles?.[early]) };
+    const key = rnd() < tp.nullKeyRate ? null : `k${int(0, tp.keys - 1)}`;
     let value: string | null = null;
-    if (rnd() >= p.nullValueRate) {
+    if (rnd() >= tp.nullValueRate) {
       value = '';
       const len = int(1, 8);
       for (let j = 0; j < len; j++) value += LETTERS[int(0, LETTERS.length - 1)];
     }
-    const topic = p.topics[int(0, p.topics.length - 1)]!;
+    const topic = early ?? p.topics[int(0, p.topics.length - 1)]!;
     input.push({ topic, key, value, timestamp });
   }
   return { scenario: spec.name, seed, input };

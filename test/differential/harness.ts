@@ -41,6 +41,8 @@ export interface CaseResult {
   records: OutputRecord[];
   /** Stack trace when Kafka Streams threw (a harness or scenario bug: inputs are always valid). */
   error: string | null;
+  /** Wall-clock time Kafka Streams took for this case (topology, driver, all inputs). */
+  millis: number;
 }
 
 export interface HarnessOutput {
