@@ -24,6 +24,8 @@ export interface Measurement {
   status: 'ok' | 'wrong' | 'failed';
   problems?: string[];
   logFile?: string;
+  /** Input and repartition offsets the group had not committed after it stopped (diagnostic). */
+  lagAfterStop?: Record<string, number>;
   vsKafkaStreams?: number;
   vsRaw?: number;
   /** The same ratios on the after-join rates. */
