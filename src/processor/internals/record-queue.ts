@@ -11,6 +11,8 @@ export interface StampedRecord {
   headers: Headers;
   /** Name of the source node that reads this topic. */
   source: string;
+  /** The task's state of the partition the record came from. */
+  state: any;
 }
 
 /** FIFO of one topic-partition (array plus head index: no per-record shift). */

@@ -82,7 +82,21 @@ export interface TaskConfig {
   stores?: Map<string, StateStore>;
 }
 
-const recordTimestampExtractor: TimestampExtractor = (record) => record.timestamp;
+const originOf = (raw: RawRecord) => ({ topic: raw.topic, partition: raw.partition, offset: raw.offset });
+
+/** What the task keeps per input partition. */
+interface PartitionState {
+  topic: string;
+  partition: number;
+  node: RuntimeNode;
+  keySerde: Serde<any>;
+  valueSerde: Serde<any>;
+  extractor: TimestampExtractor | undefined;
+  /** Largest timestamp extracted so far (partition time, given to extractors). */
+  time: number;
+  /** Next offset to commit; -1 before the first record. */
+  nextOffset: number;
+}
 
 /** Runtime form of a graph node. */
 interface RuntimeNode {
@@ -108,14 +122,23 @@ export class StreamTask {
   private readonly sourcesByTopic = new Map<string, SourceNodeDef>();
   private readonly patternSources: SourceNodeDef[] = [];
   readonly stores = new Map<string, StateStore>();
-  private readonly partitionTime = new Map<string, number>();
+  /** Per input partition: its source, serdes, partition time and next offset (no per-record key strings). */
+  private readonly partitions = new Map<string, Array<PartitionState | undefined>>();
   private streamTime = -1;
   private current: RecordMetadata | undefined;
   private currentTimestamp = -1;
   private commitRequested = false;
   private initialized = false;
   /** Offsets consumed per "topic:partition": the next offset to commit (last processed + 1). */
-  readonly consumedOffsets = new Map<string, number>();
+  get consumedOffsets(): Map<string, number> {
+    const offsets = new Map<string, number>();
+    for (const states of this.partitions.values()) {
+      for (const state of states)
+        if (state && state.nextOffset >= 0)
+          offsets.set(`${state.topic}:${state.partition}`, state.nextOffset);
+    }
+    return offsets;
+  }
 
   constructor(config: TaskConfig) {
     this.config = config;
@@ -215,12 +238,13 @@ export class StreamTask {
   addRecords(records: Iterable<RawRecord>): number {
     let queued = 0;
     for (const raw of records) {
-      const stamped = this.stamp(raw);
+      const state = this.partitionState(raw.topic, raw.partition);
+      const stamped = this.stamp(raw, state);
       if (stamped) {
         this.queues.add(stamped);
         queued++;
-      } else {
-        this.markConsumed(raw.topic, raw.partition, raw.offset);
+      } else if (raw.offset >= 0) {
+        state.nextOffset = raw.offset + 1;
       }
     }
     return queued;
@@ -313,52 +337,74 @@ export class StreamTask {
     return this.patternSources.find((s) => s.pattern!.test(topic));
   }
 
-  private markConsumed(topic: string, partition: number, offset: number): void {
-    if (offset >= 0) this.consumedOffsets.set(`${topic}:${partition}`, offset + 1);
+  private partitionState(topic: string, partition: number): PartitionState {
+    let states = this.partitions.get(topic);
+    if (!states) this.partitions.set(topic, (states = []));
+    let state = states[partition];
+    if (!state) {
+      const source = this.sourceFor(topic);
+      if (!source) {
+        throw new StreamsError(
+          `Task ${this.id} received a record from topic '${topic}', which it does not read`,
+        );
+      }
+      state = {
+        topic,
+        partition,
+        node: this.nodes.get(source.name)!,
+        keySerde: source.keySerde ?? this.config.defaultKeySerde,
+        valueSerde: source.valueSerde ?? this.config.defaultValueSerde,
+        extractor: source.timestampExtractor ?? this.config.defaultTimestampExtractor,
+        time: -1,
+        nextOffset: -1,
+      };
+      states[partition] = state;
+    }
+    return state;
   }
 
-  private stamp(raw: RawRecord): StampedRecord | undefined {
-    const source = this.sourceFor(raw.topic);
-    if (!source) {
-      throw new StreamsError(
-        `Task ${this.id} received a record from topic '${raw.topic}', which it does not read`,
-      );
-    }
-    const origin = { topic: raw.topic, partition: raw.partition, offset: raw.offset };
+  private stamp(raw: RawRecord, state: PartitionState): StampedRecord | undefined {
     let key: unknown = null;
     let value: unknown = null;
-    const keySerde = source.keySerde ?? this.config.defaultKeySerde;
-    const valueSerde = source.valueSerde ?? this.config.defaultValueSerde;
     try {
-      key = raw.key === null ? null : keySerde.deserialize(raw.key, raw.topic);
-    } catch (error) {
-      return this.badRecord(new DeserializationError({ ...origin, part: 'key' }, serdeName(keySerde), error));
-    }
-    try {
-      value = raw.value === null ? null : valueSerde.deserialize(raw.value, raw.topic);
+      key = raw.key === null ? null : state.keySerde.deserialize(raw.key, raw.topic);
     } catch (error) {
       return this.badRecord(
-        new DeserializationError({ ...origin, part: 'value' }, serdeName(valueSerde), error),
+        new DeserializationError({ ...originOf(raw), part: 'key' }, serdeName(state.keySerde), error),
       );
     }
-    const partitionKey = `${raw.topic}:${raw.partition}`;
-    const extractor =
-      source.timestampExtractor ?? this.config.defaultTimestampExtractor ?? recordTimestampExtractor;
-    const timestamp = extractor(
-      { key, value, ...origin, timestamp: raw.timestamp },
-      this.partitionTime.get(partitionKey) ?? -1,
-    );
+    try {
+      value = raw.value === null ? null : state.valueSerde.deserialize(raw.value, raw.topic);
+    } catch (error) {
+      return this.badRecord(
+        new DeserializationError({ ...originOf(raw), part: 'value' }, serdeName(state.valueSerde), error),
+      );
+    }
+    // Record time unless an extractor says otherwise (no per-record object on the default path).
+    const timestamp = state.extractor
+      ? state.extractor({ key, value, ...originOf(raw), timestamp: raw.timestamp }, state.time)
+      : raw.timestamp;
     if (!(timestamp >= 0) || !Number.isFinite(timestamp)) {
       return this.badRecord(
         new StreamsError(
-          `Invalid timestamp ${timestamp} for record at ${describeOrigin(origin)}: timestamps must be non-negative ` +
+          `Invalid timestamp ${timestamp} for record at ${describeOrigin(originOf(raw))}: timestamps must be non-negative ` +
             `(set a timestamp extractor that returns event time for such records)`,
         ),
         'invalid-timestamp',
       );
     }
-    this.partitionTime.set(partitionKey, Math.max(this.partitionTime.get(partitionKey) ?? -1, timestamp));
-    return { ...origin, key, value, timestamp, headers: raw.headers ?? {}, source: source.name };
+    if (timestamp > state.time) state.time = timestamp;
+    return {
+      topic: raw.topic,
+      partition: raw.partition,
+      offset: raw.offset,
+      key,
+      value,
+      timestamp,
+      headers: raw.headers ?? {},
+      source: state.node.name,
+      state,
+    };
   }
 
   private badRecord(
@@ -373,11 +419,11 @@ export class StreamTask {
 
   private processStamped(stamped: StampedRecord): void {
     if (stamped.timestamp > this.streamTime) this.streamTime = stamped.timestamp;
-    this.current = { topic: stamped.topic, partition: stamped.partition, offset: stamped.offset };
+    // The stamped record doubles as the record metadata (topic, partition, offset): no extra object.
+    this.current = stamped;
     this.currentTimestamp = stamped.timestamp;
-    const node = this.nodes.get(stamped.source)!;
     try {
-      node.process(new Record(stamped.key, stamped.value, stamped.timestamp, stamped.headers));
+      stamped.state.node.process(new Record(stamped.key, stamped.value, stamped.timestamp, stamped.headers));
     } catch (error) {
       if (error instanceof StreamsError || error instanceof SerializationError) throw error;
       throw new StreamsError(
@@ -385,7 +431,7 @@ export class StreamTask {
         { cause: error },
       );
     } finally {
-      this.markConsumed(stamped.topic, stamped.partition, stamped.offset);
+      if (stamped.offset >= 0) stamped.state.nextOffset = stamped.offset + 1;
     }
   }
 
