@@ -290,6 +290,9 @@ function json<T>(options: JsonSerdeOptions = {}): Serde<T> {
  * - `Date` uses the standard MessagePack timestamp extension (type -1) and reads back as a `Date`.
  * - `copyBuffers: true`: decoded binary fields are copies, not views of the record's buffer.
  * - `moreTypes: false`: no msgpackr-specific extensions for Error, RegExp, typed arrays, etc.
+ * - A map key named `__proto__` reads back as `__proto_`: msgpackr's guard against prototype pollution.
+ *   Data with such keys needs another serde (JSON keeps them).
+ * - Strings are UTF-8: a lone surrogate (invalid UTF-16) reads back as U+FFFD, as with `Serdes.String()`.
  * Keys: use msgpack keys only for values with a deterministic encoding (strings, numbers, arrays of them);
  * two objects with the same fields in different insertion orders encode to different bytes, so they would
  * land in different partitions and store entries.
