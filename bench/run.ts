@@ -349,7 +349,8 @@ async function main(): Promise<number> {
   const cleanup: string[] = [];
   let interrupted = false;
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (interrupted) return;
+    // A second Ctrl-C exits at once: the exit hook kills the children, the broker's watchdog stops it.
+    if (interrupted) process.exit(130);
     interrupted = true;
     say(`${signal}: stopping children and the broker`);
     void (async () => {
@@ -484,7 +485,7 @@ async function main(): Promise<number> {
     return 0;
   } finally {
     await stopAllChildren(5_000);
-    if (admin && !config.keepTopics && cleanup.length > 0) {
+    if (admin && !interrupted && !config.keepTopics && cleanup.length > 0) {
       try {
         const topics = (await admin.listTopics()).filter((t) => cleanup.some((id) => t.startsWith(`${id}-`)));
         await admin.deleteTopics(topics);
