@@ -260,6 +260,22 @@ function streamToTable(): Topology {
   return builder.build();
 }
 
+function tableFilterGroupBy(): Topology {
+  const builder = new StreamsBuilder();
+  builder
+    .table<S, S>('tfg-in', consumed())
+    .filter((_k, v) => v !== null && v.length > 2)
+    .mapValues<S>((v) => (v === null ? '<null>' : v.toUpperCase()))
+    .groupBy(
+      (_k, v) => KeyValue.pair<S, S>(v === null ? '<null>' : v.substring(0, 1), v),
+      Grouped.with(str(), str()),
+    )
+    .count()
+    .toStream()
+    .to('tfg-out', producedLongs());
+  return builder.build();
+}
+
 // ---- joins -----------------------------------------------------------------------------------------
 
 const plus = (a: S, b: S): string => `${j(a)}+${j(b)}`;
@@ -307,6 +323,17 @@ function streamTableLeftJoin(): Topology {
   const s = builder.stream<S, S>('stj-stream', consumed());
   const t = builder.table<S, S>('stj-table', consumed());
   s.leftJoin<S, string>(t, (v, tv) => `${j(v)}|${j(tv)}`).to('stj-out', producedStrings());
+  return builder.build();
+}
+
+/** The stream is re-keyed before the join, so it is repartitioned (null keys dropped). */
+function streamTableJoinRekeyed(): Topology {
+  const builder = new StreamsBuilder();
+  const s = builder.stream<S, S>('stj-stream', consumed());
+  const t = builder.table<S, S>('stj-table', consumed());
+  s.selectKey((k, v) => (v === null ? k : `k${v.length % 5}`))
+    .leftJoin<S, string>(t, (v, tv) => `${j(v)}|${j(tv)}`)
+    .to('stj-out', producedStrings());
   return builder.build();
 }
 
@@ -526,11 +553,13 @@ export const TOPOLOGIES: Readonly<Record<string, () => Topology>> = {
   'table-groupby-reduce': tableGroupByReduce,
   'table-groupby-aggregate': tableGroupByAggregate,
   'stream-to-table': streamToTable,
+  'table-filter-groupby': tableFilterGroupBy,
   'table-table-join': tableTableJoin,
   'table-table-left-join': tableTableLeftJoin,
   'table-table-outer-join': tableTableOuterJoin,
   'stream-table-join': streamTableJoin,
   'stream-table-left-join': streamTableLeftJoin,
+  'stream-table-join-rekeyed': streamTableJoinRekeyed,
   'stream-global-join': streamGlobalJoin,
   'stream-global-left-join': streamGlobalLeftJoin,
   'stream-stream-join': streamStreamJoin('inner', true),

@@ -217,6 +217,14 @@ export const SCENARIOS: readonly ScenarioSpec[] = [
     outputs: { 'to-table-plain': 'string', 'to-table-mat': 'string' },
   },
 
+  {
+    name: 'table-filter-groupby',
+    description:
+      'table.filter -> mapValues -> groupBy(first letter) -> count: old values flow through filter and mapValues',
+    input: { ...table, topics: ['tfg-in'], keys: 8 },
+    outputs: { 'tfg-out': 'long' },
+  },
+
   // ---- joins -----------------------------------------------------------------------------------
   {
     name: 'table-table-join',
@@ -245,6 +253,12 @@ export const SCENARIOS: readonly ScenarioSpec[] = [
   {
     name: 'stream-table-left-join',
     description: 'stream.leftJoin(table): unmatched stream records join with null',
+    input: streamTable,
+    outputs: { 'stj-out': 'string' },
+  },
+  {
+    name: 'stream-table-join-rekeyed',
+    description: 'stream.selectKey(k<length mod 5>).leftJoin(table): the stream is repartitioned first',
     input: streamTable,
     outputs: { 'stj-out': 'string' },
   },

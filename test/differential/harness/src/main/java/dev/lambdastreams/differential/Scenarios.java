@@ -112,6 +112,10 @@ final class Scenarios {
             Scenarios::streamToTable,
             outputs("to-table-plain", ValueType.STRING, "to-table-mat", ValueType.STRING)));
 
+    ALL.put(
+        "table-filter-groupby",
+        new Scenario(Scenarios::tableFilterGroupBy, outputs("tfg-out", ValueType.LONG)));
+
     // joins
     ALL.put(
         "table-table-join",
@@ -128,6 +132,9 @@ final class Scenarios {
     ALL.put(
         "stream-table-left-join",
         new Scenario(Scenarios::streamTableLeftJoin, outputs("stj-out", ValueType.STRING)));
+    ALL.put(
+        "stream-table-join-rekeyed",
+        new Scenario(Scenarios::streamTableJoinRekeyed, outputs("stj-out", ValueType.STRING)));
     ALL.put(
         "stream-global-join",
         new Scenario(Scenarios::streamGlobalJoin, outputs("sgj-out", ValueType.STRING)));
@@ -459,6 +466,24 @@ final class Scenarios {
     return builder.build();
   }
 
+  /**
+   * filter then mapValues then groupBy/count: the aggregation asks its parents for old values, so the
+   * filter now drops updates whose old and new values are both filtered out (no tombstone to subtract).
+   */
+  static Topology tableFilterGroupBy() {
+    StreamsBuilder builder = builder();
+    builder.table("tfg-in", strings())
+        .filter((k, v) -> v != null && v.length() > 2)
+        .mapValues(v -> v == null ? "<null>" : v.toUpperCase())
+        .groupBy(
+            (k, v) -> KeyValue.pair(v == null ? "<null>" : v.substring(0, 1), v),
+            Grouped.with(Serdes.String(), Serdes.String()))
+        .count()
+        .toStream()
+        .to("tfg-out", LONGS);
+    return builder.build();
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Joins. Joiners render null sides as "null" (Java string concatenation; String(v) in TS).
 
@@ -503,6 +528,17 @@ final class Scenarios {
     KStream<String, String> s = builder.stream("stj-stream", strings());
     KTable<String, String> t = builder.table("stj-table", strings());
     s.leftJoin(t, (v, tv) -> v + "|" + tv).to("stj-out");
+    return builder.build();
+  }
+
+  /** The stream is re-keyed before the join, so Kafka Streams repartitions it (null keys dropped). */
+  static Topology streamTableJoinRekeyed() {
+    StreamsBuilder builder = builder();
+    KStream<String, String> s = builder.stream("stj-stream", strings());
+    KTable<String, String> t = builder.table("stj-table", strings());
+    s.selectKey((k, v) -> v == null ? k : "k" + (v.length() % 5))
+        .leftJoin(t, (v, tv) -> v + "|" + tv)
+        .to("stj-out");
     return builder.build();
   }
 
