@@ -165,9 +165,15 @@ export interface BatchContext {
   isStale(): boolean;
 }
 
+/** Who this member is in the generation an assignment belongs to. */
+export interface MemberInfo {
+  memberId: string;
+  isLeader: boolean;
+}
+
 export interface ConsumerListeners {
   /** After each join/sync with the member's new assignment (eager protocol: a full reassignment). */
-  onAssignment?(assignment: Map<string, number[]>): void;
+  onAssignment?(assignment: Map<string, number[]>, member: MemberInfo): void;
   /**
    * When the member detected a rebalance and is about to re-join. When detected after a batch, the
    * re-join waits for the returned promise (commit here, as in Java's onPartitionsRevoked).
@@ -177,6 +183,15 @@ export interface ConsumerListeners {
   onCrash?(error: Error, restarting: boolean): void;
 }
 
+/**
+ * An offset commit was rejected because the group is rebalancing or moved to a newer generation
+ * (REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID): not fatal, the offsets were not
+ * committed and the member re-joins.
+ */
+export class RebalanceInProgressError extends Error {
+  override name = 'RebalanceInProgressError';
+}
+
 export interface KafkaConsumer {
   subscribe(topics: string[]): Promise<void>;
   /** Starts consuming; batches are delivered one at a time, in order per partition. */
@@ -184,6 +199,7 @@ export interface KafkaConsumer {
     eachBatch: (batch: ConsumerBatch, context: BatchContext) => Promise<void>,
     listeners?: ConsumerListeners,
   ): Promise<void>;
+  /** Throws RebalanceInProgressError when the group rejected the commit because of a rebalance. */
   commitOffsets(offsets: TopicPartitionOffset[]): Promise<void>;
   pause(partitions: Array<{ topic: string; partitions: number[] }>): void;
   resume(partitions: Array<{ topic: string; partitions: number[] }>): void;
@@ -208,6 +224,32 @@ export interface FetchRangeOptions {
   idleTimeoutMs?: number;
 }
 
+export interface PartitionReaderOptions {
+  isolationLevel?: 'read_committed' | 'read_uncommitted';
+  /** Called with each fetched batch of an assigned partition (records at or after its position). */
+  onBatch(batch: ConsumerBatch): Promise<void>;
+  /**
+   * Called when the position of a partition moved past records that never reach onBatch (control
+   * records, aborted transactions, compacted gaps).
+   */
+  onPosition?(topic: string, partition: number, nextOffset: number): void;
+  /** The reader stopped for good (it does not restart itself). */
+  onError?(error: Error): void;
+}
+
+/**
+ * Reads chosen partitions from chosen offsets, without a consumer group of the application and
+ * without committing anything (Java's consumer.assign() + seek()): restoration of changelogs, standby
+ * replicas and global tables, which every instance reads in full.
+ */
+export interface PartitionReader {
+  /** Reads exactly these partitions from these offsets from now on (replaces the previous set). */
+  assign(positions: TopicPartitionOffset[]): Promise<void>;
+  /** Partitions currently read, with the next offset each will deliver. */
+  positions(): TopicPartitionOffset[];
+  close(): Promise<void>;
+}
+
 export interface KafkaClient {
   readonly brokers: string[];
   admin(): Promise<KafkaAdmin>;
@@ -215,6 +257,8 @@ export interface KafkaClient {
   consumer(options: ConsumerOptions): KafkaConsumer;
   /** Reads bounded offset ranges (restoration, batch replay); resolves when every range is read. */
   fetchRanges(ranges: FetchRange[], options: FetchRangeOptions): Promise<void>;
+  /** An unbounded reader of assigned partitions (see PartitionReader). */
+  reader(options: PartitionReaderOptions): PartitionReader;
 }
 
 export interface KafkaClientConfig {

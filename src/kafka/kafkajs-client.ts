@@ -3,6 +3,7 @@
  * imports kafkajs.
  */
 import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 
 import kafkajs from 'kafkajs';
 import type {
@@ -42,15 +43,62 @@ import type {
   NewTopic,
   OutgoingRecord,
   PartitionEndOffsets,
+  PartitionReader,
+  PartitionReaderOptions,
   ProducedPartition,
   ProducerOptions,
   RecordHeaders,
   TopicPartitionOffset,
 } from './client.ts';
+import { RebalanceInProgressError } from './client.ts';
 
 const { Kafka: KafkaJs, logLevel, Partitioners, AssignerProtocol } = kafkajs;
 
 const log = childLogger({ component: 'kafkajs' });
+
+/**
+ * Hooks run before a consumer (by member id) re-joins its group, awaited: Java's
+ * onPartitionsRevoked. kafkajs learns of a rebalance in several places (its own heartbeat between
+ * fetches, a failed fetch or commit) and re-joins at once; its listeners cannot delay the re-join, so
+ * the runtime's commit-before-revoke would race with it and a late commit is rejected
+ * (ILLEGAL_GENERATION) or lands after the next owner read the committed offsets. Wrapping
+ * ConsumerGroup.joinAndSync is the one place every re-join goes through.
+ */
+const beforeRejoin = new Map<string, () => Promise<void>>();
+{
+  const require = createRequire(import.meta.url);
+  const ConsumerGroup = require('kafkajs/src/consumer/consumerGroup') as {
+    prototype: { joinAndSync(this: { memberId?: string | null }): Promise<void> };
+  };
+  const original = ConsumerGroup.prototype.joinAndSync;
+  if (typeof original === 'function' && !(original as { wrapped?: boolean }).wrapped) {
+    const wrapped = async function (this: { memberId?: string | null }): Promise<void> {
+      const hook = this.memberId ? beforeRejoin.get(this.memberId) : undefined;
+      if (hook) {
+        try {
+          await hook();
+        } catch (error) {
+          log.warn({ err: error }, 'pre-rebalance hook failed');
+        }
+      }
+      return original.call(this);
+    };
+    (wrapped as { wrapped?: boolean }).wrapped = true;
+    ConsumerGroup.prototype.joinAndSync = wrapped;
+  }
+}
+
+const REBALANCE_ERROR_TYPES = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID']);
+
+/** True when a kafkajs error (or one it wraps) says the group is rebalancing or moved on. */
+function isRebalanceError(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e && typeof e === 'object' && depth < 6; depth++) {
+    const type = (e as { type?: unknown }).type;
+    if (typeof type === 'string' && REBALANCE_ERROR_TYPES.has(type)) return true;
+    e = (e as { cause?: unknown }).cause ?? (e as { originalError?: unknown }).originalError;
+  }
+  return false;
+}
 
 /** Bytes per produce request; the broker's default message.max.bytes is 1 MiB per record batch. */
 const MAX_REQUEST_BYTES = 900 * 1024;
@@ -62,7 +110,12 @@ function kafkajsLogCreator(): (entry: LogEntry) => void {
     // Retries are bounded on purpose: a failed send surfaces as a task error instead of hanging.
     if (message.startsWith('Limiting retries for the idempotent producer')) return;
     // A rebalance is routine: kafkajs logs each heartbeat that learns of one as an error.
-    if (String((extra as { error?: unknown }).error ?? '').includes('group is rebalancing')) {
+    const error = String((extra as { error?: unknown }).error ?? '');
+    if (
+      error.includes('group is rebalancing') ||
+      error.includes('generation id is not valid') ||
+      error.includes('coordinator is not aware of this member')
+    ) {
       log.debug(extra, message);
       return;
     }
@@ -372,7 +425,11 @@ class KafkajsConsumer implements KafkaConsumer {
   private readonly consumer: Consumer;
   private subscribed: string[] = [];
 
+  private readonly heartbeatIntervalMs: number;
+  private memberId?: string;
+
   constructor(kafka: Kafka, options: ConsumerOptions) {
+    this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 1_000;
     this.consumer = kafka.consumer({
       groupId: options.groupId,
       readUncommitted: options.isolationLevel === 'read_uncommitted',
@@ -400,13 +457,19 @@ class KafkajsConsumer implements KafkaConsumer {
     eachBatch: (batch: ConsumerBatch, context: BatchContext) => Promise<void>,
     listeners: ConsumerListeners = {},
   ): Promise<void> {
-    const { GROUP_JOIN, REBALANCING, CRASH } = this.consumer.events;
+    const { GROUP_JOIN, CRASH } = this.consumer.events;
     this.consumer.on(GROUP_JOIN, (event) => {
+      if (this.memberId && this.memberId !== event.payload.memberId) beforeRejoin.delete(this.memberId);
+      this.memberId = event.payload.memberId;
+      beforeRejoin.set(this.memberId, async () => {
+        await listeners.onRebalancing?.();
+      });
       const assignment = new Map<string, number[]>(Object.entries(event.payload.memberAssignment));
-      listeners.onAssignment?.(assignment);
+      listeners.onAssignment?.(assignment, {
+        memberId: event.payload.memberId,
+        isLeader: event.payload.isLeader,
+      });
     });
-    // Detected by kafkajs' own heartbeat (between batches): the re-join does not wait for us.
-    this.consumer.on(REBALANCING, () => void listeners.onRebalancing?.());
     this.consumer.on(CRASH, (event) => listeners.onCrash?.(event.payload.error, event.payload.restart));
     await this.consumer.run({
       autoCommit: false,
@@ -414,32 +477,50 @@ class KafkajsConsumer implements KafkaConsumer {
       partitionsConsumedConcurrently: 1,
       eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
         const records = batch.messages.map((m) => toConsumed(batch.topic, batch.partition, m));
-        await eachBatch(
-          {
-            topic: batch.topic,
-            partition: batch.partition,
-            records,
-            highWatermark: Number(batch.highWatermark),
-            nextOffset: Number(batch.lastOffset()) + 1,
-          },
-          { heartbeat, isRunning, isStale },
-        );
-        // Heartbeat now, so that a pending rebalance is seen while this member can still commit
-        // before it re-joins (kafkajs re-joins as soon as the error leaves eachBatch).
+        // kafkajs heartbeats only between batches: keep the member alive while a long batch (or the
+        // work queued before it, e.g. a restoration) runs. A pending rebalance is seen below.
+        let rebalancing: unknown;
+        const keepAlive = setInterval(() => {
+          heartbeat().catch((error: unknown) => {
+            if (isRebalanceError(error)) rebalancing ??= error;
+          });
+        }, this.heartbeatIntervalMs);
         try {
-          await heartbeat();
-        } catch (error) {
-          if ((error as { type?: string }).type === 'REBALANCE_IN_PROGRESS')
-            await listeners.onRebalancing?.();
-          throw error;
+          await eachBatch(
+            {
+              topic: batch.topic,
+              partition: batch.partition,
+              records,
+              highWatermark: Number(batch.highWatermark),
+              nextOffset: Number(batch.lastOffset()) + 1,
+            },
+            { heartbeat, isRunning, isStale },
+          );
+        } finally {
+          clearInterval(keepAlive);
         }
+        // kafkajs re-joins on this error; the re-join runs onRebalancing first (see beforeRejoin).
+        if (rebalancing !== undefined) throw rebalancing;
+        // Heartbeat now, so that a pending rebalance is seen between batches (the re-join that
+        // follows commits first, see beforeRejoin).
+        await heartbeat();
       },
     });
   }
 
   async commitOffsets(offsets: TopicPartitionOffset[]): Promise<void> {
     if (offsets.length === 0) return;
-    await this.consumer.commitOffsets(offsets.map((o) => ({ ...o, offset: String(o.offset) })));
+    try {
+      await this.consumer.commitOffsets(offsets.map((o) => ({ ...o, offset: String(o.offset) })));
+    } catch (error) {
+      if (isRebalanceError(error)) {
+        throw new RebalanceInProgressError(
+          `offset commit rejected by the group coordinator: ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
   }
 
   pause(partitions: Array<{ topic: string; partitions: number[] }>): void {
@@ -452,7 +533,178 @@ class KafkajsConsumer implements KafkaConsumer {
 
   async close(): Promise<void> {
     void this.subscribed;
+    // Leaving the group is no rebalance of ours: the caller committed already.
+    if (this.memberId) beforeRejoin.delete(this.memberId);
     await this.consumer.disconnect();
+  }
+}
+
+/**
+ * PartitionReader on kafkajs, which has no assign(): a consumer in a private group of its own (one
+ * member, so it is given every partition of its topics) that seeks the wanted partitions to their
+ * positions after each join, pauses the others and never commits. The group is deleted on close.
+ */
+class KafkajsPartitionReader implements PartitionReader {
+  private consumer?: Consumer;
+  private groupId?: string;
+  private topics: string[] = [];
+  /** "topic:partition" → next offset to deliver. */
+  private wanted = new Map<string, number>();
+  /** Partitions the private group gave the current consumer. */
+  private held = new Map<string, number[]>();
+  private chain: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly client: KafkajsClient,
+    private readonly options: PartitionReaderOptions,
+  ) {}
+
+  positions(): TopicPartitionOffset[] {
+    return [...this.wanted].map(([key, offset]) => {
+      const i = key.lastIndexOf(':');
+      return { topic: key.slice(0, i), partition: Number(key.slice(i + 1)), offset };
+    });
+  }
+
+  assign(positions: TopicPartitionOffset[]): Promise<void> {
+    // The wanted set changes at once, so batches of dropped partitions are ignored from now on.
+    const previous = this.wanted;
+    const next = new Map<string, number>();
+    for (const p of positions) {
+      const key = `${p.topic}:${p.partition}`;
+      next.set(key, previous.get(key) ?? p.offset);
+    }
+    this.wanted = next;
+    const topics = [...new Set(positions.map((p) => p.topic))].sort();
+    const run = async (): Promise<void> => {
+      if (this.closed) return;
+      const sameTopics = topics.length === this.topics.length && topics.every((t, i) => t === this.topics[i]);
+      if (sameTopics && this.consumer) {
+        this.adjust(previous);
+        return;
+      }
+      await this.stop();
+      if (topics.length === 0) return;
+      await this.start(topics);
+    };
+    this.chain = this.chain.then(run, run);
+    return this.chain;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.wanted = new Map();
+    await this.chain.catch(() => {});
+    await this.stop();
+  }
+
+  /** Same topics: seek partitions that became wanted, pause those that no longer are. */
+  private adjust(previous: Map<string, number>): void {
+    const consumer = this.consumer!;
+    for (const [topic, partitions] of this.held) {
+      const pause: number[] = [];
+      const resume: number[] = [];
+      for (const partition of partitions) {
+        const key = `${topic}:${partition}`;
+        const position = this.wanted.get(key);
+        if (position === undefined) pause.push(partition);
+        else if (!previous.has(key)) {
+          consumer.seek({ topic, partition, offset: String(position) });
+          resume.push(partition);
+        }
+      }
+      if (pause.length > 0) consumer.pause([{ topic, partitions: pause }]);
+      if (resume.length > 0) consumer.resume([{ topic, partitions: resume }]);
+    }
+  }
+
+  private async start(topics: string[]): Promise<void> {
+    const groupId = `lambda-streams-reader-${randomBytes(6).toString('hex')}`;
+    const consumer = this.kafka.consumer({
+      groupId,
+      readUncommitted: this.options.isolationLevel === 'read_uncommitted',
+      sessionTimeout: 30_000,
+      rebalanceTimeout: 60_000,
+      heartbeatInterval: 3_000,
+      maxWaitTimeInMs: 200,
+      maxBytesPerPartition: 4 * 1024 * 1024,
+      maxBytes: 32 * 1024 * 1024,
+      allowAutoTopicCreation: false,
+    });
+    this.consumer = consumer;
+    this.groupId = groupId;
+    this.topics = topics;
+    this.held = new Map();
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      this.held = new Map(Object.entries(event.payload.memberAssignment));
+      for (const [topic, partitions] of this.held) {
+        const unwanted: number[] = [];
+        for (const partition of partitions) {
+          const position = this.wanted.get(`${topic}:${partition}`);
+          if (position === undefined) unwanted.push(partition);
+          else consumer.seek({ topic, partition, offset: String(position) });
+        }
+        if (unwanted.length > 0) consumer.pause([{ topic, partitions: unwanted }]);
+      }
+    });
+    consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
+      const { topic, partition, lastOffset } = event.payload as {
+        topic: string;
+        partition: number;
+        lastOffset: string;
+      };
+      const key = `${topic}:${partition}`;
+      const position = this.wanted.get(key);
+      const next = Number(lastOffset) + 1;
+      if (position === undefined || next <= position || consumer !== this.consumer) return;
+      this.wanted.set(key, next);
+      this.options.onPosition?.(topic, partition, next);
+    });
+    consumer.on(consumer.events.CRASH, (event) => {
+      if (!event.payload.restart && consumer === this.consumer) this.options.onError?.(event.payload.error);
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch, isStale }) => {
+        if (consumer !== this.consumer || isStale()) return;
+        const key = `${batch.topic}:${batch.partition}`;
+        const position = this.wanted.get(key);
+        if (position === undefined) return;
+        const records: ConsumedRecord[] = [];
+        for (const message of batch.messages) {
+          if (Number(message.offset) >= position)
+            records.push(toConsumed(batch.topic, batch.partition, message));
+        }
+        const nextOffset = Number(batch.lastOffset()) + 1;
+        if (records.length > 0) {
+          await this.options.onBatch({
+            topic: batch.topic,
+            partition: batch.partition,
+            records,
+            highWatermark: Number(batch.highWatermark),
+            nextOffset,
+          });
+        }
+        const now = this.wanted.get(key);
+        if (now !== undefined && nextOffset > now) this.wanted.set(key, nextOffset);
+      },
+    });
+  }
+
+  private async stop(): Promise<void> {
+    const consumer = this.consumer;
+    const groupId = this.groupId;
+    this.consumer = undefined;
+    this.groupId = undefined;
+    this.topics = [];
+    this.held = new Map();
+    if (!consumer) return;
+    await consumer.disconnect().catch(() => {});
+    if (groupId) void this.client.deleteGroupQuietly(groupId);
   }
 }
 
@@ -599,7 +851,12 @@ export class KafkajsClient implements KafkaClient {
     }
   }
 
-  private async deleteGroupQuietly(groupId: string): Promise<void> {
+  reader(options: PartitionReaderOptions): PartitionReader {
+    return new KafkajsPartitionReader(this.kafka, this, options);
+  }
+
+  /** @internal */
+  async deleteGroupQuietly(groupId: string): Promise<void> {
     try {
       const admin = this.kafka.admin();
       await admin.connect();

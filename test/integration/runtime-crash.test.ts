@@ -19,6 +19,8 @@ import {
   setupWordCount,
   sorted,
   tempStateDir,
+  SETTLE_MS,
+  RUNTIME_TEST_MS,
 } from './runtime-support.ts';
 
 const root = path.resolve(fileURLToPath(new URL('../../', import.meta.url)));
@@ -93,46 +95,50 @@ function exited(child: ChildProcess): Promise<number | null> {
 }
 
 describe('worker process under exactly_once', () => {
-  it('ends with exact counts after SIGKILL mid-stream and a restart', async () => {
-    const setup = await setupWordCount(3);
-    const stateDir = await tempStateDir();
-    const file = await topologyFile(stateDir, uniqueGroup('wc-crash'), setup.input, setup.output);
-    const output = await LatestValues.start(setup.output, 'read_committed');
-    views.push(output);
+  it(
+    'ends with exact counts after SIGKILL mid-stream and a restart',
+    async () => {
+      const setup = await setupWordCount(3);
+      const stateDir = await tempStateDir();
+      const file = await topologyFile(stateDir, uniqueGroup('wc-crash'), setup.input, setup.output);
+      const output = await LatestValues.start(setup.output, 'read_committed');
+      views.push(output);
 
-    const first = makeLines(1000, 31);
-    await produceLines(setup.input, first.lines);
-    const worker = startWorker(file, stateDir);
-    await eventually(
-      () =>
-        expect(
-          output.records,
-          (worker as ChildProcess & { stderrText: () => string }).stderrText(),
-        ).toBeGreaterThan(0),
-      { timeoutMs: 60_000 },
-    );
+      const first = makeLines(1000, 31);
+      await produceLines(setup.input, first.lines);
+      const worker = startWorker(file, stateDir);
+      await eventually(
+        () =>
+          expect(
+            output.records,
+            (worker as ChildProcess & { stderrText: () => string }).stderrText(),
+          ).toBeGreaterThan(0),
+        { timeoutMs: SETTLE_MS },
+      );
 
-    // Keep producing while the worker runs, and kill it in the middle.
-    const second = makeLines(2000, 32);
-    const producing = (async () => {
-      for (let i = 0; i < second.lines.length; i += 100) {
-        await produceLines(setup.input, second.lines.slice(i, i + 100), 1000 + i);
-      }
-    })();
-    await new Promise((r) => setTimeout(r, 400));
-    worker.kill('SIGKILL');
-    expect(await exited(worker)).toBe(null);
-    await producing;
+      // Keep producing while the worker runs, and kill it in the middle.
+      const second = makeLines(2000, 32);
+      const producing = (async () => {
+        for (let i = 0; i < second.lines.length; i += 100) {
+          await produceLines(setup.input, second.lines.slice(i, i + 100), 1000 + i);
+        }
+      })();
+      await new Promise((r) => setTimeout(r, 400));
+      worker.kill('SIGKILL');
+      expect(await exited(worker)).toBe(null);
+      await producing;
 
-    const expected = addCounts(first.counts, second.counts);
-    const restarted = startWorker(file, stateDir);
-    await eventually(() => expect(sorted(output.values)).toEqual(sorted(expected)), { timeoutMs: 90_000 });
-    // Nothing more arrives later (no double counting from replays).
-    await new Promise((r) => setTimeout(r, 1500));
-    expect(sorted(output.values)).toEqual(sorted(expected));
+      const expected = addCounts(first.counts, second.counts);
+      const restarted = startWorker(file, stateDir);
+      await eventually(() => expect(sorted(output.values)).toEqual(sorted(expected)), { timeoutMs: 90_000 });
+      // Nothing more arrives later (no double counting from replays).
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(sorted(output.values)).toEqual(sorted(expected));
 
-    restarted.kill('SIGTERM');
-    const code = await exited(restarted);
-    expect(code, (restarted as ChildProcess & { stderrText: () => string }).stderrText()).toBe(0);
-  });
+      restarted.kill('SIGTERM');
+      const code = await exited(restarted);
+      expect(code, (restarted as ChildProcess & { stderrText: () => string }).stderrText()).toBe(0);
+    },
+    RUNTIME_TEST_MS,
+  );
 });

@@ -100,17 +100,21 @@ export async function produceLines(topic: string, lines: string[], offset = 0): 
   }
 }
 
-/** Latest value per key of a topic with String keys and Long values, kept up to date by a consumer. */
-export class LatestValues {
-  readonly values = new Map<string, number>();
+/**
+ * Latest value per key of a topic with String keys (Long values unless `decode` says otherwise), kept
+ * up to date by a consumer.
+ */
+export class LatestValues<V = number> {
+  readonly values = new Map<string, V>();
   records = 0;
   private consumer?: Consumer;
 
-  static async start(
+  static async start<V = number>(
     topic: string,
     isolationLevel: 'read_committed' | 'read_uncommitted' = 'read_committed',
-  ): Promise<LatestValues> {
-    const view = new LatestValues();
+    decode?: (bytes: Buffer) => V,
+  ): Promise<LatestValues<V>> {
+    const view = new LatestValues<V>();
     const consumer = kafka('lambda-streams-test-latest').consumer({
       groupId: uniqueGroup('latest'),
       readUncommitted: isolationLevel === 'read_uncommitted',
@@ -122,13 +126,14 @@ export class LatestValues {
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     const long = Serdes.Long();
+    const read = decode ?? ((bytes: Buffer) => long.deserialize(bytes, topic) as V);
     await consumer.run({
       eachBatch: async ({ batch }) => {
         for (const m of batch.messages) {
           view.records++;
           const key = m.key?.toString() ?? '';
           if (m.value === null) view.values.delete(key);
-          else view.values.set(key, long.deserialize(m.value, topic));
+          else view.values.set(key, read(m.value));
         }
       },
     });
@@ -159,7 +164,17 @@ export function newStreams(
   });
 }
 
-export async function waitForState(streams: KafkaStreams, state: string, timeoutMs = 60_000): Promise<void> {
+/** How long runtime suites wait for an expected outcome: generous, for a loaded 2-core CI machine. */
+export const SETTLE_MS = 120_000;
+
+/** Per-test timeout of runtime suites (several SETTLE_MS waits may add up on a slow machine). */
+export const RUNTIME_TEST_MS = 300_000;
+
+export async function waitForState(
+  streams: KafkaStreams,
+  state: string,
+  timeoutMs = SETTLE_MS,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (streams.state !== state) {
     if (streams.error) throw streams.error;

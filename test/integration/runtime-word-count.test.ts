@@ -19,6 +19,8 @@ import {
   storeCounts,
   tempStateDir,
   waitForState,
+  SETTLE_MS,
+  RUNTIME_TEST_MS,
 } from './runtime-support.ts';
 
 const running: KafkaStreams[] = [];
@@ -35,46 +37,54 @@ function track(streams: KafkaStreams): KafkaStreams {
 }
 
 describe.each(['at_least_once', 'exactly_once'] as const)('word count (%s)', (guarantee) => {
-  it('counts words end to end and survives restarts', async () => {
-    const setup = await setupWordCount(3);
-    const stateDir = await tempStateDir();
-    const first = makeLines(1500, 7);
-    await produceLines(setup.input, first.lines);
-    const output = await LatestValues.start(setup.output);
-    views.push(output);
+  it(
+    'counts words end to end and survives restarts',
+    async () => {
+      const setup = await setupWordCount(3);
+      const stateDir = await tempStateDir();
+      const first = makeLines(1500, 7);
+      await produceLines(setup.input, first.lines);
+      const output = await LatestValues.start(setup.output);
+      views.push(output);
 
-    const streams = track(newStreams(setup, stateDir, { processingGuarantee: guarantee }));
-    await streams.start();
-    await eventually(() => expect(sorted(output.values)).toEqual(sorted(first.counts)), {
-      timeoutMs: 60_000,
-    });
-    await eventually(() => expect(sorted(storeCounts(streams))).toEqual(sorted(first.counts)), {
-      timeoutMs: 10_000,
-    });
-    await streams.close();
-    expect(streams.state).toBe('NOT_RUNNING');
+      const streams = track(newStreams(setup, stateDir, { processingGuarantee: guarantee }));
+      await streams.start();
+      await eventually(() => expect(sorted(output.values)).toEqual(sorted(first.counts)), {
+        timeoutMs: SETTLE_MS,
+      });
+      await eventually(() => expect(sorted(storeCounts(streams))).toEqual(sorted(first.counts)), {
+        timeoutMs: 10_000,
+      });
+      await streams.close();
+      expect(streams.state).toBe('NOT_RUNNING');
 
-    // Clean restart: stores come back from the local state and checkpoint; nothing to replay.
-    const second = makeLines(500, 11);
-    const expected = addCounts(first.counts, second.counts);
-    const restarted = track(newStreams(setup, stateDir, { processingGuarantee: guarantee }));
-    await restarted.start();
-    await waitForState(restarted, 'RUNNING');
-    expect(restarted.metrics.totals.restored).toBe(0);
-    await produceLines(setup.input, second.lines, first.lines.length);
-    await eventually(() => expect(sorted(output.values)).toEqual(sorted(expected)), { timeoutMs: 60_000 });
-    await restarted.close();
+      // Clean restart: stores come back from the local state and checkpoint; nothing to replay.
+      const second = makeLines(500, 11);
+      const expected = addCounts(first.counts, second.counts);
+      const restarted = track(newStreams(setup, stateDir, { processingGuarantee: guarantee }));
+      await restarted.start();
+      await waitForState(restarted, 'RUNNING');
+      expect(restarted.metrics.totals.restored).toBe(0);
+      await produceLines(setup.input, second.lines, first.lines.length);
+      await eventually(() => expect(sorted(output.values)).toEqual(sorted(expected)), {
+        timeoutMs: SETTLE_MS,
+      });
+      await restarted.close();
 
-    // State wiped: the stores are rebuilt from the changelog, and counting continues from there.
-    await rm(stateDir, { recursive: true, force: true });
-    const third = makeLines(300, 13);
-    const expected3 = addCounts(expected, third.counts);
-    const rebuilt = track(newStreams(setup, await tempStateDir(), { processingGuarantee: guarantee }));
-    await rebuilt.start();
-    await waitForState(rebuilt, 'RUNNING');
-    expect(rebuilt.metrics.totals.restored).toBeGreaterThan(0);
-    expect(sorted(storeCounts(rebuilt))).toEqual(sorted(expected));
-    await produceLines(setup.input, third.lines, 2000);
-    await eventually(() => expect(sorted(output.values)).toEqual(sorted(expected3)), { timeoutMs: 60_000 });
-  });
+      // State wiped: the stores are rebuilt from the changelog, and counting continues from there.
+      await rm(stateDir, { recursive: true, force: true });
+      const third = makeLines(300, 13);
+      const expected3 = addCounts(expected, third.counts);
+      const rebuilt = track(newStreams(setup, await tempStateDir(), { processingGuarantee: guarantee }));
+      await rebuilt.start();
+      await waitForState(rebuilt, 'RUNNING');
+      expect(rebuilt.metrics.totals.restored).toBeGreaterThan(0);
+      expect(sorted(storeCounts(rebuilt))).toEqual(sorted(expected));
+      await produceLines(setup.input, third.lines, 2000);
+      await eventually(() => expect(sorted(output.values)).toEqual(sorted(expected3)), {
+        timeoutMs: SETTLE_MS,
+      });
+    },
+    RUNTIME_TEST_MS,
+  );
 });
