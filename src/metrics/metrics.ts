@@ -24,6 +24,8 @@ export class StreamsMetrics implements TaskMetrics {
   readonly storeEntries: Gauge<'store' | 'task'>;
   readonly commits: Counter;
   readonly assignedTasks: Gauge;
+  readonly standbyTasks: Gauge;
+  readonly standbyRecords: Counter<'store'>;
 
   /** Totals kept as plain numbers too (tests and logs read them without scraping). */
   readonly totals = {
@@ -31,6 +33,7 @@ export class StreamsMetrics implements TaskMetrics {
     processed: 0,
     produced: 0,
     restored: 0,
+    standby: 0,
     dropped: 0,
     commits: 0,
     rebalances: 0,
@@ -111,6 +114,17 @@ export class StreamsMetrics implements TaskMetrics {
       help: 'Tasks assigned to this instance',
       registers,
     });
+    this.standbyTasks = new client.Gauge({
+      name: `${PREFIX}standby_tasks`,
+      help: 'Standby replicas kept by this instance',
+      registers,
+    });
+    this.standbyRecords = new client.Counter({
+      name: `${PREFIX}standby_records_total`,
+      help: 'Changelog records applied to standby replicas',
+      labelNames: ['store'],
+      registers,
+    });
   }
 
   recordDropped(reason: DropReason, taskId: string, node: string): void {
@@ -136,6 +150,11 @@ export class StreamsMetrics implements TaskMetrics {
   restored(store: string, count: number): void {
     this.totals.restored += count;
     this.restoreRecords.inc({ store }, count);
+  }
+
+  standbyUpdated(store: string, count: number): void {
+    this.totals.standby += count;
+    this.standbyRecords.inc({ store }, count);
   }
 
   rebalanced(): void {

@@ -8,6 +8,12 @@
  *
  * Hot path: a fetched batch runs synchronously through its task (no per-record await); outputs are
  * buffered and produced in large batches at commit time.
+ *
+ * Restoration does not block the group: a task whose stores lag behind their changelog is RESTORING
+ * (its source partitions paused) while a partition reader outside the group replays the changelog
+ * in chunks through the processing chain; the consumer keeps polling and heartbeating meanwhile.
+ * The same reader keeps standby replicas warm. Global stores are restored before processing starts
+ * and then kept up to date by a reader of their own (global-state.ts).
  */
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -18,21 +24,24 @@ import { childLogger } from '../logger.ts';
 import type {
   ConsumedRecord,
   ConsumerBatch,
-  FetchRange,
   KafkaAdmin,
   KafkaClient,
   KafkaClientConfig,
   KafkaConsumer,
   KafkaProducer,
+  MemberInfo,
   OutgoingRecord,
+  PartitionReader,
   TopicPartitionOffset,
 } from '../kafka/client.ts';
+import { RebalanceInProgressError } from '../kafka/client.ts';
 import { createKafkaClient } from '../kafka/kafkajs-client.ts';
 import { StreamsMetrics } from '../metrics/metrics.ts';
 import { StreamTask, type BadRecordHandling } from '../processor/internals/task.ts';
 import type { StateStore } from '../state/types.ts';
 import type { Topology } from '../topology/topology.ts';
 import { deleteCheckpoint, readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.ts';
+import { GlobalStateManager } from './global-state.ts';
 import { TaskAssignor, decodeAssignment, parseTaskId, taskId as makeTaskId } from './task-assignor.ts';
 import { internalTopicName, planTopics, type SubTopologyPlan, type TopicPlan } from './topic-plan.ts';
 
@@ -56,7 +65,11 @@ export interface KafkaStreamsConfig {
   clientId?: string;
   ssl?: KafkaClientConfig['ssl'];
   sasl?: KafkaClientConfig['sasl'];
-  /** What to do with records that fail to deserialize (default 'fail', as Kafka Streams' LogAndFail). */
+  /**
+   * What to do with records that fail to deserialize (default 'fail', as Kafka Streams'
+   * LogAndFailExceptionHandler; the worker CLI defaults to 'skip': logged with topic, partition and
+   * offset, counted as dropped, the record stays in its topic).
+   */
   badRecordHandling?: BadRecordHandling;
   cachingDisabled?: boolean;
   sessionTimeoutMs?: number;
@@ -66,6 +79,8 @@ export interface KafkaStreamsConfig {
   metrics?: StreamsMetrics;
   /** Restore progress is logged at most this often. Default 2 s. */
   restoreLogIntervalMs?: number;
+  /** Standby replicas per task, kept warm on other instances (Kafka Streams' num.standby.replicas). Default 0. */
+  numStandbyReplicas?: number;
 }
 
 export type StateListener = (newState: StreamsState, oldState: StreamsState) => void;
@@ -90,6 +105,39 @@ interface TaskHandle {
   /** Changelog offsets the local stores reflect (checkpoint). */
   changelogOffsets: Checkpoint;
   producer?: KafkaProducer;
+  /** Present while the task's stores catch up with their changelogs (source partitions paused). */
+  restoring?: RestoreState;
+}
+
+interface RestoreRange {
+  store: string;
+  topic: string;
+  start: number;
+  end: number;
+}
+
+interface RestoreState {
+  /** Changelog "topic:partition" → what is left to read. */
+  ranges: Map<string, RestoreRange>;
+  total: number;
+  restored: number;
+  started: number;
+  lastLog: number;
+  /** Source batches fetched before the partitions were paused; processed once restored. */
+  pending: ConsumerBatch[];
+}
+
+/** A warm copy of a task's stores on an instance that does not run the task. */
+interface StandbyHandle {
+  id: string;
+  sub: SubTopologyPlan;
+  partition: number;
+  dir: string;
+  stores: Map<string, StateStore & { restoreBatch(records: unknown[]): void }>;
+  /** Changelog "topic:partition" → store name. */
+  storeOfChangelog: Map<string, string>;
+  changelogOffsets: Checkpoint;
+  dirty: boolean;
 }
 
 const VALID_TRANSITIONS: Record<StreamsState, StreamsState[]> = {
@@ -129,6 +177,15 @@ export class KafkaStreams {
   private readonly errorListeners: Array<(error: Error) => void> = [];
   /** Tasks closed because another instance fenced their producer; ignored until the next assignment. */
   private readonly migrated = new Set<string>();
+  /** "topic:partition" of the group assignment (batches of other partitions are stale). */
+  private assigned = new Set<string>();
+  /** True from the moment the consumer re-joins until the new assignment is applied. */
+  private rebalancing = false;
+  private readonly standbys = new Map<string, StandbyHandle>();
+  /** Changelog "topic:partition" → restoring task id or standby id. */
+  private readonly changelogOwner = new Map<string, { kind: 'active' | 'standby'; id: string }>();
+  private changelogReader?: PartitionReader;
+  private global?: GlobalStateManager;
 
   constructor(topology: Topology, config: KafkaStreamsConfig) {
     this.topology = topology;
@@ -137,7 +194,12 @@ export class KafkaStreams {
     this.guarantee = config.processingGuarantee ?? 'at_least_once';
     this.commitIntervalMs = config.commitIntervalMs ?? (this.guarantee === 'exactly_once' ? 100 : 30_000);
     this.metrics = config.metrics ?? new StreamsMetrics({ application: config.applicationId });
-    this.log = childLogger({ component: 'kafka-streams', applicationId: config.applicationId });
+    this.log = childLogger({
+      component: 'kafka-streams',
+      applicationId: config.applicationId,
+      ...(config.clientId ? { clientId: config.clientId } : {}),
+      ...(config.applicationServer ? { endpoint: config.applicationServer } : {}),
+    });
   }
 
   get state(): StreamsState {
@@ -167,6 +229,16 @@ export class KafkaStreams {
       subtopology: h.sub.id,
       stores: h.task.stores,
     }));
+  }
+
+  /** Standby replicas kept by this instance (task ids). */
+  standbyTasks(): string[] {
+    return [...this.standbys.keys()].sort();
+  }
+
+  /** A global table's store (the same instance every task reads). */
+  globalStore<S extends StateStore = StateStore>(name: string): S | undefined {
+    return this.global?.views.get(name) as S | undefined;
   }
 
   /** The named store of every local task that has it. */
@@ -226,7 +298,17 @@ export class KafkaStreams {
     const sinkTopics = [
       ...new Set(subs.flatMap((s) => s.sinkTopics).filter((t) => !this.topology.isInternalTopic(t))),
     ];
-    const existing = await admin.partitionCounts([...external, ...sinkTopics]);
+    const patterns = subs.flatMap((s) => s.sourcePatterns);
+    // Pattern sources read the topics that match when the instance starts.
+    const matching =
+      patterns.length === 0
+        ? []
+        : (await admin.listTopics()).filter(
+            (t) =>
+              !t.startsWith('__') &&
+              patterns.some((p) => new RegExp(p.source, p.flags.replace(/[gy]/g, '')).test(t)),
+          );
+    const existing = await admin.partitionCounts([...external, ...sinkTopics, ...matching]);
     this.plan = planTopics(this.applicationId, this.topology, existing);
     const created = await admin.createTopics(this.plan.internalTopics);
     if (created.length > 0) this.log.info({ topics: created }, `created ${created.length} internal topic(s)`);
@@ -244,13 +326,46 @@ export class KafkaStreams {
     for (const sub of this.plan.subTopologies) for (const t of sub.sourceTopics) this.subOfTopic.set(t, sub);
     await mkdir(path.join(this.config.stateDir, this.applicationId), { recursive: true });
 
+    if (this.plan.globalSubTopologies.length > 0) {
+      this.global = new GlobalStateManager({
+        applicationId: this.applicationId,
+        stateDir: this.config.stateDir,
+        topology: this.topology,
+        subTopologies: this.plan.globalSubTopologies,
+        client: this.client,
+        admin,
+        metrics: this.metrics,
+        log: this.log,
+        badRecordHandling: this.config.badRecordHandling ?? 'fail',
+        restoreLogIntervalMs: this.config.restoreLogIntervalMs ?? 2_000,
+      });
+      // Processing starts only once every global store holds its whole topic.
+      await this.global.restore();
+      this.global.startUpdating(
+        (fn) => this.exclusive(fn),
+        (error) => this.fail(error),
+      );
+    }
+    this.changelogReader = this.client.reader({
+      isolationLevel: 'read_committed',
+      onBatch: (batch) => this.exclusive(() => this.onChangelogBatch(batch)),
+      onPosition: (topic, partition, next) =>
+        void this.exclusive(() => this.onChangelogPosition(topic, partition, next)),
+      onError: (error) => this.fail(error),
+    });
+
     if (this.guarantee === 'at_least_once') this.producer = await this.client.producer({ idempotent: true });
 
-    const assignor = new TaskAssignor(this.plan.taskSpecs, () => ({
-      version: 1,
-      tasks: [...this.tasks.keys()],
-      ...(this.config.applicationServer ? { endpoint: this.config.applicationServer } : {}),
-    }));
+    const assignor = new TaskAssignor(
+      this.plan.taskSpecs,
+      () => ({
+        version: 1,
+        tasks: [...this.tasks.keys()],
+        standbys: [...this.standbys.keys()],
+        ...(this.config.applicationServer ? { endpoint: this.config.applicationServer } : {}),
+      }),
+      this.config.numStandbyReplicas ?? 0,
+    );
     this.consumer = this.client.consumer({
       groupId: this.applicationId,
       isolationLevel: this.guarantee === 'exactly_once' ? 'read_committed' : 'read_uncommitted',
@@ -262,9 +377,14 @@ export class KafkaStreams {
     const topics = [...new Set(this.plan.subTopologies.flatMap((s) => s.sourceTopics))];
     await this.consumer.subscribe(topics);
     await this.consumer.run((batch) => this.exclusive(() => this.onBatch(batch)), {
-      onAssignment: (assignment) => void this.exclusive(() => this.onAssignment(assignment)),
+      onAssignment: (assignment, member) => {
+        // Batches of partitions outside this set are stale from now on.
+        this.assigned = new Set([...assignment].flatMap(([t, ps]) => ps.map((p) => `${t}:${p}`)));
+        void this.exclusive(() => this.onAssignment(assignment, member));
+      },
       onRebalancing: () => {
         if (this.closing) return;
+        this.rebalancing = true;
         if (this.currentState === 'RUNNING') this.setState('REBALANCING');
         // Commit before re-joining, so the next owner of a task starts where this one stopped.
         return this.exclusive(() => this.commitAll());
@@ -297,6 +417,9 @@ export class KafkaStreams {
     const failed = this.currentState === 'ERROR';
     if (this.currentState !== 'PENDING_SHUTDOWN') this.setState('PENDING_SHUTDOWN');
     if (this.timer) clearInterval(this.timer);
+    // Readers first, outside the processing chain (closing one waits for its batch in flight).
+    await this.changelogReader?.close().catch(() => {});
+    await this.global?.stopUpdating().catch(() => {});
     // Commit and close tasks while still in the group, then leave.
     await this.exclusive(async () => {
       const clean = !failed && !this.fatal;
@@ -309,6 +432,9 @@ export class KafkaStreams {
         }
       }
       for (const handle of [...this.tasks.values()]) await this.closeTask(handle, clean && !this.fatal);
+      for (const standby of [...this.standbys.values()])
+        await this.closeStandby(standby, clean && !this.fatal);
+      await this.global?.close(clean && !this.fatal);
     }, true);
     await this.consumer?.close().catch((err: unknown) => this.log.warn({ err }, 'consumer close failed'));
     await this.producer?.close().catch(() => {});
@@ -357,74 +483,127 @@ export class KafkaStreams {
 
   // ---- consumer callbacks (always inside exclusive) ----
 
-  private async onAssignment(assignment: Map<string, number[]>): Promise<void> {
+  private async onAssignment(assignment: Map<string, number[]>, member: MemberInfo): Promise<void> {
     this.metrics.rebalanced();
     this.migrated.clear();
+    this.rebalancing = false;
     const wanted = new Set<string>();
     for (const [topic, partitions] of assignment) {
       const sub = this.subOfTopic.get(topic);
       if (!sub) continue;
       for (const p of partitions) wanted.add(makeTaskId(sub.id, p));
     }
+    const wantedStandbys = new Set((await this.assignedStandbys(member)).filter((id) => !wanted.has(id)));
     const revoked = [...this.tasks.values()].filter((h) => !wanted.has(h.id));
     if (revoked.length > 0) {
       // Commit what they processed, then close them (checkpointed) so their new owner restores little.
       await this.commitAll();
       for (const handle of revoked) await this.closeTask(handle, true);
     }
+    for (const standby of [...this.standbys.values()]) {
+      if (!wantedStandbys.has(standby.id)) await this.closeStandby(standby, true);
+    }
     for (const id of [...wanted].sort()) if (!this.tasks.has(id)) await this.createTask(id);
+    for (const id of [...wantedStandbys].sort()) if (!this.standbys.has(id)) await this.createStandby(id);
+    this.syncChangelogReader();
+    this.syncPausedPartitions();
     // kafkajs resumes retained partitions from the committed offsets; commit so nothing is re-fetched.
     await this.commitAll();
     this.metrics.assignedTasks.set(this.tasks.size);
+    this.metrics.standbyTasks.set(this.standbys.size);
+    const restoring = [...this.tasks.values()].filter((h) => h.restoring).map((h) => h.id);
     this.log.info(
-      { tasks: [...this.tasks.keys()], revoked: revoked.map((h) => h.id) },
-      `assigned ${this.tasks.size} task(s)`,
+      {
+        tasks: [...this.tasks.keys()],
+        standbys: [...this.standbys.keys()],
+        restoring,
+        revoked: revoked.map((h) => h.id),
+      },
+      `assigned ${this.tasks.size} task(s)` +
+        (this.standbys.size > 0 ? ` and ${this.standbys.size} standby replica(s)` : '') +
+        (restoring.length > 0 ? `; restoring ${restoring.length}` : ''),
     );
-    this.setState('RUNNING');
+    if (restoring.length === 0) this.setState('RUNNING');
+  }
+
+  /** This member's standby tasks, from its assignment userData (read back through the group description). */
+  private async assignedStandbys(member: MemberInfo): Promise<string[]> {
+    if ((this.config.numStandbyReplicas ?? 0) <= 0) return [];
+    try {
+      const admin = await this.adminClient();
+      const members = await admin.groupAssignments(this.applicationId);
+      const mine = members.find((m) => m.memberId === member.memberId);
+      return (mine && decodeAssignment(mine.userData)?.standbys) || [];
+    } catch (error) {
+      this.log.warn(
+        { err: error },
+        'could not read the standby assignment; keeping no standbys until the next rebalance',
+      );
+      return [];
+    }
   }
 
   private async onBatch(batch: ConsumerBatch): Promise<void> {
     const key = `${batch.topic}:${batch.partition}`;
-    let id = this.taskOfPartition.get(key);
-    if (id === undefined) {
-      const sub = this.subOfTopic.get(batch.topic);
-      if (!sub) return;
-      id = makeTaskId(sub.id, batch.partition);
-      if (this.migrated.has(id)) return; // another instance owns it now; our rebalance is coming
-      if (!this.tasks.has(id)) await this.createTask(id);
-    }
+    if (!this.assigned.has(key)) return; // fetched before a rebalance took the partition away
+    const id = this.taskOfPartition.get(key);
+    if (id === undefined) return; // migrated (fenced) task: the group will move it
     const handle = this.tasks.get(id)!;
     this.metrics.consumerLag.set(
       { topic: batch.topic, partition: String(batch.partition) },
       Math.max(0, batch.highWatermark - batch.nextOffset),
     );
+    if (handle.restoring) {
+      handle.restoring.pending.push(batch);
+      return;
+    }
+    this.processBatch(handle, batch);
+    if (Date.now() - this.lastCommit >= this.commitIntervalMs || handle.task.needsCommit)
+      await this.commitAll();
+  }
+
+  private processBatch(handle: TaskHandle, batch: ConsumerBatch): void {
+    const key = `${batch.topic}:${batch.partition}`;
     // After a rebalance kafkajs may re-deliver records this task already processed: skip them.
     const position = handle.task.consumedOffsets.get(key) ?? -1;
     const records: ConsumedRecord[] =
       position < 0 || batch.records.length === 0 || batch.records[0]!.offset >= position
         ? batch.records
         : batch.records.filter((r) => r.offset >= position);
-    if (records.length > 0) {
-      this.metrics.consumed(batch.topic, records.length);
-      const started = process.hrtime.bigint();
-      handle.task.addRecords(records);
-      handle.task.processAll();
-      this.metrics.processLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
-    }
-    if (Date.now() - this.lastCommit >= this.commitIntervalMs || handle.task.needsCommit)
-      await this.commitAll();
+    if (records.length === 0) return;
+    this.metrics.consumed(batch.topic, records.length);
+    const started = process.hrtime.bigint();
+    handle.task.addRecords(records);
+    handle.task.processAll();
+    this.metrics.processLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
   }
 
   private async onTick(): Promise<void> {
-    if (this.tasks.size === 0) return;
-    for (const handle of this.tasks.values()) handle.task.maybePunctuateSystemTime();
-    if (Date.now() - this.lastCommit >= this.commitIntervalMs) await this.commitAll();
+    if (this.tasks.size === 0 && this.standbys.size === 0 && !this.global) return;
+    for (const handle of this.tasks.values()) if (!handle.restoring) handle.task.maybePunctuateSystemTime();
+    // A commit during a re-join would be rejected: the re-join commits itself (onRebalancing).
+    if (!this.rebalancing && Date.now() - this.lastCommit >= this.commitIntervalMs) await this.commitAll();
   }
 
   // ---- tasks ----
 
   private taskDir(id: string): string {
     return path.join(this.config.stateDir, this.applicationId, id);
+  }
+
+  /** Stores a task shares with the instance (global tables it joins with). */
+  private sharedStores(sub: SubTopologyPlan): Map<string, StateStore> | undefined {
+    if (!this.global) return undefined;
+    const shared = new Map<string, StateStore>();
+    for (const name of sub.nodes) {
+      const def = this.topology.node(name);
+      if (def.kind !== 'processor') continue;
+      for (const store of def.stores) {
+        const view = this.global.views.get(store);
+        if (view) shared.set(store, view);
+      }
+    }
+    return shared.size > 0 ? shared : undefined;
   }
 
   private async createTask(id: string): Promise<void> {
@@ -459,6 +638,7 @@ export class KafkaStreams {
     };
     const changelogs = this.plan.changelogs;
     const partitionCounts = this.plan.partitionCounts;
+    const shared = this.sharedStores(sub);
     handle.task = new StreamTask({
       applicationId: this.applicationId,
       taskId: id,
@@ -483,104 +663,192 @@ export class KafkaStreams {
       badRecordHandling: this.config.badRecordHandling ?? 'fail',
       metrics: this.metrics,
       ...(this.config.cachingDisabled ? { cachingDisabled: true } : {}),
+      ...(shared ? { stores: shared } : {}),
     });
     await mkdir(dir, { recursive: true });
     await handle.task.init();
-    await this.restore(handle);
     this.tasks.set(id, handle);
     for (const topic of sub.sourceTopics) this.taskOfPartition.set(`${topic}:${partition}`, id);
-    // Start from the group's committed offsets (the consumer does); remember them to skip empty commits.
+    await this.beginRestore(handle);
   }
 
-  /** Replays each logged store's changelog partition from the checkpoint to the current end. */
-  private async restore(handle: TaskHandle): Promise<void> {
+  /**
+   * Compares each logged store's checkpoint with its changelog end. Behind: the task is RESTORING,
+   * its source partitions are paused, and the changelog reader replays the gap in chunks.
+   */
+  private async beginRestore(handle: TaskHandle): Promise<void> {
     const admin = await this.adminClient();
-    const ranges: Array<FetchRange & { store: string }> = [];
-    const storeOfTopic = new Map<string, StateStore & { restoreBatch?: (records: unknown[]) => void }>();
+    const ranges = new Map<string, RestoreRange>();
     for (const storeName of handle.sub.stores) {
       const topic = this.plan.changelogs.get(storeName);
       if (!topic) continue;
-      const store = handle.task.getStore(storeName) as StateStore & {
-        restoreBatch?: (records: unknown[]) => void;
-      };
+      const store = handle.task.getStore(storeName) as StateStore & { restoreBatch?: unknown };
       if (!store || typeof store.restoreBatch !== 'function') {
         throw new Error(`Store '${storeName}' cannot be restored (no restoreBatch)`);
       }
       const end = (await admin.endOffsets(topic)).find((o) => o.partition === handle.partition);
       if (!end) throw new Error(`Changelog ${topic} has no partition ${handle.partition}`);
       const key = `${topic}:${handle.partition}`;
-      let from = handle.changelogOffsets.get(key) ?? end.low;
-      if (from > end.high) {
-        this.log.warn(
-          { task: handle.id, topic, checkpoint: from, end: end.high },
-          'checkpoint beyond changelog end; restoring from scratch',
-        );
+      const checkpointed = handle.changelogOffsets.get(key) ?? end.low;
+      if (checkpointed > end.high) {
         throw new Error(
-          `Task ${handle.id}: checkpoint of ${topic} (${from}) is beyond the changelog end (${end.high}); delete ${this.taskDir(handle.id)}`,
+          `Task ${handle.id}: checkpoint of ${topic} (${checkpointed}) is beyond the changelog end (${end.high}); delete ${this.taskDir(handle.id)}`,
         );
       }
-      from = Math.max(from, end.low);
-      storeOfTopic.set(topic, store);
-      handle.changelogOffsets.set(key, end.high);
-      if (from < end.high)
-        ranges.push({
-          topic,
-          partition: handle.partition,
-          fromOffset: from,
-          toOffset: end.high,
-          store: storeName,
-        });
+      const from = Math.max(checkpointed, end.low);
+      handle.changelogOffsets.set(key, from);
+      if (from < end.high) ranges.set(key, { store: storeName, topic, start: from, end: end.high });
+      else handle.changelogOffsets.set(key, end.high);
     }
-    if (ranges.length === 0) return;
-    const total = ranges.reduce((n, r) => n + (r.toOffset - r.fromOffset), 0);
-    const started = Date.now();
-    let restored = 0;
-    let lastLog = started;
-    const remaining = new Map(ranges.map((r) => [r.topic, r.toOffset - r.fromOffset]));
-    for (const r of ranges)
-      this.metrics.restoreRemaining.set({ store: r.store, task: handle.id }, r.toOffset - r.fromOffset);
+    if (ranges.size === 0) return;
+    const total = [...ranges.values()].reduce((n, r) => n + (r.end - r.start), 0);
+    handle.restoring = { ranges, total, restored: 0, started: Date.now(), lastLog: Date.now(), pending: [] };
+    for (const [key, r] of ranges) {
+      this.changelogOwner.set(key, { kind: 'active', id: handle.id });
+      this.metrics.restoreRemaining.set({ store: r.store, task: handle.id }, r.end - r.start);
+    }
     this.log.info(
       {
         task: handle.id,
-        ranges: ranges.map((r) => `${r.topic}[${r.partition}] ${r.fromOffset}..${r.toOffset}`),
+        ranges: [...ranges.values()].map((r) => `${r.topic}[${handle.partition}] ${r.start}..${r.end}`),
       },
-      `restoring ${total} changelog offset(s)`,
+      `restoring ${total} changelog record(s) of task ${handle.id}`,
     );
-    await this.client.fetchRanges(ranges, {
-      isolationLevel: 'read_committed',
-      onBatch: (records, range) => {
-        const store = storeOfTopic.get(range.topic)!;
-        const storeName = ranges.find((r) => r.topic === range.topic)!.store;
-        store.restoreBatch!(
-          records.filter((r) => r.key !== null).map((r) => ({ key: r.key, value: r.value })),
+  }
+
+  /** Changelog records for a restoring task or a standby replica (inside exclusive). */
+  private onChangelogBatch(batch: ConsumerBatch): void {
+    const key = `${batch.topic}:${batch.partition}`;
+    const owner = this.changelogOwner.get(key);
+    if (!owner) return;
+    if (owner.kind === 'standby') {
+      const standby = this.standbys.get(owner.id);
+      if (!standby) return;
+      const position = standby.changelogOffsets.get(key) ?? 0;
+      const records = batch.records.filter((r) => r.offset >= position && r.key !== null);
+      const storeName = standby.storeOfChangelog.get(key)!;
+      if (records.length > 0) {
+        standby.stores.get(storeName)!.restoreBatch(records.map((r) => ({ key: r.key, value: r.value })));
+        this.metrics.standbyUpdated(storeName, records.length);
+        standby.dirty = true;
+      }
+      standby.changelogOffsets.set(key, Math.max(position, batch.nextOffset));
+      return;
+    }
+    const handle = this.tasks.get(owner.id);
+    const range = handle?.restoring?.ranges.get(key);
+    if (!handle || !range) return;
+    const position = handle.changelogOffsets.get(key) ?? range.start;
+    const records = batch.records.filter((r) => r.offset >= position && r.offset < range.end);
+    if (records.length > 0) {
+      const store = handle.task.getStore(range.store) as unknown as { restoreBatch(r: unknown[]): void };
+      store.restoreBatch(records.filter((r) => r.key !== null).map((r) => ({ key: r.key, value: r.value })));
+      handle.restoring!.restored += records.length;
+      this.metrics.restored(range.store, records.length);
+    }
+    this.advanceRestore(handle, key, Math.min(range.end, Math.max(position, batch.nextOffset)));
+  }
+
+  private onChangelogPosition(topic: string, partition: number, next: number): void {
+    const key = `${topic}:${partition}`;
+    const owner = this.changelogOwner.get(key);
+    if (!owner) return;
+    if (owner.kind === 'standby') {
+      const standby = this.standbys.get(owner.id);
+      if (standby && (standby.changelogOffsets.get(key) ?? 0) < next) standby.changelogOffsets.set(key, next);
+      return;
+    }
+    const handle = this.tasks.get(owner.id);
+    const range = handle?.restoring?.ranges.get(key);
+    if (handle && range) this.advanceRestore(handle, key, Math.min(range.end, next));
+  }
+
+  private advanceRestore(handle: TaskHandle, key: string, position: number): void {
+    const state = handle.restoring!;
+    const range = state.ranges.get(key)!;
+    handle.changelogOffsets.set(key, Math.max(handle.changelogOffsets.get(key) ?? 0, position));
+    const left = Math.max(0, range.end - handle.changelogOffsets.get(key)!);
+    this.metrics.restoreRemaining.set({ store: range.store, task: handle.id }, left);
+    if (Date.now() - state.lastLog >= (this.config.restoreLogIntervalMs ?? 2_000)) {
+      state.lastLog = Date.now();
+      for (const [k, r] of state.ranges) {
+        const done = Math.min(r.end, handle.changelogOffsets.get(k) ?? r.start) - r.start;
+        this.log.info(
+          { task: handle.id },
+          `restored ${done}/${r.end - r.start} records of store ${r.store}, partition ${handle.partition}`,
         );
-        restored += records.length;
-        this.metrics.restored(storeName, records.length);
-        const left = Math.max(0, range.toOffset - (records[records.length - 1]!.offset + 1));
-        remaining.set(range.topic, left);
-        this.metrics.restoreRemaining.set({ store: storeName, task: handle.id }, left);
-        if (Date.now() - lastLog >= (this.config.restoreLogIntervalMs ?? 2_000)) {
-          lastLog = Date.now();
-          this.log.info(
-            { task: handle.id, restored, remaining: [...remaining.values()].reduce((a, b) => a + b, 0) },
-            'restoring',
-          );
-        }
-      },
+      }
+    }
+    if (left === 0) {
+      state.ranges.delete(key);
+      this.changelogOwner.delete(key);
+      if (state.ranges.size === 0) this.finishRestore(handle);
+    }
+  }
+
+  /** All changelogs read: flush, checkpoint, process what waited, resume the source partitions. */
+  private finishRestore(handle: TaskHandle): void {
+    const state = handle.restoring!;
+    // Runs in the chain after the current batch (finishRestore is called from inside exclusive).
+    void this.exclusive(async () => {
+      if (this.tasks.get(handle.id) !== handle || handle.restoring !== state) return;
+      await handle.task.flushStores();
+      if (this.guarantee === 'at_least_once')
+        await writeCheckpoint(handle.task.taskDir, handle.changelogOffsets);
+      handle.restoring = undefined;
+      this.log.info(
+        { task: handle.id, ms: Date.now() - state.started },
+        `restored ${state.restored} record(s) of task ${handle.id}`,
+      );
+      for (const batch of state.pending) {
+        if (this.assigned.has(`${batch.topic}:${batch.partition}`)) this.processBatch(handle, batch);
+      }
+      this.syncChangelogReader();
+      this.syncPausedPartitions();
+      if (![...this.tasks.values()].some((h) => h.restoring) && !this.rebalancing) this.setState('RUNNING');
     });
-    for (const r of ranges) this.metrics.restoreRemaining.set({ store: r.store, task: handle.id }, 0);
-    await handle.task.flushStores();
-    if (this.guarantee === 'at_least_once')
-      await writeCheckpoint(handle.task.taskDir, handle.changelogOffsets);
-    this.log.info({ task: handle.id, restored, ms: Date.now() - started }, `restored ${restored} record(s)`);
+  }
+
+  /** Points the changelog reader at the partitions of restoring tasks and standbys. */
+  private syncChangelogReader(): void {
+    const positions: TopicPartitionOffset[] = [];
+    for (const [key, owner] of this.changelogOwner) {
+      const i = key.lastIndexOf(':');
+      const topic = key.slice(0, i);
+      const partition = Number(key.slice(i + 1));
+      const offsets =
+        owner.kind === 'active'
+          ? this.tasks.get(owner.id)?.changelogOffsets
+          : this.standbys.get(owner.id)?.changelogOffsets;
+      const offset = offsets?.get(key);
+      if (offset !== undefined) positions.push({ topic, partition, offset });
+    }
+    // Not awaited: the reader waits for its batch in flight, which waits for this chain.
+    this.changelogReader?.assign(positions).catch((error: unknown) => this.fail(error as Error));
+  }
+
+  /** Source partitions of restoring tasks are paused; all other assigned partitions run. */
+  private syncPausedPartitions(): void {
+    if (!this.consumer) return;
+    const paused = new Map<string, number[]>();
+    const running = new Map<string, number[]>();
+    for (const handle of this.tasks.values()) {
+      const target = handle.restoring ? paused : running;
+      for (const topic of handle.sub.sourceTopics)
+        target.set(topic, [...(target.get(topic) ?? []), handle.partition]);
+    }
+    this.consumer.resume([...running].map(([topic, partitions]) => ({ topic, partitions })));
+    this.consumer.pause([...paused].map(([topic, partitions]) => ({ topic, partitions })));
   }
 
   private async closeTask(handle: TaskHandle, clean: boolean): Promise<void> {
     this.tasks.delete(handle.id);
     for (const topic of handle.sub.sourceTopics) this.taskOfPartition.delete(`${topic}:${handle.partition}`);
+    for (const [key, owner] of [...this.changelogOwner])
+      if (owner.kind === 'active' && owner.id === handle.id) this.changelogOwner.delete(key);
     try {
       await handle.task.close();
-      if (clean && this.guarantee === 'exactly_once') {
+      if (clean && this.guarantee === 'exactly_once' && !handle.restoring) {
         // Nothing is open after the last commit: the changelog end is what the stores hold.
         const admin = await this.adminClient();
         for (const key of handle.changelogOffsets.keys()) {
@@ -589,11 +857,84 @@ export class KafkaStreams {
           if (end) handle.changelogOffsets.set(key, end.high);
         }
       }
+      // A task closed while restoring checkpoints what it restored so far.
       if (clean) await writeCheckpoint(handle.task.taskDir, handle.changelogOffsets);
     } catch (error) {
       this.log.warn({ err: error, task: handle.id }, 'task close failed');
     }
     await handle.producer?.close().catch(() => {});
+  }
+
+  // ---- standby replicas ----
+
+  private async createStandby(id: string): Promise<void> {
+    const { subtopology, partition } = parseTaskId(id);
+    const sub = this.plan.subTopologies.find((s) => s.id === subtopology);
+    if (!sub) return;
+    const logged = sub.stores.filter((s) => this.plan.changelogs.has(s));
+    if (logged.length === 0) return; // nothing to keep warm
+    const dir = this.taskDir(id);
+    let checkpoint = await readCheckpoint(dir);
+    if (!checkpoint) {
+      await rm(dir, { recursive: true, force: true });
+      checkpoint = new Map();
+    }
+    const standby: StandbyHandle = {
+      id,
+      sub,
+      partition,
+      dir,
+      stores: new Map(),
+      storeOfChangelog: new Map(),
+      changelogOffsets: new Map(),
+      dirty: false,
+    };
+    const admin = await this.adminClient();
+    for (const name of logged) {
+      const store = this.topology.storeBuilder(name).withCachingDisabled().build() as StateStore & {
+        restoreBatch(records: unknown[]): void;
+      };
+      await store.init({
+        applicationId: this.applicationId,
+        taskId: id,
+        taskDir: dir,
+        currentTimestamp: () => -1,
+      });
+      standby.stores.set(name, store);
+      const topic = this.plan.changelogs.get(name)!;
+      const key = `${topic}:${partition}`;
+      const end = (await admin.endOffsets(topic)).find((o) => o.partition === partition);
+      const from = Math.max(checkpoint.get(key) ?? end?.low ?? 0, end?.low ?? 0);
+      standby.storeOfChangelog.set(key, name);
+      standby.changelogOffsets.set(key, from);
+      this.changelogOwner.set(key, { kind: 'standby', id });
+    }
+    this.standbys.set(id, standby);
+    this.log.info(
+      { task: id, from: Object.fromEntries(standby.changelogOffsets) },
+      `standby replica of task ${id}`,
+    );
+  }
+
+  private async flushStandby(standby: StandbyHandle): Promise<void> {
+    if (!standby.dirty) return;
+    standby.dirty = false;
+    for (const store of standby.stores.values()) await store.flush();
+    await writeCheckpoint(standby.dir, standby.changelogOffsets);
+  }
+
+  private async closeStandby(standby: StandbyHandle, clean: boolean): Promise<void> {
+    this.standbys.delete(standby.id);
+    for (const key of standby.storeOfChangelog.keys()) this.changelogOwner.delete(key);
+    try {
+      if (clean) {
+        standby.dirty = true;
+        await this.flushStandby(standby);
+      }
+      for (const store of standby.stores.values()) await store.close();
+    } catch (error) {
+      this.log.warn({ err: error, task: standby.id }, 'standby close failed');
+    }
   }
 
   // ---- commit ----
@@ -618,12 +959,20 @@ export class KafkaStreams {
     for (const [topic, n] of byTopic) this.metrics.produced(topic, n);
   }
 
-  /** Commits every task (Kafka Streams' commit): see the module comment for the protocol. */
+  /** Commits every running task (Kafka Streams' commit): see the module comment for the protocol. */
   private async commitAll(): Promise<void> {
     this.lastCommit = Date.now();
+    await this.global?.commit();
+    for (const standby of this.standbys.values()) await this.flushStandby(standby);
     if (this.tasks.size === 0) return;
     const started = process.hrtime.bigint();
-    const handles = [...this.tasks.values()];
+    const handles = [...this.tasks.values()].filter((h) => !h.restoring);
+    // Restoring tasks keep what they restored so far (ALOS checkpoints are written at every commit).
+    for (const h of this.tasks.values()) {
+      if (!h.restoring) continue;
+      await h.task.flushStores();
+      if (this.guarantee === 'at_least_once') await writeCheckpoint(h.task.taskDir, h.changelogOffsets);
+    }
     for (const h of handles) h.task.flushCaches();
     if (this.guarantee === 'exactly_once') {
       for (const h of handles) {
@@ -667,12 +1016,23 @@ export class KafkaStreams {
       const offsets = handles.map((h) => ({ h, offsets: this.offsetsToCommit(h) }));
       const all = offsets.flatMap((o) => o.offsets);
       if (all.length > 0) {
-        await this.consumer!.commitOffsets(all);
-        for (const { h, offsets: o } of offsets) this.markCommitted(h, o);
+        try {
+          await this.consumer!.commitOffsets(all);
+          for (const { h, offsets: o } of offsets) this.markCommitted(h, o);
+        } catch (error) {
+          if (!(error instanceof RebalanceInProgressError)) throw error;
+          // Outputs and changelogs are written; the offsets are retried at the next commit. A task
+          // that moves meanwhile may see its last records again (at-least-once).
+          this.log.warn(
+            { partitions: all.length },
+            'offset commit rejected because the group is rebalancing; retrying after the rebalance',
+          );
+        }
       }
     }
     for (const h of handles) {
       for (const [name, store] of h.task.stores) {
+        if (this.topology.globalStores.has(name)) continue;
         const entries = (store as { approximateNumEntries?: () => number }).approximateNumEntries?.();
         if (entries !== undefined) this.metrics.storeEntries.set({ store: name, task: h.id }, entries);
       }

@@ -3,8 +3,11 @@
  * consumer group of equal workers needs): a task is one partition number of one sub-topology, and
  * all source-topic partitions of a task go to the same member (co-partitioning). The assignment is
  * balanced by task count and sticky: a task stays with the member that reports it in its subscription
- * userData whenever balance allows. Every member's assignment userData carries the endpoint → tasks
- * map of the whole group, so each worker knows which host serves which task.
+ * userData whenever balance allows; a task whose owner left goes preferably to a member that kept a
+ * standby replica of it (warm state, only the changelog tail to restore). With `numStandbyReplicas`
+ * > 0 each task also gets that many standby replicas on other members (never the active's member),
+ * sticky and balanced by standby count. Every member's assignment userData carries its standbys and
+ * the endpoint → tasks map of the whole group, so each worker knows which host serves which task.
  */
 import type { AssignorMember, AssignorResult, GroupAssignor } from '../kafka/client.ts';
 
@@ -15,6 +18,8 @@ export interface SubscriptionInfo {
   version: 1;
   /** Tasks the member owned before this rebalance. */
   tasks: string[];
+  /** Tasks the member kept standby replicas of before this rebalance. */
+  standbys?: string[];
   /** host:port of the member's serving layer, if any. */
   endpoint?: string;
 }
@@ -23,6 +28,8 @@ export interface SubscriptionInfo {
 export interface AssignmentInfo {
   version: 1;
   tasks: string[];
+  /** Standby replicas this member keeps (tasks active elsewhere). */
+  standbys?: string[];
   /** endpoint → task ids, for every member with an endpoint. */
   hosts: Record<string, string[]>;
 }
@@ -44,6 +51,7 @@ export function decodeSubscription(data: Buffer): SubscriptionInfo {
     return {
       version: 1,
       tasks: Array.isArray(parsed.tasks) ? parsed.tasks : [],
+      ...(Array.isArray(parsed.standbys) ? { standbys: parsed.standbys } : {}),
       ...(parsed.endpoint ? { endpoint: parsed.endpoint } : {}),
     };
   } catch {
@@ -95,7 +103,7 @@ export function allTasks(
  */
 export function assignTasks(
   taskIds: string[],
-  members: Array<{ memberId: string; previous: string[] }>,
+  members: Array<{ memberId: string; previous: string[]; standbys?: string[] }>,
 ): Map<string, string[]> {
   const sortedMembers = [...members].sort((a, b) => a.memberId.localeCompare(b.memberId));
   const result = new Map<string, string[]>(sortedMembers.map((m) => [m.memberId, []]));
@@ -105,11 +113,25 @@ export function assignTasks(
   const previousOwner = new Map<string, string>();
   for (const m of sortedMembers)
     for (const t of m.previous) if (!previousOwner.has(t)) previousOwner.set(t, m.memberId);
+  // A task without a live previous owner goes to a member with a standby replica of it.
+  const standbyHolders = new Map<string, string[]>();
+  for (const m of sortedMembers)
+    for (const t of m.standbys ?? []) standbyHolders.set(t, [...(standbyHolders.get(t) ?? []), m.memberId]);
   const unassigned: string[] = [];
+  const orphans: string[] = [];
   for (const task of tasks) {
     const owner = previousOwner.get(task);
     const owned = owner !== undefined ? result.get(owner) : undefined;
     if (owned && owned.length < capacity) owned.push(task);
+    else if (owner === undefined) orphans.push(task);
+    else unassigned.push(task);
+  }
+  for (const task of orphans) {
+    const holders = (standbyHolders.get(task) ?? [])
+      .map((id) => result.get(id)!)
+      .filter((owned) => owned.length < capacity)
+      .sort((a, b) => a.length - b.length);
+    if (holders.length > 0) holders[0]!.push(task);
     else unassigned.push(task);
   }
   const leastLoaded = (): string[] => {
@@ -133,6 +155,35 @@ export function assignTasks(
   return result;
 }
 
+/**
+ * Standby replicas: for each task, `replicas` members other than its active owner (fewer when the
+ * group is smaller), preferring members that already hold its state, then the least loaded.
+ * Deterministic. Exported for unit tests.
+ */
+export function assignStandbys(
+  active: Map<string, string[]>,
+  members: Array<{ memberId: string; previous: string[]; standbys?: string[] }>,
+  replicas: number,
+): Map<string, string[]> {
+  const result = new Map<string, string[]>([...active.keys()].sort().map((id) => [id, []]));
+  if (replicas <= 0) return result;
+  const ownerOf = new Map<string, string>();
+  for (const [memberId, tasks] of active) for (const t of tasks) ownerOf.set(t, memberId);
+  const hadState = new Map<string, Set<string>>();
+  for (const m of members) hadState.set(m.memberId, new Set([...m.previous, ...(m.standbys ?? [])]));
+  for (const task of [...ownerOf.keys()].sort(compareTaskIds)) {
+    const candidates = [...result.keys()].filter((id) => id !== ownerOf.get(task));
+    candidates.sort((a, b) => {
+      const warmA = hadState.get(a)?.has(task) ? 0 : 1;
+      const warmB = hadState.get(b)?.has(task) ? 0 : 1;
+      return warmA - warmB || result.get(a)!.length - result.get(b)!.length || a.localeCompare(b);
+    });
+    for (const id of candidates.slice(0, replicas)) result.get(id)!.push(task);
+  }
+  for (const owned of result.values()) owned.sort(compareTaskIds);
+  return result;
+}
+
 function compareTaskIds(a: string, b: string): number {
   const x = parseTaskId(a);
   const y = parseTaskId(b);
@@ -147,6 +198,7 @@ export class TaskAssignor implements GroupAssignor {
   constructor(
     private readonly specs: TaskSpec[],
     private readonly member: () => SubscriptionInfo,
+    private readonly numStandbyReplicas = 0,
   ) {}
 
   subscriptionUserData(): Buffer {
@@ -159,10 +211,13 @@ export class TaskAssignor implements GroupAssignor {
   }): Map<string, AssignorResult> {
     const tasks = allTasks(this.specs, input.partitionCounts);
     const infos = new Map(input.members.map((m) => [m.memberId, decodeSubscription(m.userData)]));
-    const byMember = assignTasks(
-      [...tasks.keys()],
-      input.members.map((m) => ({ memberId: m.memberId, previous: infos.get(m.memberId)!.tasks })),
-    );
+    const members = input.members.map((m) => ({
+      memberId: m.memberId,
+      previous: infos.get(m.memberId)!.tasks,
+      standbys: infos.get(m.memberId)!.standbys ?? [],
+    }));
+    const byMember = assignTasks([...tasks.keys()], members);
+    const standbys = assignStandbys(byMember, members, this.numStandbyReplicas);
     const hosts: Record<string, string[]> = {};
     for (const [memberId, owned] of byMember) {
       const endpoint = infos.get(memberId)?.endpoint;
@@ -177,7 +232,10 @@ export class TaskAssignor implements GroupAssignor {
         }
       }
       for (const partitions of Object.values(assignment)) partitions.sort((a, b) => a - b);
-      result.set(memberId, { assignment, userData: encodeInfo({ version: 1, tasks: owned, hosts }) });
+      result.set(memberId, {
+        assignment,
+        userData: encodeInfo({ version: 1, tasks: owned, standbys: standbys.get(memberId) ?? [], hosts }),
+      });
     }
     return result;
   }

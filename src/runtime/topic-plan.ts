@@ -22,8 +22,18 @@ export interface SubTopologyPlan {
   partitions: number;
 }
 
+/** A global store's sub-topology: run by every instance over all partitions of its topics. */
+export interface GlobalSubTopologyPlan {
+  id: number;
+  nodes: Set<string>;
+  sourceTopics: string[];
+  stores: string[];
+}
+
 export interface TopicPlan {
+  /** Sub-topologies that run as tasks (global ones excluded). */
   subTopologies: SubTopologyPlan[];
+  globalSubTopologies: GlobalSubTopologyPlan[];
   /** Internal topics to create, with full names. */
   internalTopics: NewTopic[];
   /** store name → full changelog topic (logged stores only). */
@@ -39,8 +49,10 @@ export function internalTopicName(applicationId: string, name: string): string {
 
 /**
  * Plans internal topics from the partition counts of the external source topics (`existing`; must
- * contain every external source topic). Throws a TopologyTopicsError naming missing topics or
- * co-partitioning violations.
+ * contain every external source topic, and the topics that source patterns may match). A pattern
+ * source reads every existing topic it matches (not the application's internal topics, nor topics
+ * read by name elsewhere). Throws a TopologyTopicsError naming missing topics or co-partitioning
+ * violations.
  */
 export function planTopics(
   applicationId: string,
@@ -49,14 +61,21 @@ export function planTopics(
 ): TopicPlan {
   const resolve = (t: string): string =>
     topology.isInternalTopic(t) ? internalTopicName(applicationId, t) : t;
-  const subs = topology.subTopologies();
-  for (const sub of subs) {
-    if (sub.sourcePatterns.length > 0) {
+  const named = new Set(topology.subTopologies().flatMap((s) => s.sourceTopics));
+  const subs = topology.subTopologies().map((sub) => {
+    if (sub.sourcePatterns.length === 0) return sub;
+    const patterns = sub.sourcePatterns.map((p) => new RegExp(p.source, p.flags.replace(/[gy]/g, '')));
+    const matched = [...existing.keys()]
+      .filter((t) => !t.startsWith(`${applicationId}-`) && !named.has(t) && patterns.some((p) => p.test(t)))
+      .sort();
+    if (matched.length === 0) {
       throw new TopologyTopicsError(
-        `Sub-topology ${sub.id}: pattern subscriptions are not supported by the runtime yet`,
+        `Sub-topology ${sub.id}: no topic matches ${sub.sourcePatterns.map(String).join(', ')}; ` +
+          `create a matching topic before starting the application`,
       );
     }
-  }
+    return { ...sub, sourceTopics: [...sub.sourceTopics, ...matched] };
+  });
   const internalDefs = new Map(topology.internalTopics().map((d) => [d.name, d]));
   const missing = [
     ...new Set(
@@ -94,21 +113,33 @@ export function planTopics(
       if (def && !def.numPartitions) counts.set(resolve(t), n);
     }
   }
-  const subTopologies: SubTopologyPlan[] = subs.map((s) => {
-    const sourceTopics = s.sourceTopics.map(resolve);
-    const sizes = sourceTopics.map((t) => ({ topic: t, partitions: counts.get(t) ?? 0 }));
-    const distinct = new Set(sizes.map((x) => x.partitions));
-    if (distinct.size > 1) {
-      throw new TopologyTopicsError(
-        `Sub-topology ${s.id} reads topics that are not co-partitioned (they must have the same number of partitions): ` +
-          sizes.map((x) => `${x.topic} has ${x.partitions}`).join(', '),
-      );
-    }
-    const partitions = sizes[0]?.partitions ?? 0;
-    if (partitions === 0)
-      throw new TopologyTopicsError(`Sub-topology ${s.id}: cannot determine its partition count`);
-    return { id: s.id, nodes: new Set(s.nodes), sourceTopics, stores: s.stores, partitions };
-  });
+  const globalSubTopologies: GlobalSubTopologyPlan[] = subs
+    .filter((s) => s.global)
+    .map((s) => ({
+      id: s.id,
+      nodes: new Set(s.nodes),
+      sourceTopics: s.sourceTopics.map(resolve),
+      stores: s.stores,
+    }));
+  const subTopologies: SubTopologyPlan[] = subs
+    .filter((s) => !s.global)
+    .map((s) => {
+      const sourceTopics = s.sourceTopics.map(resolve);
+      const sizes = sourceTopics.map((t) => ({ topic: t, partitions: counts.get(t) ?? 0 }));
+      const distinct = new Set(sizes.map((x) => x.partitions));
+      if (distinct.size > 1) {
+        throw new TopologyTopicsError(
+          `Sub-topology ${s.id} reads topics that are not co-partitioned (they must have the same number of partitions): ` +
+            sizes.map((x) => `${x.topic} has ${x.partitions}`).join(', '),
+        );
+      }
+      const partitions = sizes[0]?.partitions ?? 0;
+      if (partitions === 0)
+        throw new TopologyTopicsError(`Sub-topology ${s.id}: cannot determine its partition count`);
+      // Global stores a task reads (global-table joins) belong to the instance, not to the task.
+      const stores = s.stores.filter((store) => !topology.globalStores.has(store));
+      return { id: s.id, nodes: new Set(s.nodes), sourceTopics, stores, partitions };
+    });
   const internalTopics: NewTopic[] = [];
   const changelogs = new Map<string, string>();
   for (const def of internalDefs.values()) {
@@ -137,6 +168,7 @@ export function planTopics(
   }
   return {
     subTopologies,
+    globalSubTopologies,
     internalTopics,
     changelogs,
     partitionCounts: counts,
