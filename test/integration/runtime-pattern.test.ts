@@ -1,0 +1,84 @@
+/**
+ * Pattern sources: `builder.stream(/regex/)` reads every existing topic that matches when the
+ * instance starts, with one task per partition (the matching topics are co-partitioned).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { Consumed, Grouped, Materialized, Produced, Serdes, StreamsBuilder } from '../../src/index.ts';
+import { KafkaStreams } from '../../src/runtime/kafka-streams.ts';
+import { brokers, createTopic, eventually, produce, uniqueGroup, uniqueTopic } from './helpers.ts';
+import { LatestValues, RUNTIME_TEST_MS, SETTLE_MS, sorted, tempStateDir } from './runtime-support.ts';
+
+const running: KafkaStreams[] = [];
+const views: LatestValues[] = [];
+
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((s) => s.close()));
+  await Promise.all(views.splice(0).map((v) => v.stop()));
+});
+
+describe('pattern source', () => {
+  it(
+    'counts across every matching topic',
+    async () => {
+      const prefix = uniqueTopic('clicks');
+      const topics = [`${prefix}-eu`, `${prefix}-us`];
+      for (const t of topics) await createTopic(t, { partitions: 2 });
+      const other = `${uniqueTopic('unrelated')}`;
+      await createTopic(other, { partitions: 2 });
+      const output = uniqueTopic('clicks-per-page');
+      await createTopic(output, { partitions: 2 });
+      const builder = new StreamsBuilder();
+      builder
+        .stream<string, string>(
+          new RegExp(`^${prefix}-[a-z]+$`),
+          Consumed.with(Serdes.String(), Serdes.String()),
+        )
+        .groupBy((_k: string | null, page: string) => page, Grouped.with(Serdes.String(), Serdes.String()))
+        .count(Materialized.as<string, number>('clicks').withKeySerde(Serdes.String()))
+        .toStream()
+        .to(output, Produced.with(Serdes.String(), Serdes.Long()));
+      const streams = new KafkaStreams(builder.build(), {
+        applicationId: uniqueGroup('pattern-app'),
+        brokers: brokers(),
+        stateDir: await tempStateDir(),
+        commitIntervalMs: 200,
+      });
+      running.push(streams);
+      const view = await LatestValues.start(output);
+      views.push(view);
+      await produce(topics[0]!, [
+        { key: 'u1', value: '/home' },
+        { key: 'u2', value: '/cart' },
+      ]);
+      await produce(topics[1]!, [
+        { key: 'u3', value: '/home' },
+        { key: 'u4', value: '/home' },
+      ]);
+      await produce(other, [{ key: 'u5', value: '/home' }]);
+      await streams.start();
+      // Sub-topology 0 reads both matching topics: 2 partitions → 2 tasks, each with both topics.
+      await eventually(
+        () =>
+          expect(
+            streams
+              .localTasks()
+              .filter((t) => t.subtopology === 0)
+              .map((t) => t.id)
+              .sort(),
+          ).toEqual(['0_0', '0_1']),
+        { timeoutMs: SETTLE_MS },
+      );
+      await eventually(
+        () =>
+          expect(sorted(view.values)).toEqual([
+            ['/cart', 1],
+            ['/home', 3],
+          ]),
+        { timeoutMs: SETTLE_MS },
+      );
+      expect(streams.error).toBeUndefined();
+    },
+    RUNTIME_TEST_MS,
+  );
+});
