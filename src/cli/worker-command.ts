@@ -15,6 +15,8 @@ export interface WorkerOptions {
   applicationServer?: string;
   applicationId?: string;
   metricsPort?: number;
+  onBadRecord?: 'skip' | 'fail';
+  numStandbyReplicas?: number;
 }
 
 function parsePositiveInt(value: string): number {
@@ -92,6 +94,11 @@ export async function runWorker(file: string, options: WorkerOptions): Promise<n
     processingGuarantee: options.guarantee,
     ...(options.commitInterval !== undefined ? { commitIntervalMs: options.commitInterval } : {}),
     ...(options.applicationServer ? { applicationServer: options.applicationServer } : {}),
+    // A worker keeps going past a record it cannot read: logged with topic, partition and offset,
+    // counted as lambda_streams_dropped_records_total{reason="deserialization"}; the record stays in
+    // its topic. --on-bad-record fail stops instead (Kafka Streams' LogAndFail).
+    badRecordHandling: options.onBadRecord ?? 'skip',
+    ...(options.numStandbyReplicas !== undefined ? { numStandbyReplicas: options.numStandbyReplicas } : {}),
   });
   let stopMetrics: (() => Promise<void>) | undefined;
   let signalled: (code: number) => void = () => {};
@@ -102,7 +109,10 @@ export async function runWorker(file: string, options: WorkerOptions): Promise<n
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
-  streams.onError(() => signalled(1));
+  streams.onError((error) => {
+    info(`stopping: ${error.message}`);
+    signalled(1);
+  });
   try {
     if (options.metricsPort !== undefined) stopMetrics = await serveMetrics(streams, options.metricsPort);
     await streams.start();
@@ -146,6 +156,19 @@ export function registerWorkerCommand(program: Command): void {
     .option('--application-server <host:port>', 'endpoint of this worker for the serving layer')
     .option('--application-id <id>', "override the topology file's application id")
     .option('--metrics-port <port>', 'serve Prometheus metrics on this port', parsePositiveInt)
+    .addOption(
+      new Option(
+        '--on-bad-record <action>',
+        'a source record that cannot be deserialized: skip it (logged with topic/partition/offset, counted in lambda_streams_dropped_records_total) or fail the worker',
+      )
+        .choices(['skip', 'fail'])
+        .default('skip'),
+    )
+    .option(
+      '--num-standby-replicas <n>',
+      'standby replicas per stateful task, kept warm on other workers (default 0)',
+      parsePositiveInt,
+    )
     .action(async (file: string, opts: WorkerOptions) => {
       if (!opts.brokers && process.env.KAFKA_BROKERS) opts.brokers = process.env.KAFKA_BROKERS;
       process.exitCode = await runWorker(file, opts);
