@@ -247,32 +247,35 @@ function subscriptionSendProcessor<K, V, KO>(
             record.withKey(fk).withValue({ hash, instruction, primaryKey: record.key, partition }),
           );
         const nullable = (v: KO): KO | null => (v === undefined ? null : v);
+        const oldFk = oldValue === null ? null : nullable(extract(oldValue));
         if (kind === 'left') {
-          if (oldValue !== null) {
-            const oldFk = nullable(extract(oldValue));
-            const newFk = newValue === null ? null : nullable(extract(newValue));
-            if (oldFk !== null && !sameKey(newFk, oldFk)) send(oldFk, Instruction.DELETE_KEY_AND_PROPAGATE);
-            send(newFk, Instruction.PROPAGATE_NULL_IF_NO_FK_VAL_AVAILABLE);
-          } else if (newValue !== null) {
-            send(nullable(extract(newValue)), Instruction.PROPAGATE_NULL_IF_NO_FK_VAL_AVAILABLE);
-          }
+          if (oldValue === null && newValue === null) return; // idempotent delete: no output
+          const newFk = newValue === null ? null : nullable(extract(newValue));
+          // A changed key unsubscribes from the old foreign row, which may live on another partition.
+          if (oldFk !== null && !sameKey(newFk, oldFk)) send(oldFk, Instruction.DELETE_KEY_NO_PROPAGATE);
+          // Every change asks for an answer (a null key too), so a left-join result is always produced.
+          send(newFk, Instruction.PROPAGATE_NULL_IF_NO_FK_VAL_AVAILABLE);
           return;
         }
-        if (oldValue !== null) {
-          const oldFk = nullable(extract(oldValue));
-          if (oldFk === null) return skipNullForeignKey();
-          if (newValue !== null) {
-            const newFk = nullable(extract(newValue));
-            if (newFk === null) return skipNullForeignKey();
-            if (!sameKey(newFk, oldFk)) send(oldFk, Instruction.DELETE_KEY_NO_PROPAGATE);
-            send(newFk, Instruction.PROPAGATE_NULL_IF_NO_FK_VAL_AVAILABLE);
-          } else {
-            send(oldFk, Instruction.DELETE_KEY_AND_PROPAGATE);
-          }
-        } else if (newValue !== null) {
-          const newFk = nullable(extract(newValue));
-          if (newFk === null) skipNullForeignKey();
-          else send(newFk, Instruction.PROPAGATE_ONLY_IF_FK_VAL_AVAILABLE);
+        if (newValue === null) {
+          // The left row is deleted: drop its subscription and delete the result.
+          if (oldFk !== null) send(oldFk, Instruction.DELETE_KEY_AND_PROPAGATE);
+          return;
+        }
+        const newFk = nullable(extract(newValue));
+        if (newFk === null) {
+          skipNullForeignKey();
+          // The row no longer joins: unsubscribe and delete any earlier result.
+          if (oldFk !== null) send(oldFk, Instruction.DELETE_KEY_AND_PROPAGATE);
+        } else if (oldFk === null) {
+          send(newFk, Instruction.PROPAGATE_ONLY_IF_FK_VAL_AVAILABLE); // insert: nothing earlier to delete
+        } else if (!sameKey(newFk, oldFk)) {
+          send(oldFk, Instruction.DELETE_KEY_NO_PROPAGATE);
+          // Propagate null when the new foreign row is missing, to delete the earlier result.
+          send(newFk, Instruction.PROPAGATE_NULL_IF_NO_FK_VAL_AVAILABLE);
+        } else {
+          // Same foreign key: without a foreign row neither the old nor the new value joined.
+          send(newFk, Instruction.PROPAGATE_ONLY_IF_FK_VAL_AVAILABLE);
         }
       },
     };
