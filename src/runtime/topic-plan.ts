@@ -87,6 +87,18 @@ export function planTopics(
       `Source topic(s) ${missing.map((t) => `'${t}'`).join(', ')} do not exist; create them before starting the application`,
     );
   }
+  // Output topics are not created automatically (as in Kafka Streams): say so before processing starts,
+  // instead of failing at the first produce with a broker error that names no topic.
+  const missingSinks = [
+    ...new Set(
+      subs.flatMap((s) => s.sinkTopics).filter((t) => !topology.isInternalTopic(t) && !existing.has(t)),
+    ),
+  ];
+  if (missingSinks.length > 0) {
+    throw new TopologyTopicsError(
+      `Output topic(s) ${missingSinks.map((t) => `'${t}'`).join(', ')} do not exist; create them before starting the application`,
+    );
+  }
   const counts = new Map(existing);
   // Repartition topics: fixed count, or the max over the sources of the writing sub-topology; iterate
   // because a writer may itself read repartition topics.

@@ -30,6 +30,24 @@ describe('planTopics', () => {
     expect(() => planTopics('app', wordCount(), new Map())).toThrow(/'lines' do not exist/);
   });
 
+  it('names missing output topics (they are not created automatically)', () => {
+    const builder = new StreamsBuilder();
+    builder.stream('in', Consumed.with(Serdes.String(), Serdes.String())).to('out');
+    expect(() => planTopics('app', builder.build(), new Map([['in', 2]]))).toThrow(
+      /Output topic\(s\) 'out' do not exist; create them/,
+    );
+    expect(() =>
+      planTopics(
+        'app',
+        builder.build(),
+        new Map([
+          ['in', 2],
+          ['out', 1],
+        ]),
+      ),
+    ).not.toThrow();
+  });
+
   it('rejects sources that are not co-partitioned, naming topics and counts', () => {
     const builder = new StreamsBuilder();
     const left = builder.table('left', Consumed.with(Serdes.String(), Serdes.String()));
