@@ -100,6 +100,29 @@ function isRebalanceError(error: unknown): boolean {
   return false;
 }
 
+const CONNECTION_ERROR_NAMES = new Set([
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSBrokerNotFound',
+]);
+const CONNECTION_ERROR_MESSAGE =
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EPIPE|Connection error|Connection timeout|Closed connection/i;
+
+/**
+ * True when a kafkajs error (or one it wraps, e.g. KafkaJSNumberOfRetriesExceeded) says a broker
+ * could not be reached: refused, reset or timed-out connections, no broker left to ask.
+ */
+export function isBrokerConnectionError(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e && typeof e === 'object' && depth < 6; depth++) {
+    const { name, message } = e as { name?: unknown; message?: unknown };
+    if (typeof name === 'string' && CONNECTION_ERROR_NAMES.has(name)) return true;
+    if (typeof message === 'string' && CONNECTION_ERROR_MESSAGE.test(message)) return true;
+    e = (e as { cause?: unknown }).cause ?? (e as { originalError?: unknown }).originalError;
+  }
+  return false;
+}
+
 /** Bytes per produce request; the broker's default message.max.bytes is 1 MiB per record batch. */
 const MAX_REQUEST_BYTES = 900 * 1024;
 const MAX_REQUEST_RECORDS = 20_000;

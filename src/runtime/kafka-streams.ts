@@ -35,7 +35,7 @@ import type {
   TopicPartitionOffset,
 } from '../kafka/client.ts';
 import { RebalanceInProgressError } from '../kafka/client.ts';
-import { createKafkaClient } from '../kafka/kafkajs-client.ts';
+import { createKafkaClient, isBrokerConnectionError } from '../kafka/kafkajs-client.ts';
 import { StreamsMetrics } from '../metrics/metrics.ts';
 import { StreamTask, type BadRecordHandling } from '../processor/internals/task.ts';
 import type { StateStore } from '../state/types.ts';
@@ -81,6 +81,11 @@ export interface KafkaStreamsConfig {
   restoreLogIntervalMs?: number;
   /** Standby replicas per task, kept warm on other instances (Kafka Streams' num.standby.replicas). Default 0. */
   numStandbyReplicas?: number;
+  /**
+   * How long the consumer may keep failing to reach the brokers (kafkajs restarting it after each
+   * round of retries) before the instance gives up and goes to ERROR. Default 30 000 ms.
+   */
+  brokerUnreachableTimeoutMs?: number;
 }
 
 export type StateListener = (newState: StreamsState, oldState: StreamsState) => void;
@@ -186,6 +191,9 @@ export class KafkaStreams {
   private readonly changelogOwner = new Map<string, { kind: 'active' | 'standby'; id: string }>();
   private changelogReader?: PartitionReader;
   private global?: GlobalStateManager;
+  /** Since when the consumer keeps crashing because no broker answers (reset by a join or a batch). */
+  private unreachableSince?: number;
+  private lastConnectionError?: Error;
 
   constructor(topology: Topology, config: KafkaStreamsConfig) {
     this.topology = topology;
@@ -391,11 +399,16 @@ export class KafkaStreams {
       },
       onCrash: (error, restarting) => {
         if (!restarting) this.fail(error);
+        else if (isBrokerConnectionError(error)) this.onBrokersUnreachable(error);
         else this.log.warn({ err: error }, 'consumer crashed; kafkajs restarts it');
       },
     });
     const pollMs = this.config.pollIntervalMs ?? 200;
-    this.timer = setInterval(() => void this.exclusive(() => this.onTick()), pollMs);
+    this.timer = setInterval(() => {
+      // Outside the chain: a commit stuck on a dead broker must not delay giving up.
+      this.checkBrokersUnreachable();
+      void this.exclusive(() => this.onTick());
+    }, pollMs);
     this.timer.unref();
     this.log.info(
       { guarantee: this.guarantee, commitIntervalMs: this.commitIntervalMs, topics },
@@ -460,8 +473,59 @@ export class KafkaStreams {
     return next;
   }
 
-  private fail(error: Error): void {
+  private brokerList(): string {
+    return (this.client?.brokers ?? this.config.brokers ?? []).join(',') || '(none configured)';
+  }
+
+  /** The consumer crashed for want of a broker; kafkajs restarts it. Gives up after the timeout. */
+  private onBrokersUnreachable(error: Error): void {
+    this.unreachableSince ??= Date.now();
+    this.lastConnectionError = error;
+    const timeoutMs = this.config.brokerUnreachableTimeoutMs ?? 30_000;
+    const elapsed = Date.now() - this.unreachableSince;
+    if (elapsed >= timeoutMs) {
+      this.checkBrokersUnreachable();
+      return;
+    }
+    this.log.warn(
+      { err: error, brokers: this.brokerList() },
+      `cannot reach Kafka brokers ${this.brokerList()} (${error.message}); the consumer restarts and ` +
+        `retries, the instance stops in ${Math.ceil((timeoutMs - elapsed) / 1000)} s unless they come back`,
+    );
+  }
+
+  private checkBrokersUnreachable(): void {
+    if (this.unreachableSince === undefined || this.fatal || this.closing) return;
+    const timeoutMs = this.config.brokerUnreachableTimeoutMs ?? 30_000;
+    const elapsed = Date.now() - this.unreachableSince;
+    if (elapsed < timeoutMs) return;
+    const cause = this.lastConnectionError;
+    this.fail(
+      this.brokersLost(
+        `${cause?.message ?? 'no broker answers'}; unreachable for ${Math.round(elapsed / 1000)} s`,
+        cause,
+      ),
+    );
+  }
+
+  /** The one line that names the brokers and says what to do. */
+  private brokersLost(detail: string, cause: unknown): Error {
+    return new BrokersUnreachableError(
+      `lost the connection to Kafka brokers ${this.brokerList()} (${detail}); the instance stops: ` +
+        `restart it when the brokers are back — committed offsets and changelogs make the restart safe`,
+      { cause },
+    );
+  }
+
+  /** Connection errors (a commit or transaction that outlived kafkajs' retries) get that line too. */
+  private describeFailure(error: Error): Error {
+    if (error instanceof BrokersUnreachableError || !isBrokerConnectionError(error)) return error;
+    return this.brokersLost(error.message, error);
+  }
+
+  private fail(failure: Error): void {
     if (this.fatal) return;
+    const error = this.describeFailure(failure);
     this.fatal = error;
     this.log.error({ err: error }, `stream processing failed: ${error.message}`);
     if (this.currentState !== 'PENDING_SHUTDOWN' && this.currentState !== 'NOT_RUNNING')
@@ -485,6 +549,7 @@ export class KafkaStreams {
 
   private async onAssignment(assignment: Map<string, number[]>, member: MemberInfo): Promise<void> {
     this.metrics.rebalanced();
+    this.unreachableSince = undefined;
     this.migrated.clear();
     this.rebalancing = false;
     const wanted = new Set<string>();
@@ -544,6 +609,7 @@ export class KafkaStreams {
   }
 
   private async onBatch(batch: ConsumerBatch): Promise<void> {
+    this.unreachableSince = undefined;
     const key = `${batch.topic}:${batch.partition}`;
     if (!this.assigned.has(key)) return; // fetched before a rebalance took the partition away
     const id = this.taskOfPartition.get(key);
@@ -1071,6 +1137,11 @@ export class KafkaStreams {
     this.admin ??= await this.client.admin();
     return this.admin;
   }
+}
+
+/** The instance gave up because no broker answers (see brokerUnreachableTimeoutMs). */
+export class BrokersUnreachableError extends Error {
+  override name = 'BrokersUnreachableError';
 }
 
 const FENCED_ERROR_TYPES = new Set([
