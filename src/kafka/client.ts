@@ -157,6 +157,11 @@ export interface ConsumerBatch {
   highWatermark: number;
   /** Offset after the last record of the fetched batch, control records included. */
   nextOffset: number;
+  /**
+   * Like nextOffset, but undefined when the fetch returned nothing at all (then nextOffset is the high
+   * watermark, which under read_committed may lie past an open transaction): safe to commit.
+   */
+  committableOffset?: number;
 }
 
 export interface BatchContext {

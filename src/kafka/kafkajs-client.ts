@@ -516,6 +516,7 @@ class KafkajsConsumer implements KafkaConsumer {
               records,
               highWatermark: Number(batch.highWatermark),
               nextOffset: Number(batch.lastOffset()) + 1,
+              ...(batch.firstOffset() === null ? {} : { committableOffset: Number(batch.lastOffset()) + 1 }),
             },
             { heartbeat, isRunning, isStale },
           );

@@ -7,7 +7,19 @@ import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import type { KafkaStreams } from '../../src/runtime/kafka-streams.ts';
-import { eventually } from './helpers.ts';
+import { committedOffsets, eventually, withAdmin } from './helpers.ts';
+
+async function endOffsets(topic: string): Promise<Map<number, string>> {
+  return withAdmin(
+    async (admin) => new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, p.high])),
+  );
+}
+
+async function internalRepartitionTopics(applicationId: string): Promise<string[]> {
+  return withAdmin(async (admin) =>
+    (await admin.listTopics()).filter((t) => t.startsWith(`${applicationId}-`) && t.endsWith('-repartition')),
+  );
+}
 import {
   LatestValues,
   addCounts,
@@ -55,6 +67,25 @@ describe.each(['at_least_once', 'exactly_once'] as const)('word count (%s)', (gu
       await eventually(() => expect(sorted(storeCounts(streams))).toEqual(sorted(first.counts)), {
         timeoutMs: 10_000,
       });
+      // Caught up means lag 0: committed offsets reach the end of every input, transaction markers
+      // included (a repartition topic written under exactly_once ends with one).
+      for (const topic of [setup.input, ...(await internalRepartitionTopics(setup.applicationId))]) {
+        await eventually(
+          async () => {
+            const [committed, ends] = [
+              await committedOffsets(setup.applicationId, topic),
+              await endOffsets(topic),
+            ];
+            // An empty partition has no committed offset (-1): nothing to commit there.
+            const caughtUp = [...ends].map(([p, end]) => [
+              p,
+              committed.get(p) === '-1' && end === '0' ? '0' : committed.get(p),
+            ]);
+            expect(caughtUp).toEqual([...ends]);
+          },
+          { timeoutMs: 10_000 },
+        );
+      }
       await streams.close();
       expect(streams.state).toBe('NOT_RUNNING');
 

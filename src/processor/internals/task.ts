@@ -258,6 +258,17 @@ export class StreamTask {
     return this.queues.sizeOf(topic, partition);
   }
 
+  /**
+   * Moves a partition's commit position to `nextOffset` (the consumer's position after a fetched batch)
+   * once nothing of the partition is queued: offsets without a record for the task, such as
+   * transaction markers, are then committed too, so a caught-up consumer shows lag 0.
+   */
+  advanceConsumed(topic: string, partition: number, nextOffset: number): void {
+    if (this.queues.sizeOf(topic, partition) > 0) return;
+    const state = this.partitionState(topic, partition);
+    if (nextOffset > state.nextOffset) state.nextOffset = nextOffset;
+  }
+
   /** Processes the queued record with the smallest timestamp; false when nothing is queued. */
   processNext(): boolean {
     const record = this.queues.next();
