@@ -2,6 +2,7 @@ import type { ProcessorContext } from '../processor/api.ts';
 import type { Record } from '../processor/record.ts';
 import type { InternalStreamsBuilder } from './internal-builder.ts';
 import { KStream } from './kstream.ts';
+import { passThrough } from './processors/basic.ts';
 
 /** Name of a branch, and optionally what to do with its stream (Kafka Streams' Branched). */
 export class Branched<K, V> {
@@ -107,15 +108,3 @@ export function splitterProcessor(routing: SplitRouting) {
     };
   };
 }
-
-const passThrough = () => {
-  let context: ProcessorContext;
-  return {
-    init(ctx: ProcessorContext) {
-      context = ctx;
-    },
-    process(record: Record<unknown, unknown>) {
-      context.forward(record);
-    },
-  };
-};

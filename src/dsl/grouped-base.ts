@@ -3,6 +3,7 @@ import { Record } from '../processor/record.ts';
 import type { InternalProcessorContext } from '../processor/internals/task.ts';
 import type { Serde } from '../serde/serde.ts';
 import type { InternalStreamsBuilder } from './internal-builder.ts';
+import { dropNullKeys } from './processors/basic.ts';
 
 /** Shared by grouped and windowed-grouped streams: where records come from and whether to repartition. */
 export abstract class GroupedBase<K, V> {
@@ -129,15 +130,3 @@ function combinerProcessor<K, V, P>(spec: CombineSpec<K, V, P>) {
 export function repartitionTopicConfig(): globalThis.Record<string, string> {
   return { 'cleanup.policy': 'delete', 'segment.bytes': '52428800', 'retention.ms': '-1' };
 }
-
-const dropNullKeys = () => {
-  let context: ProcessorContext;
-  return {
-    init(ctx: ProcessorContext) {
-      context = ctx;
-    },
-    process(record: Record<unknown, unknown>) {
-      if (record.key !== null && record.key !== undefined) context.forward(record);
-    },
-  };
-};

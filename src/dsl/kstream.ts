@@ -25,6 +25,7 @@ import { GlobalKTable } from './global-ktable.ts';
 import { streamGlobalTableJoin, streamTableJoin } from './stream-table-join.ts';
 import { KGroupedStream } from './kgrouped-stream.ts';
 import { StreamsError } from '../processor/internals/errors.ts';
+import { passThrough } from './processors/basic.ts';
 
 export type Predicate<K, V> = (key: K, value: V) => boolean;
 export type KeyValueMapper<K, V, R> = (key: K, value: V) => R;
@@ -441,17 +442,5 @@ export class KStream<K, V> {
     return new KStream(this.builder, name, keySerde, valueSerde, this.repartitionRequired || changesKey);
   }
 }
-
-const passThrough: ProcessorSupplier = () => {
-  let context: ProcessorContext;
-  return {
-    init(ctx) {
-      context = ctx;
-    },
-    process(record) {
-      context.forward(record);
-    },
-  };
-};
 
 export { Grouped, Produced };

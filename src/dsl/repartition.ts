@@ -1,9 +1,8 @@
-import type { ProcessorContext } from '../processor/api.ts';
-import type { Record } from '../processor/record.ts';
 import type { Serde } from '../serde/serde.ts';
 import type { StreamPartitioner } from '../topology/nodes.ts';
 import { KStream } from './kstream.ts';
 import { repartitionTopicConfig } from './grouped-base.ts';
+import { dropNullKeys } from './processors/basic.ts';
 
 /**
  * Writes a stream to an internal repartition topic (`<name>` gets the application-id prefix at run time)
@@ -29,21 +28,7 @@ export function repartitionStream<K, V>(
     config: repartitionTopicConfig(),
     ...(options.numPartitions !== undefined ? { numPartitions: options.numPartitions } : {}),
   });
-  topology.addProcessor(
-    filterName,
-    () => {
-      let context: ProcessorContext;
-      return {
-        init(ctx: ProcessorContext) {
-          context = ctx;
-        },
-        process(record: Record<unknown, unknown>) {
-          if (record.key !== null && record.key !== undefined) context.forward(record);
-        },
-      };
-    },
-    stream.nodeName,
-  );
+  topology.addProcessor(filterName, dropNullKeys, stream.nodeName);
   const serdes = { ...(keySerde ? { keySerde } : {}), ...(valueSerde ? { valueSerde } : {}) };
   topology.addSink(
     sinkName,

@@ -1,5 +1,3 @@
-import type { ProcessorContext } from '../processor/api.ts';
-import type { Record } from '../processor/record.ts';
 import type { Serde } from '../serde/serde.ts';
 import { Stores } from '../state/index.ts';
 import type { StoreBuilder } from '../state/types.ts';
@@ -15,6 +13,7 @@ import {
   streamStreamJoinProcessor,
   timestampedKeyAndJoinSideSerde,
 } from './processors/stream-stream-join.ts';
+import { dropNullKeys, passThrough } from './processors/basic.ts';
 
 export type StreamJoinKind = 'inner' | 'left' | 'outer';
 
@@ -75,7 +74,7 @@ export function streamStreamJoin<K, V, VO, VR>(
     );
   }
   topology.copartitionGroups.push([
-    ...new Set([...sourceTopicsOf(builder, leftNode), ...sourceTopicsOf(builder, rightNode)]),
+    ...new Set([...topology.upstreamSourceTopics(leftNode), ...topology.upstreamSourceTopics(rightNode)]),
   ]);
 
   const joinThisSuffix = rightOuter ? '-outer-this-join' : '-this-join';
@@ -208,42 +207,3 @@ function repartitionForJoin(
   topology.addSource(sourceName, topic, { keySerde, valueSerde });
   return sourceName;
 }
-
-/** Topics read by the sources upstream of a node (for co-partitioning). */
-function sourceTopicsOf(builder: InternalStreamsBuilder, nodeName: string): string[] {
-  const topics: string[] = [];
-  const seen = new Set<string>();
-  const visit = (name: string): void => {
-    if (seen.has(name)) return;
-    seen.add(name);
-    const def = builder.topology.node(name);
-    if (def.kind === 'source') topics.push(...def.topics);
-    else for (const parent of def.parents) visit(parent);
-  };
-  visit(nodeName);
-  return topics;
-}
-
-const passThrough = () => {
-  let context: ProcessorContext;
-  return {
-    init(ctx: ProcessorContext) {
-      context = ctx;
-    },
-    process(record: Record<unknown, unknown>) {
-      context.forward(record);
-    },
-  };
-};
-
-const dropNullKeys = () => {
-  let context: ProcessorContext;
-  return {
-    init(ctx: ProcessorContext) {
-      context = ctx;
-    },
-    process(record: Record<unknown, unknown>) {
-      if (record.key !== null && record.key !== undefined) context.forward(record);
-    },
-  };
-};

@@ -13,14 +13,37 @@ export type Initializer<VA> = () => VA;
 export type Aggregator<K, V, VA> = (key: K, value: V, aggregate: VA) => VA;
 export type Reducer<V> = (aggregate: V, value: V) => V;
 
-function skip(context: ProcessorContext<any, any>, what: string, reason: 'null-key' | 'null-value'): void {
+/** Logs and counts a record an aggregation cannot use (as Kafka Streams: "Skipping record due to ..."). */
+export function skipRecord(
+  context: ProcessorContext<any, any>,
+  what: string,
+  reason: 'null-key' | 'null-value',
+): void {
   const meta = context.recordMetadata();
-  logger.debug(
+  logger.warn(
     meta
       ? `Skipping record due to ${what}. topic=[${meta.topic}] partition=[${meta.partition}] offset=[${meta.offset}]`
       : `Skipping record due to ${what}. Topic, partition, and offset not known.`,
   );
   (context as unknown as InternalProcessorContext).recordDropped(reason);
+}
+
+/**
+ * Folds a record into an aggregate: from the initializer when there is none yet (timestamp of the
+ * record), else into the old one (the larger of both timestamps).
+ */
+function fold<K, V, VA>(
+  key: K,
+  value: V,
+  timestamp: number,
+  old: ValueAndTimestamp<VA> | undefined,
+  initializer: Initializer<VA> | undefined,
+  aggregator: (key: K, value: V, aggregate: VA | undefined) => VA,
+): { value: VA; timestamp: number } {
+  if (old === undefined || old.value === null || old.value === undefined) {
+    return { value: aggregator(key, value, initializer ? initializer() : undefined), timestamp };
+  }
+  return { value: aggregator(key, value, old.value), timestamp: Math.max(timestamp, old.timestamp) };
 }
 
 /**
@@ -50,19 +73,18 @@ export function aggregateProcessor<K, V, VA>(
           record.value === null ||
           record.value === undefined
         ) {
-          skip(context, 'null key or value', record.key == null ? 'null-key' : 'null-value');
+          skipRecord(context, 'null key or value', record.key == null ? 'null-key' : 'null-value');
           return;
         }
         const old = store.get(record.key);
-        let newAgg: VA;
-        let timestamp: number;
-        if (old === undefined || old.value === null || old.value === undefined) {
-          newAgg = aggregator(record.key, record.value, initializer ? initializer() : undefined);
-          timestamp = record.timestamp;
-        } else {
-          newAgg = aggregator(record.key, record.value, old.value);
-          timestamp = Math.max(record.timestamp, old.timestamp);
-        }
+        const { value: newAgg, timestamp } = fold(
+          record.key,
+          record.value,
+          record.timestamp,
+          old,
+          initializer,
+          aggregator,
+        );
         store.put(record.key, { value: newAgg, timestamp });
         forwarder.maybeForward(
           record
@@ -100,11 +122,11 @@ export function windowAggregateProcessor<K, V, VA>(
       },
       process(record: Record<K, V>) {
         if (record.key === null || record.key === undefined) {
-          skip(context, 'null key', 'null-key');
+          skipRecord(context, 'null key', 'null-key');
           return;
         }
         if (skipNullValues && (record.value === null || record.value === undefined)) {
-          skip(context, 'null value', 'null-value');
+          skipRecord(context, 'null value', 'null-value');
           return;
         }
         observedStreamTime = Math.max(observedStreamTime, record.timestamp);
@@ -112,15 +134,14 @@ export function windowAggregateProcessor<K, V, VA>(
         for (const window of windows.windowsFor(record.timestamp)) {
           if (window.end > closeTime) {
             const old = store.fetch(record.key, window.start);
-            let newAgg: VA;
-            let timestamp: number;
-            if (old === undefined || old.value === null || old.value === undefined) {
-              newAgg = aggregator(record.key, record.value, initializer ? initializer() : undefined);
-              timestamp = record.timestamp;
-            } else {
-              newAgg = aggregator(record.key, record.value, old.value);
-              timestamp = Math.max(record.timestamp, old.timestamp);
-            }
+            const { value: newAgg, timestamp } = fold(
+              record.key,
+              record.value,
+              record.timestamp,
+              old,
+              initializer,
+              aggregator,
+            );
             // A null aggregate deletes the window, as ValueAndTimestamp.make(null, ts) does in Kafka Streams.
             store.put(
               record.key,

@@ -7,6 +7,7 @@ import { logger } from '../../logger.ts';
 import type { SlidingWindows } from '../sliding-windows.ts';
 import { change, type Change } from './change.ts';
 import { TupleForwarder } from './forwarding.ts';
+import { skipRecord } from './aggregate.ts';
 
 type Vat<VA> = ValueAndTimestamp<VA> | undefined;
 
@@ -227,15 +228,7 @@ export function slidingWindowAggregateProcessor<K, V, VA>(
           record.value === null ||
           record.value === undefined
         ) {
-          const meta = context.recordMetadata();
-          logger.warn(
-            meta
-              ? `Skipping record due to null key or value. topic=[${meta.topic}] partition=[${meta.partition}] offset=[${meta.offset}]`
-              : 'Skipping record due to null key or value. Topic, partition, and offset not known.',
-          );
-          (context as unknown as InternalProcessorContext).recordDropped(
-            record.key === null || record.key === undefined ? 'null-key' : 'null-value',
-          );
+          skipRecord(context, 'null key or value', record.key == null ? 'null-key' : 'null-value');
           return;
         }
         observedStreamTime = Math.max(observedStreamTime, record.timestamp);
