@@ -629,9 +629,8 @@ export class KafkaStreams {
   }
 
   private processBatch(handle: TaskHandle, batch: ConsumerBatch): void {
-    const key = `${batch.topic}:${batch.partition}`;
     // After a rebalance kafkajs may re-deliver records this task already processed: skip them.
-    const position = handle.task.consumedOffsets.get(key) ?? -1;
+    const position = handle.task.consumedOffset(batch.topic, batch.partition);
     const records: ConsumedRecord[] =
       position < 0 || batch.records.length === 0 || batch.records[0]!.offset >= position
         ? batch.records

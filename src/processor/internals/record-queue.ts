@@ -1,4 +1,5 @@
 import type { Headers } from '../record.ts';
+import type { PartitionState } from './task.ts';
 
 /** A consumed record after deserialization and timestamp extraction, waiting to be processed. */
 export interface StampedRecord {
@@ -12,7 +13,7 @@ export interface StampedRecord {
   /** Name of the source node that reads this topic. */
   source: string;
   /** The task's state of the partition the record came from. */
-  state: any;
+  state: PartitionState;
 }
 
 /** FIFO of one topic-partition (array plus head index: no per-record shift). */

@@ -85,7 +85,7 @@ export interface TaskConfig {
 const originOf = (raw: RawRecord) => ({ topic: raw.topic, partition: raw.partition, offset: raw.offset });
 
 /** What the task keeps per input partition. */
-interface PartitionState {
+export interface PartitionState {
   topic: string;
   partition: number;
   node: RuntimeNode;
@@ -99,7 +99,7 @@ interface PartitionState {
 }
 
 /** Runtime form of a graph node. */
-interface RuntimeNode {
+export interface RuntimeNode {
   name: string;
   children: RuntimeNode[];
   childByName: Map<string, RuntimeNode>;
@@ -129,6 +129,11 @@ export class StreamTask {
   private currentTimestamp = -1;
   private commitRequested = false;
   private initialized = false;
+  /** Next offset to commit for one partition (last processed + 1), or -1 before its first record. */
+  consumedOffset(topic: string, partition: number): number {
+    return this.partitions.get(topic)?.[partition]?.nextOffset ?? -1;
+  }
+
   /** Offsets consumed per "topic:partition": the next offset to commit (last processed + 1). */
   get consumedOffsets(): Map<string, number> {
     const offsets = new Map<string, number>();
@@ -171,7 +176,7 @@ export class StreamTask {
         .children(name)
         .filter((c) => config.nodes.has(c))
         .map(build);
-      const node = this.createNode(def.kind === 'processor' ? def.name : name, def, children);
+      const node = this.createNode(name, def, children);
       this.nodes.set(name, node);
       return node;
     };
