@@ -24,30 +24,42 @@ export class Named {
   }
 }
 
-/** How a source topic is read (Kafka Streams' Consumed). */
-export class Consumed<K, V> {
+/**
+ * Key and value serdes of an option class; `withSerdes` fills the ones given (the static `with`
+ * factories of Consumed, Produced, Grouped, ... go through it).
+ */
+abstract class SerdeOptions<K, V> {
   keySerde?: Serde<K>;
   valueSerde?: Serde<V>;
+
+  withKeySerde(serde: Serde<K>): this {
+    this.keySerde = serde;
+    return this;
+  }
+
+  withValueSerde(serde: Serde<V>): this {
+    this.valueSerde = serde;
+    return this;
+  }
+
+  protected withSerdes(keySerde: Serde<K> | undefined, valueSerde: Serde<V> | undefined): this {
+    if (keySerde) this.keySerde = keySerde;
+    if (valueSerde) this.valueSerde = valueSerde;
+    return this;
+  }
+}
+
+/** How a source topic is read (Kafka Streams' Consumed). */
+export class Consumed<K, V> extends SerdeOptions<K, V> {
   timestampExtractor?: TimestampExtractor;
   offsetReset?: 'earliest' | 'latest';
   processorName?: string;
 
   static with<K, V>(keySerde?: Serde<K>, valueSerde?: Serde<V>): Consumed<K, V> {
-    const c = new Consumed<K, V>();
-    if (keySerde) c.keySerde = keySerde;
-    if (valueSerde) c.valueSerde = valueSerde;
-    return c;
+    return new Consumed<K, V>().withSerdes(keySerde, valueSerde);
   }
   static as<K, V>(processorName: string): Consumed<K, V> {
     return new Consumed<K, V>().withName(processorName);
-  }
-  withKeySerde(serde: Serde<K>): this {
-    this.keySerde = serde;
-    return this;
-  }
-  withValueSerde(serde: Serde<V>): this {
-    this.valueSerde = serde;
-    return this;
   }
   withTimestampExtractor(extractor: TimestampExtractor): this {
     this.timestampExtractor = extractor;
@@ -64,28 +76,15 @@ export class Consumed<K, V> {
 }
 
 /** How records are written to a topic (Kafka Streams' Produced). */
-export class Produced<K, V> {
-  keySerde?: Serde<K>;
-  valueSerde?: Serde<V>;
+export class Produced<K, V> extends SerdeOptions<K, V> {
   partitioner?: StreamPartitioner<K, V>;
   processorName?: string;
 
   static with<K, V>(keySerde?: Serde<K>, valueSerde?: Serde<V>): Produced<K, V> {
-    const p = new Produced<K, V>();
-    if (keySerde) p.keySerde = keySerde;
-    if (valueSerde) p.valueSerde = valueSerde;
-    return p;
+    return new Produced<K, V>().withSerdes(keySerde, valueSerde);
   }
   static as<K, V>(processorName: string): Produced<K, V> {
     return new Produced<K, V>().withName(processorName);
-  }
-  withKeySerde(serde: Serde<K>): this {
-    this.keySerde = serde;
-    return this;
-  }
-  withValueSerde(serde: Serde<V>): this {
-    this.valueSerde = serde;
-    return this;
   }
   withStreamPartitioner(partitioner: StreamPartitioner<K, V>): this {
     this.partitioner = partitioner;
@@ -98,27 +97,14 @@ export class Produced<K, V> {
 }
 
 /** Serdes (and a name for the repartition topic) of a grouping (Kafka Streams' Grouped). */
-export class Grouped<K, V> {
-  keySerde?: Serde<K>;
-  valueSerde?: Serde<V>;
+export class Grouped<K, V> extends SerdeOptions<K, V> {
   name?: string;
 
   static with<K, V>(keySerde?: Serde<K>, valueSerde?: Serde<V>): Grouped<K, V> {
-    const g = new Grouped<K, V>();
-    if (keySerde) g.keySerde = keySerde;
-    if (valueSerde) g.valueSerde = valueSerde;
-    return g;
+    return new Grouped<K, V>().withSerdes(keySerde, valueSerde);
   }
   static as<K, V>(name: string): Grouped<K, V> {
     return new Grouped<K, V>().withName(name);
-  }
-  withKeySerde(serde: Serde<K>): this {
-    this.keySerde = serde;
-    return this;
-  }
-  withValueSerde(serde: Serde<V>): this {
-    this.valueSerde = serde;
-    return this;
   }
   withName(name: string): this {
     this.name = Named.as(name).name;
@@ -133,10 +119,8 @@ export type StoreType = 'persistent' | 'in-memory';
  * How a KTable or aggregation is stored (Kafka Streams' Materialized): store name (makes it queryable),
  * serdes, storage engine, caching, changelogging and window retention.
  */
-export class Materialized<K, V> {
+export class Materialized<K, V> extends SerdeOptions<K, V> {
   storeName?: string;
-  keySerde?: Serde<K>;
-  valueSerde?: Serde<V>;
   storeType?: StoreType;
   cachingEnabled = true;
   loggingEnabled = true;
@@ -149,18 +133,7 @@ export class Materialized<K, V> {
     return m;
   }
   static with<K, V>(keySerde?: Serde<K>, valueSerde?: Serde<V>): Materialized<K, V> {
-    const m = new Materialized<K, V>();
-    if (keySerde) m.keySerde = keySerde;
-    if (valueSerde) m.valueSerde = valueSerde;
-    return m;
-  }
-  withKeySerde(serde: Serde<K>): this {
-    this.keySerde = serde;
-    return this;
-  }
-  withValueSerde(serde: Serde<V>): this {
-    this.valueSerde = serde;
-    return this;
+    return new Materialized<K, V>().withSerdes(keySerde, valueSerde);
   }
   withStoreType(type: StoreType): this {
     this.storeType = type;
@@ -194,9 +167,7 @@ export class Materialized<K, V> {
 export type Merger<K, VA> = (key: K, left: VA, right: VA) => VA;
 
 /** Serdes and names of a stream-table join (Kafka Streams' Joined). */
-export class Joined<K, V, VO> {
-  keySerde?: Serde<K>;
-  valueSerde?: Serde<V>;
+export class Joined<K, V, VO> extends SerdeOptions<K, V> {
   otherValueSerde?: Serde<VO>;
   name?: string;
 
@@ -205,9 +176,7 @@ export class Joined<K, V, VO> {
     valueSerde?: Serde<V>,
     otherValueSerde?: Serde<VO>,
   ): Joined<K, V, VO> {
-    const j = new Joined<K, V, VO>();
-    if (keySerde) j.keySerde = keySerde;
-    if (valueSerde) j.valueSerde = valueSerde;
+    const j = new Joined<K, V, VO>().withSerdes(keySerde, valueSerde);
     if (otherValueSerde) j.otherValueSerde = otherValueSerde;
     return j;
   }
@@ -221,9 +190,7 @@ export class Joined<K, V, VO> {
 }
 
 /** Serdes, store names and store type of a stream-stream join (Kafka Streams' StreamJoined). */
-export class StreamJoined<K, V, VO> {
-  keySerde?: Serde<K>;
-  valueSerde?: Serde<V>;
+export class StreamJoined<K, V, VO> extends SerdeOptions<K, V> {
   otherValueSerde?: Serde<VO>;
   name?: string;
   storeName?: string;
@@ -235,9 +202,7 @@ export class StreamJoined<K, V, VO> {
     valueSerde?: Serde<V>,
     otherValueSerde?: Serde<VO>,
   ): StreamJoined<K, V, VO> {
-    const j = new StreamJoined<K, V, VO>();
-    if (keySerde) j.keySerde = keySerde;
-    if (valueSerde) j.valueSerde = valueSerde;
+    const j = new StreamJoined<K, V, VO>().withSerdes(keySerde, valueSerde);
     if (otherValueSerde) j.otherValueSerde = otherValueSerde;
     return j;
   }
@@ -268,18 +233,13 @@ export class StreamJoined<K, V, VO> {
 export type ValueJoiner<V1, V2, VR, K = unknown> = (left: V1, right: V2, key: K) => VR;
 
 /** Serdes, name and partitioning of KStream.repartition() (Kafka Streams' Repartitioned). */
-export class Repartitioned<K, V> {
-  keySerde?: Serde<K>;
-  valueSerde?: Serde<V>;
+export class Repartitioned<K, V> extends SerdeOptions<K, V> {
   name?: string;
   numberOfPartitions?: number;
   partitioner?: StreamPartitioner<K, V>;
 
   static with<K, V>(keySerde?: Serde<K>, valueSerde?: Serde<V>): Repartitioned<K, V> {
-    const r = new Repartitioned<K, V>();
-    if (keySerde) r.keySerde = keySerde;
-    if (valueSerde) r.valueSerde = valueSerde;
-    return r;
+    return new Repartitioned<K, V>().withSerdes(keySerde, valueSerde);
   }
   static as<K, V>(name: string): Repartitioned<K, V> {
     return new Repartitioned<K, V>().withName(name);
@@ -289,14 +249,6 @@ export class Repartitioned<K, V> {
   }
   withName(name: string): this {
     this.name = Named.as(name).name;
-    return this;
-  }
-  withKeySerde(serde: Serde<K>): this {
-    this.keySerde = serde;
-    return this;
-  }
-  withValueSerde(serde: Serde<V>): this {
-    this.valueSerde = serde;
     return this;
   }
   withNumberOfPartitions(n: number): this {
