@@ -1,7 +1,5 @@
 import { countersFor, createStoreCounters } from './counters.ts';
 import { notOpen, StateStoreError } from './errors.ts';
-import { readSortableInt64, sortableInt64 } from './key-encoding.ts';
-import { keysOf } from './key-scan.ts';
 import {
   defaultSegmentInterval,
   fromChangelogKey,
@@ -17,15 +15,14 @@ import {
 } from './window-store-layer.ts';
 import type { KeyValue, KeyValueBytesStore, StateStoreContext, StoreCounters } from './types.ts';
 import { afterInnerInit } from './init-chain.ts';
+import { SegmentTime } from './segment-time.ts';
 
 /**
  * Reserved key holding the stream time, written on flush and close: a window store must not forget
  * it on reopen (a tombstone can advance it without leaving a key behind). Empty, so it sorts before
  * every window key (those are at least 18 bytes long).
  */
-const STREAM_TIME_KEY = Buffer.alloc(0);
-/** Lower bound of window keys that skips STREAM_TIME_KEY. */
-const FIRST_WINDOW_KEY = Buffer.alloc(1);
+
 const MIN_TIME = Number.MIN_SAFE_INTEGER;
 const MAX_TIME = Number.MAX_SAFE_INTEGER;
 
@@ -51,10 +48,7 @@ export class SegmentedWindowBytesStore implements WindowStoreLayer {
   readonly retainDuplicates: boolean;
   readonly segmentInterval: number;
   readonly schema: WindowKeySchema;
-  private observed = -Infinity;
-  private persistedObserved = -Infinity;
-  /** Every segment below this id has been deleted. */
-  private liveFromSegment = -Infinity;
+  private readonly time: SegmentTime;
   private nextSeq = 0;
   private open = false;
   private counters: StoreCounters = createStoreCounters();
@@ -77,6 +71,7 @@ export class SegmentedWindowBytesStore implements WindowStoreLayer {
     this.retainDuplicates = retainDuplicates;
     this.segmentInterval = options.segmentInterval ?? defaultSegmentInterval(retentionPeriod);
     this.schema = new WindowKeySchema(this.segmentInterval, retainDuplicates);
+    this.time = new SegmentTime(inner, this.schema, retentionPeriod);
   }
 
   get name(): string {
@@ -90,11 +85,10 @@ export class SegmentedWindowBytesStore implements WindowStoreLayer {
   init(context: StateStoreContext): Promise<void> {
     return afterInnerInit(this.inner, this.inner.init(context), () => {
       this.counters = countersFor(context, this.name);
-      this.observed = this.persistedObserved = -Infinity;
-      this.liveFromSegment = -Infinity;
+      this.time.reset();
       this.nextSeq = 0;
       this.recoverStreamTime();
-      this.dropExpiredSegments();
+      this.time.dropExpiredSegments();
       this.open = true;
     });
   }
@@ -108,18 +102,18 @@ export class SegmentedWindowBytesStore implements WindowStoreLayer {
   }
 
   flush(): Promise<void> {
-    if (this.open) this.persistStreamTime();
+    if (this.open) this.time.persist();
     return this.inner.flush();
   }
 
   async close(): Promise<void> {
-    if (this.open) this.persistStreamTime();
+    if (this.open) this.time.persist();
     this.open = false;
     await this.inner.close();
   }
 
   observedStreamTime(): number {
-    return this.observed;
+    return this.time.observed;
   }
 
   put(key: Buffer, value: Buffer | null, windowStart: number): void {
@@ -129,11 +123,11 @@ export class SegmentedWindowBytesStore implements WindowStoreLayer {
   putAndReturnSeq(key: Buffer, value: Buffer | null, windowStart: number): number {
     this.checkOpen();
     this.checkTime(windowStart);
-    if (windowStart > this.observed) {
-      this.observed = windowStart;
-      this.dropExpiredSegments();
+    if (windowStart > this.time.observed) {
+      this.time.observed = windowStart;
+      this.time.dropExpiredSegments();
     }
-    if (isExpired(windowStart, this.observed, this.retentionPeriod)) {
+    if (isExpired(windowStart, this.time.observed, this.retentionPeriod)) {
       this.counters.expiredWindowDrops++;
       return -1;
     }
@@ -151,7 +145,7 @@ export class SegmentedWindowBytesStore implements WindowStoreLayer {
   fetch(key: Buffer, windowStart: number): Buffer | undefined {
     this.checkOpen();
     this.checkTime(windowStart);
-    if (isExpired(windowStart, this.observed, this.retentionPeriod)) return undefined;
+    if (isExpired(windowStart, this.time.observed, this.retentionPeriod)) return undefined;
     if (!this.retainDuplicates) return this.inner.get(this.schema.toStoreKey(key, windowStart, 0));
     const [low, high] = this.schema.timeRangeBounds(
       this.schema.segmentId(windowStart),
@@ -199,13 +193,13 @@ export class SegmentedWindowBytesStore implements WindowStoreLayer {
         throw new StateStoreError(this.name, `cannot restore: ${(error as Error).message}`, { cause: error });
       }
       const { key, windowStart, seq } = parts;
-      if (windowStart > this.observed) this.observed = windowStart;
-      if (isExpired(windowStart, this.observed, this.retentionPeriod)) continue;
+      if (windowStart > this.time.observed) this.time.observed = windowStart;
+      if (isExpired(windowStart, this.time.observed, this.retentionPeriod)) continue;
       if (this.retainDuplicates && seq >= this.nextSeq) this.nextSeq = (seq + 1) >>> 0;
       batch.push({ key: this.schema.toStoreKey(key, windowStart, seq), value: record.value });
     }
     this.inner.restoreBatch(batch);
-    this.dropExpiredSegments();
+    this.time.dropExpiredSegments();
   }
 
   private *scanKey(
@@ -214,7 +208,7 @@ export class SegmentedWindowBytesStore implements WindowStoreLayer {
     timeTo: number,
     backward: boolean,
   ): Generator<{ windowStart: number; value: Buffer }> {
-    const live = liveTimeRange(this.observed, this.retentionPeriod, timeFrom, timeTo);
+    const live = liveTimeRange(this.time.observed, this.retentionPeriod, timeFrom, timeTo);
     if (live === undefined) return;
     const [from, to] = live;
     const { schema } = this;
@@ -234,7 +228,7 @@ export class SegmentedWindowBytesStore implements WindowStoreLayer {
     backward: boolean,
   ): Generator<WindowBytesEntry> {
     if (keyFrom !== undefined && keyTo !== undefined && Buffer.compare(keyFrom, keyTo) > 0) return;
-    const live = liveTimeRange(this.observed, this.retentionPeriod, timeFrom, timeTo);
+    const live = liveTimeRange(this.time.observed, this.retentionPeriod, timeFrom, timeTo);
     if (live === undefined) return;
     const [from, to] = live;
     const { schema } = this;
@@ -248,47 +242,17 @@ export class SegmentedWindowBytesStore implements WindowStoreLayer {
     }
   }
 
-  private persistStreamTime(): void {
-    if (this.observed === this.persistedObserved) return;
-    this.inner.put(STREAM_TIME_KEY, sortableInt64(this.observed));
-    this.persistedObserved = this.observed;
-  }
-
   /**
    * Stream time of persisted data: the stored one, else the largest window start in the last
    * segment; and the next sequence number, past those in the last segment.
    */
   private recoverStreamTime(): void {
-    const stored = this.inner.get(STREAM_TIME_KEY);
-    if (stored !== undefined) {
-      this.observed = this.persistedObserved = readSortableInt64(stored, 0);
-      if (!this.retainDuplicates) return;
-    }
-    let lastSegment: number | undefined;
-    for (const key of keysOf(this.inner, FIRST_WINDOW_KEY, undefined, true)) {
-      lastSegment = this.schema.segmentOf(key);
-      break;
-    }
-    if (lastSegment === undefined) return;
-    const [low, high] = this.schema.keyRangeBounds(lastSegment, undefined, undefined);
-    for (const key of keysOf(this.inner, low, high)) {
+    if (this.time.loadPersisted() && !this.retainDuplicates) return;
+    for (const key of this.time.lastSegmentKeys()) {
       const { windowStart, seq } = this.schema.fromStoreKey(key);
-      if (windowStart > this.observed) this.observed = windowStart;
+      this.time.advance(windowStart);
       if (seq >= this.nextSeq) this.nextSeq = (seq + 1) >>> 0;
     }
-  }
-
-  private dropExpiredSegments(): void {
-    if (this.observed === -Infinity) return;
-    const firstLive = this.schema.segmentId(this.observed - this.retentionPeriod);
-    if (firstLive <= this.liveFromSegment) return;
-    // Collected first: not every store iterator tolerates writes while it walks.
-    const expired: Buffer[] = [];
-    // The bare prefix of the first live segment is shorter than its keys: an exclusive bound.
-    for (const key of keysOf(this.inner, FIRST_WINDOW_KEY, this.schema.segmentPrefix(firstLive)))
-      expired.push(key);
-    for (const key of expired) this.inner.put(key, null);
-    this.liveFromSegment = firstLive;
   }
 
   private checkTime(windowStart: number): void {

@@ -1,7 +1,5 @@
 import { countersFor, createStoreCounters } from './counters.ts';
 import { notOpen, StateStoreError } from './errors.ts';
-import { readSortableInt64, sortableInt64 } from './key-encoding.ts';
-import { keysOf } from './key-scan.ts';
 import { fromSessionChangelogKey, SessionKeySchema } from './session-key-schema.ts';
 import { defaultSegmentInterval } from './window-key-schema.ts';
 import type {
@@ -13,11 +11,9 @@ import type {
   StoreCounters,
 } from './types.ts';
 import { afterInnerInit } from './init-chain.ts';
+import { SegmentTime } from './segment-time.ts';
 
 /** Reserved key holding the stream time (empty: sorts before every session key). */
-const STREAM_TIME_KEY = Buffer.alloc(0);
-/** Lower bound of session keys that skips STREAM_TIME_KEY. */
-const FIRST_SESSION_KEY = Buffer.alloc(1);
 
 /** What the layers of a session store stack tell each other beyond the public SessionBytesStore. */
 export interface SessionStoreLayer extends SessionBytesStore {
@@ -42,9 +38,7 @@ export class SegmentedSessionBytesStore implements SessionStoreLayer {
   readonly retentionPeriod: number;
   readonly segmentInterval: number;
   readonly schema: SessionKeySchema;
-  private observed = -Infinity;
-  private persistedObserved = -Infinity;
-  private liveFromSegment = -Infinity;
+  private readonly time: SegmentTime;
   private open = false;
   private counters: StoreCounters = createStoreCounters();
 
@@ -61,6 +55,7 @@ export class SegmentedSessionBytesStore implements SessionStoreLayer {
     this.retentionPeriod = options.retentionPeriod;
     this.segmentInterval = options.segmentInterval ?? defaultSegmentInterval(options.retentionPeriod);
     this.schema = new SessionKeySchema(this.segmentInterval);
+    this.time = new SegmentTime(inner, this.schema, this.retentionPeriod);
   }
 
   get name(): string {
@@ -74,10 +69,9 @@ export class SegmentedSessionBytesStore implements SessionStoreLayer {
   init(context: StateStoreContext): Promise<void> {
     return afterInnerInit(this.inner, this.inner.init(context), () => {
       this.counters = countersFor(context, this.name);
-      this.observed = this.persistedObserved = -Infinity;
-      this.liveFromSegment = -Infinity;
+      this.time.reset();
       this.recoverStreamTime();
-      this.dropExpiredSegments();
+      this.time.dropExpiredSegments();
       this.open = true;
     });
   }
@@ -91,18 +85,18 @@ export class SegmentedSessionBytesStore implements SessionStoreLayer {
   }
 
   flush(): Promise<void> {
-    if (this.open) this.persistStreamTime();
+    if (this.open) this.time.persist();
     return this.inner.flush();
   }
 
   async close(): Promise<void> {
-    if (this.open) this.persistStreamTime();
+    if (this.open) this.time.persist();
     this.open = false;
     await this.inner.close();
   }
 
   observedStreamTime(): number {
-    return this.observed;
+    return this.time.observed;
   }
 
   put(key: Buffer, start: number, end: number, value: Buffer | null): void {
@@ -114,9 +108,9 @@ export class SegmentedSessionBytesStore implements SessionStoreLayer {
     if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || end < start) {
       throw new StateStoreError(this.name, `invalid session window [${start}, ${end}]`);
     }
-    if (end > this.observed) {
-      this.observed = end;
-      this.dropExpiredSegments();
+    if (end > this.time.observed) {
+      this.time.observed = end;
+      this.time.dropExpiredSegments();
     }
     if (this.isExpired(end)) {
       this.counters.expiredWindowDrops++;
@@ -148,16 +142,16 @@ export class SegmentedSessionBytesStore implements SessionStoreLayer {
     const batch: Array<KeyValue<Buffer, Buffer | null>> = [];
     for (const record of records) {
       const { key, start, end } = fromSessionChangelogKey(record.key);
-      if (end > this.observed) this.observed = end;
+      if (end > this.time.observed) this.time.observed = end;
       if (this.isExpired(end)) continue;
       batch.push({ key: this.schema.toStoreKey(key, start, end), value: record.value });
     }
     this.inner.restoreBatch(batch);
-    this.dropExpiredSegments();
+    this.time.dropExpiredSegments();
   }
 
   private isExpired(end: number): boolean {
-    return end <= this.observed - this.retentionPeriod;
+    return end <= this.time.observed - this.retentionPeriod;
   }
 
   private *scan(
@@ -167,10 +161,10 @@ export class SegmentedSessionBytesStore implements SessionStoreLayer {
     latestSessionStartTime: number,
     backward: boolean,
   ): Generator<SessionBytesEntry> {
-    if (this.observed === -Infinity) return;
+    if (this.time.observed === -Infinity) return;
     if (keyFrom !== undefined && keyTo !== undefined && Buffer.compare(keyFrom, keyTo) > 0) return;
-    const endFrom = Math.max(earliestSessionEndTime, this.observed - this.retentionPeriod + 1);
-    const endTo = this.observed;
+    const endFrom = Math.max(earliestSessionEndTime, this.time.observed - this.retentionPeriod + 1);
+    const endTo = this.time.observed;
     if (endFrom > endTo) return;
     const { schema } = this;
     const single = keyFrom !== undefined && keyTo !== undefined && keyFrom.equals(keyTo);
@@ -190,41 +184,10 @@ export class SegmentedSessionBytesStore implements SessionStoreLayer {
     }
   }
 
-  private persistStreamTime(): void {
-    if (this.observed === this.persistedObserved) return;
-    this.inner.put(STREAM_TIME_KEY, sortableInt64(this.observed));
-    this.persistedObserved = this.observed;
-  }
-
   /** Stream time of persisted data: the stored one, else the largest end in the last segment. */
   private recoverStreamTime(): void {
-    const stored = this.inner.get(STREAM_TIME_KEY);
-    if (stored !== undefined) {
-      this.observed = this.persistedObserved = readSortableInt64(stored, 0);
-      return;
-    }
-    let lastSegment: number | undefined;
-    for (const key of keysOf(this.inner, FIRST_SESSION_KEY, undefined, true)) {
-      lastSegment = this.schema.segmentOf(key);
-      break;
-    }
-    if (lastSegment === undefined) return;
-    const [low, high] = this.schema.keyRangeBounds(lastSegment, undefined, undefined);
-    for (const key of keysOf(this.inner, low, high)) {
-      const { end } = this.schema.timesOf(key);
-      if (end > this.observed) this.observed = end;
-    }
-  }
-
-  private dropExpiredSegments(): void {
-    if (this.observed === -Infinity) return;
-    const firstLive = this.schema.segmentId(this.observed - this.retentionPeriod);
-    if (firstLive <= this.liveFromSegment) return;
-    const expired: Buffer[] = [];
-    for (const key of keysOf(this.inner, FIRST_SESSION_KEY, this.schema.segmentPrefix(firstLive)))
-      expired.push(key);
-    for (const key of expired) this.inner.put(key, null);
-    this.liveFromSegment = firstLive;
+    if (this.time.loadPersisted()) return;
+    for (const key of this.time.lastSegmentKeys()) this.time.advance(this.schema.timesOf(key).end);
   }
 
   private checkOpen(): void {
