@@ -126,6 +126,21 @@ function combinerProcessor<K, V, P>(spec: CombineSpec<K, V, P>) {
   };
 }
 
+/** A grouped stream cut into windows of kind W (time, session or sliding). */
+export abstract class WindowedGroupedBase<K, V, W> extends GroupedBase<K, V> {
+  constructor(
+    builder: InternalStreamsBuilder,
+    nodeName: string,
+    keySerde: Serde<K> | undefined,
+    valueSerde: Serde<V> | undefined,
+    repartitionRequired: boolean,
+    repartitionName: string | undefined,
+    readonly windows: W,
+  ) {
+    super(builder, nodeName, keySerde, valueSerde, repartitionRequired, repartitionName);
+  }
+}
+
 /** Repartition topics are consumed once and purged by the application: delete policy, long retention. */
 export function repartitionTopicConfig(): globalThis.Record<string, string> {
   return { 'cleanup.policy': 'delete', 'segment.bytes': '52428800', 'retention.ms': '-1' };

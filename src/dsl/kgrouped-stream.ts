@@ -1,10 +1,9 @@
 import type { Serde } from '../serde/serde.ts';
 import { Serdes } from '../serde/index.ts';
 import type { Windowed } from '../state/types.ts';
-import type { InternalStreamsBuilder } from './internal-builder.ts';
 import type { Materialized, Merger, Named } from './options.ts';
 import { KTable } from './ktable.ts';
-import { GroupedBase, type CombineSpec } from './grouped-base.ts';
+import { GroupedBase, WindowedGroupedBase, type CombineSpec } from './grouped-base.ts';
 import { SessionWindows } from './session-windows.ts';
 import { SlidingWindows } from './sliding-windows.ts';
 import { SessionWindowedKStream } from './session-windowed-stream.ts';
@@ -83,15 +82,7 @@ export class KGroupedStream<K, V> extends GroupedBase<K, V> {
     ] as const;
     if (windows instanceof SessionWindows) return new SessionWindowedKStream(...args, windows);
     if (windows instanceof SlidingWindows) return new SlidingWindowedKStream(...args, windows);
-    return new TimeWindowedKStream(
-      this.builder,
-      this.nodeName,
-      this.keySerde,
-      this.valueSerde,
-      this.repartitionRequired,
-      this.repartitionName,
-      windows,
-    );
+    return new TimeWindowedKStream(...args, windows);
   }
 
   private doAggregate<VA>(
@@ -144,19 +135,7 @@ export class KGroupedStream<K, V> extends GroupedBase<K, V> {
 }
 
 /** A grouped stream cut into time windows (Kafka Streams' TimeWindowedKStream). */
-export class TimeWindowedKStream<K, V> extends GroupedBase<K, V> {
-  constructor(
-    builder: InternalStreamsBuilder,
-    nodeName: string,
-    keySerde: Serde<K> | undefined,
-    valueSerde: Serde<V> | undefined,
-    repartitionRequired: boolean,
-    repartitionName: string | undefined,
-    readonly windows: TimeWindows,
-  ) {
-    super(builder, nodeName, keySerde, valueSerde, repartitionRequired, repartitionName);
-  }
-
+export class TimeWindowedKStream<K, V> extends WindowedGroupedBase<K, V, TimeWindows> {
   count(materialized?: Materialized<K, number>, named?: Named): KTable<Windowed<K>, number> {
     return this.doAggregate<number>(
       () => 0,

@@ -2,8 +2,7 @@ import type { Serde } from '../serde/serde.ts';
 import { Serdes } from '../serde/index.ts';
 import { Stores } from '../state/index.ts';
 import type { StoreBuilder, Windowed } from '../state/types.ts';
-import type { InternalStreamsBuilder } from './internal-builder.ts';
-import { GroupedBase } from './grouped-base.ts';
+import { WindowedGroupedBase } from './grouped-base.ts';
 import { KTable } from './ktable.ts';
 import type { Materialized, Merger, Named } from './options.ts';
 import type { SessionWindows } from './session-windows.ts';
@@ -16,19 +15,7 @@ import { sessionWindowAggregateProcessor } from './processors/session-window-agg
  * record bridges them. Results are KTables keyed by Windowed<K> whose window is the session
  * [start, end], both ends inclusive. Session stores have no cache: every update is forwarded.
  */
-export class SessionWindowedKStream<K, V> extends GroupedBase<K, V> {
-  constructor(
-    builder: InternalStreamsBuilder,
-    nodeName: string,
-    keySerde: Serde<K> | undefined,
-    valueSerde: Serde<V> | undefined,
-    repartitionRequired: boolean,
-    repartitionName: string | undefined,
-    readonly windows: SessionWindows,
-  ) {
-    super(builder, nodeName, keySerde, valueSerde, repartitionRequired, repartitionName);
-  }
-
+export class SessionWindowedKStream<K, V> extends WindowedGroupedBase<K, V, SessionWindows> {
   /** Counts records per session (records with null values count too, as in Kafka Streams). */
   count(materialized?: Materialized<K, number>, named?: Named): KTable<Windowed<K>, number> {
     // Given a Materialized without a store name, Kafka Streams burns a name index here (topology

@@ -1,8 +1,7 @@
 import type { Serde } from '../serde/serde.ts';
 import { Serdes } from '../serde/index.ts';
 import type { Windowed } from '../state/types.ts';
-import type { InternalStreamsBuilder } from './internal-builder.ts';
-import { GroupedBase } from './grouped-base.ts';
+import { WindowedGroupedBase } from './grouped-base.ts';
 import type { AggregateOptions } from './kgrouped-stream.ts';
 import { KTable } from './ktable.ts';
 import type { Materialized, Named } from './options.ts';
@@ -15,19 +14,7 @@ import { slidingWindowAggregateProcessor } from './processors/sliding-window-agg
  * fixed time difference, [start, start + difference] with both ends inclusive, that exist only
  * where records define them. Results are KTables keyed by Windowed<K>.
  */
-export class SlidingWindowedKStream<K, V> extends GroupedBase<K, V> {
-  constructor(
-    builder: InternalStreamsBuilder,
-    nodeName: string,
-    keySerde: Serde<K> | undefined,
-    valueSerde: Serde<V> | undefined,
-    repartitionRequired: boolean,
-    repartitionName: string | undefined,
-    readonly windows: SlidingWindows,
-  ) {
-    super(builder, nodeName, keySerde, valueSerde, repartitionRequired, repartitionName);
-  }
-
+export class SlidingWindowedKStream<K, V> extends WindowedGroupedBase<K, V, SlidingWindows> {
   /** Counts records per window (null keys and values are skipped). */
   count(materialized?: Materialized<K, number>, named?: Named): KTable<Windowed<K>, number> {
     return this.doAggregate<number>(
