@@ -199,7 +199,11 @@ export function foreignKeyJoin<K, V, KO, VO, VR>(
       builder.keyValueStore(storeName, materialized, resultKeySerde, resultValueSerde),
       outputName,
     );
-    topology.storeMetadata.set(storeName, { timestamped: true, kind: 'key-value' });
+    topology.storeMetadata.set(storeName, {
+      timestamped: true,
+      kind: 'key-value',
+      queryable: materialized?.storeName !== undefined,
+    });
   }
   return result;
 }

@@ -94,7 +94,7 @@ function combinerProcessor<K, V, P>(spec: CombineSpec<K, V, P>) {
     return {
       init(ctx: ProcessorContext<K, P>) {
         context = ctx;
-        buffering = spec.cachingEnabled && (ctx as unknown as InternalProcessorContext).cachingEnabled;
+        buffering = spec.cachingEnabled && (ctx as unknown as InternalProcessorContext).combiningEnabled;
       },
       process(record: Record<K, V>) {
         if (record.key === null || record.key === undefined) return;

@@ -55,6 +55,7 @@ export class InternalStreamsBuilder {
     this.topology.storeMetadata.set(storeName, {
       timestamped: true,
       kind: 'key-value',
+      queryable: materialized?.storeName !== undefined,
       ...(keySerde ? { keySerde } : {}),
       ...(valueSerde ? { valueSerde } : {}),
       ...(merge ? { merge } : {}),

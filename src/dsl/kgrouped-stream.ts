@@ -205,6 +205,7 @@ export class TimeWindowedKStream<K, V> extends WindowedGroupedBase<K, V, TimeWin
     topology.storeMetadata.set(storeName, {
       timestamped: true,
       kind: 'window',
+      queryable: materialized?.storeName !== undefined,
       window: { sizeMs, advanceMs, graceMs },
       ...(keySerde ? { keySerde } : {}),
       ...(valueSerde ? { valueSerde } : {}),

@@ -253,7 +253,11 @@ export class KTable<K, V> {
         ),
         mergeName,
       );
-      topology.storeMetadata.set(storeName, { timestamped: true, kind: 'key-value' });
+      topology.storeMetadata.set(storeName, {
+        timestamped: true,
+        kind: 'key-value',
+        queryable: materialized?.storeName !== undefined,
+      });
     }
     const joinedGetter = joinedValueGetter<K, V, VO, VR>(kind, thisGetter, otherGetter, joiner);
     const result = new KTable<K, VR>(

@@ -105,6 +105,13 @@ export class SessionWindowedKStream<K, V> extends WindowedGroupedBase<K, V, Sess
         ? storeBuilder.withLoggingDisabled()
         : storeBuilder.withLoggingEnabled(materialized?.changelogConfig ?? {});
     this.builder.topology.addStateStore(built);
+    this.builder.topology.storeMetadata.set(storeName, {
+      timestamped: false,
+      kind: 'session',
+      queryable: materialized?.storeName !== undefined,
+      ...(keySerde ? { keySerde } : {}),
+      ...(valueSerde ? { valueSerde } : {}),
+    });
     const table = new KTable<Windowed<K>, VA>(
       this.builder,
       processorName,

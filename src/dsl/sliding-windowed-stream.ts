@@ -93,6 +93,7 @@ export class SlidingWindowedKStream<K, V> extends WindowedGroupedBase<K, V, Slid
     topology.storeMetadata.set(storeName, {
       timestamped: true,
       kind: 'window',
+      queryable: materialized?.storeName !== undefined,
       window: { sizeMs: difference, advanceMs: 1, graceMs },
       ...(keySerde ? { keySerde } : {}),
       ...(valueSerde ? { valueSerde } : {}),

@@ -129,6 +129,7 @@ export class StreamsBuilder {
     topology.storeMetadata.set(storeName, {
       timestamped: true,
       kind: 'key-value',
+      queryable: materialized?.storeName !== undefined,
       ...(keySerde ? { keySerde } : {}),
       ...(valueSerde ? { valueSerde } : {}),
     });

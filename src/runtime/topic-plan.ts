@@ -58,6 +58,7 @@ export function planTopics(
   applicationId: string,
   topology: Topology,
   existing: Map<string, number>,
+  options: { requireSinkTopics?: boolean } = {},
 ): TopicPlan {
   const resolve = (t: string): string =>
     topology.isInternalTopic(t) ? internalTopicName(applicationId, t) : t;
@@ -94,7 +95,7 @@ export function planTopics(
       subs.flatMap((s) => s.sinkTopics).filter((t) => !topology.isInternalTopic(t) && !existing.has(t)),
     ),
   ];
-  if (missingSinks.length > 0) {
+  if (missingSinks.length > 0 && options.requireSinkTopics !== false) {
     throw new TopologyTopicsError(
       `Output topic(s) ${missingSinks.map((t) => `'${t}'`).join(', ')} do not exist; create them before starting the application`,
     );

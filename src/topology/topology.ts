@@ -40,6 +40,11 @@ export interface StoreMetadata {
   /** Values are stored as ValueAndTimestamp (DSL stores); queries unwrap them. */
   timestamped: boolean;
   kind: 'key-value' | 'window' | 'session';
+  /**
+   * The user named the store (Materialized.as): it is queryable, and the batch layer publishes it in
+   * every view. Stores with generated names are internal, as in Kafka Streams.
+   */
+  queryable?: boolean;
   keySerde?: Serde<any>;
   valueSerde?: Serde<any>;
   window?: { sizeMs: number; advanceMs: number; graceMs: number };

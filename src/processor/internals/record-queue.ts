@@ -16,8 +16,13 @@ export interface StampedRecord {
   state: PartitionState;
 }
 
+/** How many records wait in one input partition (what a batch scheduler checks per record). */
+export interface InputQueue {
+  readonly size: number;
+}
+
 /** FIFO of one topic-partition (array plus head index: no per-record shift). */
-class RecordQueue {
+class RecordQueue implements InputQueue {
   private items: StampedRecord[] = [];
   private head = 0;
 
@@ -54,11 +59,31 @@ export class PartitionGroup {
   private total = 0;
 
   add(record: StampedRecord): void {
-    const id = `${record.topic}\u0000${record.partition}`;
+    this.queueOf(record.topic, record.partition).push(record);
+    this.total++;
+  }
+
+  /**
+   * The queue of one input partition, created when missing. Queues are compared in creation order,
+   * so a host that needs a deterministic tie-break between equal timestamps (the batch layer)
+   * creates them up front in a fixed order.
+   */
+  queueOf(topic: string, partition: number): RecordQueue {
+    const id = `${topic}\u0000${partition}`;
     let queue = this.queues.get(id);
     if (!queue) this.queues.set(id, (queue = new RecordQueue()));
-    queue.push(record);
-    this.total++;
+    return queue;
+  }
+
+  /** Timestamp of the record next() would hand out; undefined when nothing is queued. */
+  peekTimestamp(): number | undefined {
+    if (this.total === 0) return undefined;
+    let bestTs = Infinity;
+    for (const queue of this.queues.values()) {
+      const head = queue.peek();
+      if (head !== undefined && head.timestamp < bestTs) bestTs = head.timestamp;
+    }
+    return bestTs;
   }
 
   next(): StampedRecord | undefined {

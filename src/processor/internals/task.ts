@@ -14,7 +14,7 @@ import type { SinkNodeDef, SourceNodeDef, TimestampExtractor } from '../../topol
 import type { StateStore, StateStoreContext } from '../../state/types.ts';
 import { serdeName, type Serde } from '../../serde/serde.ts';
 import { DeserializationError, SerializationError } from '../../serde/errors.ts';
-import { PartitionGroup, type StampedRecord } from './record-queue.ts';
+import { PartitionGroup, type InputQueue, type StampedRecord } from './record-queue.ts';
 import { PunctuationQueue } from './punctuation.ts';
 import { StreamsError, describeOrigin } from './errors.ts';
 import { childLogger } from '../../logger.ts';
@@ -78,8 +78,19 @@ export interface TaskConfig {
   metrics?: TaskMetrics;
   /** Disables caching on every store (Kafka Streams' statestore.cache.max.bytes=0). */
   cachingDisabled?: boolean;
+  /**
+   * Mergeable aggregations fold records into partials before their repartition topic (see
+   * grouped-base.ts). Default: where caching is on. Batch runs turn caching off (every update
+   * forwarded, as Kafka Streams' test driver) but keep combining, which leaves every final result as is.
+   */
+  combiningEnabled?: boolean;
   /** Stores built elsewhere (e.g. standby or restored) to use instead of building new ones. */
   stores?: Map<string, StateStore>;
+  /**
+   * Batch runs: a source record whose (extracted) timestamp fails this test is passed over, neither
+   * processed nor counted as dropped (records at or past the view's bucket boundary).
+   */
+  acceptTimestamp?: (timestamp: number) => boolean;
 }
 
 const originOf = (raw: RawRecord) => ({ topic: raw.topic, partition: raw.partition, offset: raw.offset });
@@ -129,6 +140,8 @@ export class StreamTask {
   private currentTimestamp = -1;
   private commitRequested = false;
   private initialized = false;
+  /** Source records passed over by `acceptTimestamp` (batch runs). */
+  filteredRecords = 0;
   /** Next offset to commit for one partition (last processed + 1), or -1 before its first record. */
   consumedOffset(topic: string, partition: number): number {
     return this.partitions.get(topic)?.[partition]?.nextOffset ?? -1;
@@ -257,6 +270,19 @@ export class StreamTask {
 
   get queuedRecords(): number {
     return this.queues.size;
+  }
+
+  /**
+   * The input queue of one partition, created now if missing. Queues created first win ties between
+   * equal timestamps, so the batch layer registers a task's inputs in a fixed order before any record.
+   */
+  inputQueue(topic: string, partition: number): InputQueue {
+    return this.queues.queueOf(topic, partition);
+  }
+
+  /** Timestamp of the record processNext() would take; undefined when nothing is queued. */
+  nextTimestamp(): number | undefined {
+    return this.queues.peekTimestamp();
   }
 
   queuedFor(topic: string, partition: number): number {
@@ -408,6 +434,10 @@ export class StreamTask {
         ),
         'invalid-timestamp',
       );
+    }
+    if (this.config.acceptTimestamp && !this.config.acceptTimestamp(timestamp)) {
+      this.filteredRecords++;
+      return undefined;
     }
     if (timestamp > state.time) state.time = timestamp;
     return {
@@ -577,6 +607,7 @@ export class StreamTask {
         task.config.metrics?.recordDropped(reason, task.id, nodeName);
       },
       cachingEnabled: !task.config.cachingDisabled,
+      combiningEnabled: task.config.combiningEnabled ?? !task.config.cachingDisabled,
     };
   }
 
@@ -604,5 +635,7 @@ export interface InternalProcessorContext {
   readonly nodeName: string;
   /** False when caching is off for the whole task (test driver with cachingEnabled: false, batch runs). */
   readonly cachingEnabled: boolean;
+  /** Whether mergeable aggregations may combine records before their repartition topic. */
+  readonly combiningEnabled: boolean;
   recordDropped(reason: DropReason): void;
 }
