@@ -137,6 +137,8 @@ export interface BatchExecutorConfig {
   badRecordHandling: BadRecordHandling;
   /** Stores flush their writes to LevelDB whenever the process's RSS exceeds this. */
   memoryBudgetBytes?: number;
+  /** Aborts the run at the next fetched batch or stage (Ctrl-C). */
+  signal?: AbortSignal;
   log?: Logger;
 }
 
@@ -145,6 +147,7 @@ export interface BatchStats {
   /** Source records (external and global) the run has to read, from the snapshot. */
   total: number;
   read: number;
+  /** Source records taken into processing (bucket below the boundary, readable). */
   processed: number;
   /** Passed over: bucket at or past the boundary. */
   beyondBoundary: number;
@@ -154,6 +157,9 @@ export interface BatchStats {
   repartitioned: number;
   /** Times the memory budget made the stores flush to LevelDB. */
   spills: number;
+  /** Smallest and largest event time of the source records processed (undefined before the first). */
+  firstTimestamp?: number;
+  lastTimestamp?: number;
   stage: number;
   stages: number;
 }
@@ -229,6 +235,7 @@ export class BatchExecutor {
     try {
       await this.loadGlobalStores();
       for (const stage of this.config.plan.stages) {
+        this.config.signal?.throwIfAborted();
         this.stats.stage = stage.index + 1;
         await this.runStage(stage);
         await this.config.exchange.stageWritten(stage);
@@ -262,8 +269,8 @@ export class BatchExecutor {
     await this.config.reader.read(ranges, {
       onBatch: (records) => {
         this.stats.read += records.length;
-        task.addRecords(records);
-        this.stats.processed += task.processAll();
+        this.stats.processed += task.addRecords(records);
+        task.processAll();
       },
       onRangeDone: () => {},
     });
@@ -324,10 +331,11 @@ export class BatchExecutor {
     if (ranges.length > 0) {
       await this.config.reader.read(ranges, {
         onBatch: async (records, range, control) => {
+          this.config.signal?.throwIfAborted();
           const input = external.get(`${range.topic}:${range.partition}`)!;
           const run = input.owner;
           this.stats.read += records.length;
-          run.task.addRecords(records);
+          this.stats.processed += run.task.addRecords(records);
           if (input.queue.size > PAUSE_ABOVE && !input.paused) {
             input.paused = true;
             control.pause(input.topic, input.partition);
@@ -393,15 +401,12 @@ export class BatchExecutor {
     if (unit.done) return;
     const single = unit.tasks.length === 1 ? unit.tasks[0]! : undefined;
     for (;;) {
-      let processed = 0;
       for (;;) {
         if (!this.ready(unit)) break;
         const run = single ?? this.earliest(unit);
         if (!run || !run.task.processNext()) break;
         run.task.maybePunctuateStreamTime();
-        processed++;
       }
-      this.stats.processed += processed;
       if (!unit.inputs.every((i) => i.finished)) break; // more records will arrive
       // All inputs finished and every queue drained; exchanged partitions may still hold records.
       if (unit.inputs.some((i) => i.refill?.())) continue;
@@ -445,14 +450,11 @@ export class BatchExecutor {
     for (let round = 0; ; round++) {
       for (const run of unit.tasks) run.task.flushCaches();
       if (unit.tasks.every((t) => t.task.queuedRecords === 0)) break;
-      let processed = 0;
       for (;;) {
         const run = this.earliest(unit);
         if (!run || !run.task.processNext()) break;
         run.task.maybePunctuateStreamTime();
-        processed++;
       }
-      this.stats.processed += processed;
       if (round > 1_000_000) throw new Error('batch: caches keep emitting records into a cycle');
     }
     unit.done = true;
@@ -550,7 +552,13 @@ export class BatchExecutor {
       metrics: {
         recordDropped: (reason: DropReason, _task: string, node: string) => this.dropped(reason, node),
       },
-      acceptTimestamp: (ts) => ts < boundaryMs,
+      acceptTimestamp: (ts) => {
+        if (ts >= boundaryMs) return false;
+        const { stats } = this;
+        if (stats.firstTimestamp === undefined || ts < stats.firstTimestamp) stats.firstTimestamp = ts;
+        if (stats.lastTimestamp === undefined || ts > stats.lastTimestamp) stats.lastTimestamp = ts;
+        return true;
+      },
       // Every update is forwarded (Kafka Streams' semantics with caching off), so a view does not
       // depend on when caches would have flushed; mergeable aggregations still combine.
       cachingDisabled: true,

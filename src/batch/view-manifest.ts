@@ -107,12 +107,20 @@ export function newViewId(now = new Date(), random = Math.random()): string {
   return `${stamp}-${suffix}`;
 }
 
+const VIEW_ID = /^(\d{8}T\d{6}Z-[0-9a-f]{4})-/;
+
 /** Extracts the view id from a data topic of the application, if it is one. */
 export function viewIdOfDataTopic(applicationId: string, topic: string): string | undefined {
   const prefix = viewDataTopicPrefix(applicationId);
   if (!topic.startsWith(prefix)) return undefined;
-  const match = /^(\d{8}T\d{6}Z-[0-9a-f]{4})-/.exec(topic.slice(prefix.length));
-  return match?.[1];
+  return VIEW_ID.exec(topic.slice(prefix.length))?.[1];
+}
+
+/** Extracts the run id from a per-run topic of the application, if it is one. */
+export function runIdOfTopic(applicationId: string, topic: string): string | undefined {
+  const prefix = runTopicPrefix(applicationId);
+  if (!topic.startsWith(prefix)) return undefined;
+  return VIEW_ID.exec(topic.slice(prefix.length))?.[1];
 }
 
 /**

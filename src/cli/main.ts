@@ -10,6 +10,7 @@ import { registerDescribeCommand } from './describe-command.ts';
 import { registerKafkaCommand } from './kafka-command.ts';
 import { registerWorkerCommand } from './worker-command.ts';
 import { registerDemoCommand } from './demo-command.ts';
+import { registerBatchCommand } from './batch-command.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
@@ -17,6 +18,7 @@ const COMMANDS: readonly RegisterCommand[] = [
   registerKafkaCommand,
   registerDescribeCommand,
   registerWorkerCommand,
+  registerBatchCommand,
   registerDemoCommand,
 ];
 

@@ -68,6 +68,8 @@ export interface KafkaAdmin {
   /** Committed offsets of a group (-1 where none). */
   committedOffsets(groupId: string, topics: string[]): Promise<TopicPartitionOffset[]>;
   deleteTopics(topics: string[]): Promise<void>;
+  /** Topic-level configs as the broker reports them (defaults included); missing topics are absent. */
+  topicConfigs(topics: string[]): Promise<Map<string, Record<string, string>>>;
   deleteGroups(groupIds: string[]): Promise<void>;
   /** Current assignments of a consumer group, with the assignor's userData. */
   groupAssignments(groupId: string): Promise<GroupMemberAssignment[]>;
@@ -221,11 +223,19 @@ export interface FetchRange {
   toOffset: number;
 }
 
+/** Flow control of a running fetchRanges: a paused partition is not fetched until resumed. */
+export interface FetchControl {
+  pause(topic: string, partition: number): void;
+  resume(topic: string, partition: number): void;
+}
+
 export interface FetchRangeOptions {
   isolationLevel?: 'read_committed' | 'read_uncommitted';
   /** Called for each fetched batch of one partition (records inside the range only). */
-  onBatch(records: ConsumedRecord[], range: FetchRange): void | Promise<void>;
-  /** Give up after this long without progress. Default 60 s. */
+  onBatch(records: ConsumedRecord[], range: FetchRange, control: FetchControl): void | Promise<void>;
+  /** Called once per range when it is read to its end (at once for an empty range). */
+  onRangeDone?(range: FetchRange, control: FetchControl): void;
+  /** Give up after this long without progress (paused partitions do not count). Default 60 s. */
   idleTimeoutMs?: number;
 }
 

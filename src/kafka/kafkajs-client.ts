@@ -30,6 +30,7 @@ import type {
   ConsumerBatch,
   ConsumerListeners,
   ConsumerOptions,
+  FetchControl,
   FetchRange,
   FetchRangeOptions,
   GroupAssignor,
@@ -52,7 +53,7 @@ import type {
 } from './client.ts';
 import { RebalanceInProgressError } from './client.ts';
 
-const { Kafka: KafkaJs, logLevel, Partitioners, AssignerProtocol } = kafkajs;
+const { Kafka: KafkaJs, logLevel, Partitioners, AssignerProtocol, ConfigResourceTypes } = kafkajs;
 
 const log = childLogger({ component: 'kafkajs' });
 
@@ -356,6 +357,23 @@ class KafkajsAdmin implements KafkaAdmin {
 
   async deleteTopics(topics: string[]): Promise<void> {
     if (topics.length > 0) await this.admin.deleteTopics({ topics });
+  }
+
+  async topicConfigs(topics: string[]): Promise<Map<string, Record<string, string>>> {
+    const configs = new Map<string, Record<string, string>>();
+    const existing = new Set(await this.admin.listTopics());
+    const present = [...new Set(topics)].filter((t) => existing.has(t));
+    if (present.length === 0) return configs;
+    const described = await this.admin.describeConfigs({
+      includeSynonyms: false,
+      resources: present.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })),
+    });
+    for (const resource of described.resources) {
+      const entries: Record<string, string> = {};
+      for (const entry of resource.configEntries) entries[entry.configName] = entry.configValue;
+      configs.set(resource.resourceName, entries);
+    }
+    return configs;
   }
 
   async deleteGroups(groupIds: string[]): Promise<void> {
@@ -783,6 +801,9 @@ export class KafkajsClient implements KafkaClient {
         pending.set(`${range.topic}:${range.partition}`, { range, position: range.fromOffset });
       }
     }
+    const noControl: FetchControl = { pause: () => {}, resume: () => {} };
+    for (const range of ranges)
+      if (range.fromOffset >= range.toOffset) options.onRangeDone?.(range, noControl);
     if (pending.size === 0) return;
     const topics = [...new Set([...pending.values()].map((p) => p.range.topic))];
     const groupId = `lambda-streams-fetch-${randomBytes(6).toString('hex')}`;
@@ -799,9 +820,30 @@ export class KafkajsClient implements KafkaClient {
     const idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
     let lastProgress = Date.now();
     let settle!: (error?: Error) => void;
+    let failed = false;
     const done = new Promise<void>((resolve, reject) => {
-      settle = (error) => (error ? reject(error) : resolve());
+      settle = (error) => {
+        if (error) failed = true;
+        if (error) reject(error);
+        else resolve();
+      };
     });
+    // Partitions the caller paused (flow control): not fetched, and not a stall.
+    const paused = new Set<string>();
+    const control: FetchControl = {
+      pause: (topic, partition) => {
+        const key = `${topic}:${partition}`;
+        if (!pending.has(key) || paused.has(key)) return;
+        paused.add(key);
+        consumer.pause([{ topic, partitions: [partition] }]);
+      },
+      resume: (topic, partition) => {
+        const key = `${topic}:${partition}`;
+        if (!paused.delete(key) || !pending.has(key)) return;
+        lastProgress = Date.now();
+        consumer.resume([{ topic, partitions: [partition] }]);
+      },
+    };
     const advance = (topic: string, partition: number, nextOffset: number): void => {
       const entry = pending.get(`${topic}:${partition}`);
       if (!entry) return;
@@ -809,11 +851,19 @@ export class KafkajsClient implements KafkaClient {
       entry.position = Math.max(entry.position, nextOffset);
       if (entry.position >= entry.range.toOffset) {
         pending.delete(`${topic}:${partition}`);
+        paused.delete(`${topic}:${partition}`);
         consumer.pause([{ topic, partitions: [partition] }]);
+        try {
+          options.onRangeDone?.(entry.range, control);
+        } catch (error) {
+          settle(error as Error);
+          return;
+        }
         if (pending.size === 0) settle();
       }
     };
     const timer = setInterval(() => {
+      if (pending.size > 0 && paused.size === pending.size) lastProgress = Date.now();
       if (Date.now() - lastProgress > idleTimeoutMs) {
         const left = [...pending.values()].map(
           (p) => `${p.range.topic}[${p.range.partition}]@${p.position}/${p.range.toOffset}`,
@@ -854,7 +904,7 @@ export class KafkajsClient implements KafkaClient {
         eachBatch: async ({ batch }) => {
           const key = `${batch.topic}:${batch.partition}`;
           const entry = pending.get(key);
-          if (!entry) return;
+          if (!entry || failed) return;
           const { range } = entry;
           const records: ConsumedRecord[] = [];
           for (const message of batch.messages) {
@@ -863,7 +913,16 @@ export class KafkajsClient implements KafkaClient {
               records.push(toConsumed(batch.topic, batch.partition, message));
             }
           }
-          if (records.length > 0) await options.onBatch(records, range);
+          // A failing callback ends the read; it is never handed to kafkajs, whose retry would
+          // deliver the same batch again.
+          if (records.length > 0) {
+            try {
+              await options.onBatch(records, range, control);
+            } catch (error) {
+              settle(error as Error);
+              return;
+            }
+          }
           advance(batch.topic, batch.partition, Number(batch.lastOffset()) + 1);
         },
       });
