@@ -86,6 +86,8 @@ export interface BatchRunOptions {
   /** Called every `progressIntervalMs` (default 1 s) and once at the end. */
   onProgress?: (stats: BatchStats) => void;
   progressIntervalMs?: number;
+  /** Also publish the stores the DSL named itself (internal; for diagnostics and tests). */
+  publishInternalStores?: boolean;
   /** Multi-process runs: how long an instance waits for the others (default 10 min). */
   instanceTimeoutMs?: number;
   log?: Logger;
@@ -307,6 +309,7 @@ function planFor(options: BatchRunOptions, spec: RunSpec, instances: number): Ba
     options.topology,
     new Map(Object.entries(spec.partitionCounts)),
     instances,
+    { includeInternalStores: options.publishInternalStores === true },
   );
 }
 

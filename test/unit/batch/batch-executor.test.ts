@@ -131,6 +131,17 @@ describe('batch executor (no Kafka)', () => {
     expect(await checksums(99)).toEqual(first);
   });
 
+  it('spills store writes to LevelDB above the memory budget, with the same view', async () => {
+    const input = lines(13, 400, 10_000);
+    const data = partitionInput(input, new Map([['lines', 2]]), prng(8));
+    const inMemory = await runInMemory('wc', wordCount(), data, 7_000, prng(9));
+    // A budget no process fits in: every fetched batch flushes (at most once a second).
+    const spilled = await runInMemory('wc', wordCount(), data, 7_000, prng(9), { memoryBudgetBytes: 1 });
+    expect(spilled.stats.spills).toBeGreaterThanOrEqual(1);
+    expect(inMemory.stats.spills).toBe(0);
+    expect(spilled.partitions.get('word-counts')).toEqual(inMemory.partitions.get('word-counts'));
+  });
+
   it('windowed count on in-order data: window for window as the test driver', async () => {
     const rnd = prng(5);
     const input: InputRecord[] = [];

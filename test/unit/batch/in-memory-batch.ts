@@ -101,10 +101,12 @@ export async function runInMemory(
   data: Map<string, ConsumedRecord[][]>,
   boundaryMs: number,
   random: () => number = Math.random,
-  options: { includeInternalStores?: boolean } = {},
+  options: { includeInternalStores?: boolean; memoryBudgetBytes?: number } = {},
 ): Promise<InMemoryView> {
   const counts = new Map([...data].map(([t, parts]) => [t, parts.length]));
-  const plan = planBatch(applicationId, topology, counts, 1, options);
+  const plan = planBatch(applicationId, topology, counts, 1, {
+    ...(options.includeInternalStores ? { includeInternalStores: true } : {}),
+  });
   const ranges: SourceRange[] = [];
   for (const topic of [...plan.sourceTopics, ...plan.globalTopics]) {
     const parts = data.get(topic) ?? [];
@@ -142,6 +144,7 @@ export async function runInMemory(
       },
     },
     badRecordHandling: 'fail',
+    ...(options.memoryBudgetBytes !== undefined ? { memoryBudgetBytes: options.memoryBudgetBytes } : {}),
   });
   const partitions = await executor.run();
   return { plan, stores, partitions, sinks, stats: executor.stats };
