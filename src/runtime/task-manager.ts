@@ -199,6 +199,7 @@ export class TaskManager {
     for (const t of running) t.task.flushCaches();
     await collector.commit(running, (t) => this.onFenced(t));
     for (const t of running) {
+      if (this.tasks.get(t.id) !== t) continue; // fenced and closed above: its stores are gone
       for (const [name, store] of t.task.stores) {
         if (topology.globalStores.has(name)) continue;
         const entries = (store as { approximateNumEntries?: () => number }).approximateNumEntries?.();

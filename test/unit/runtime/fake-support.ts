@@ -232,7 +232,22 @@ export class TaskManagerHarness {
     const topics = [...new Set(this.plan.subTopologies.flatMap((s) => s.sourceTopics))];
     const assignment = new Map(topics.map((t) => [t, partitions]));
     this.manager.setAssignedPartitions(assignment);
-    await this.manager.handleAssignment(assignment, { memberId: 'm', isLeader: true });
+    await this.inChain(() => this.manager.handleAssignment(assignment, { memberId: 'm', isLeader: true }));
+  }
+
+  commit(): Promise<void> {
+    return this.inChain(() => this.manager.commitAll());
+  }
+
+  closeAll(clean: boolean): Promise<void> {
+    return this.inChain(() => this.manager.closeAll(clean));
+  }
+
+  /** Runs in the processing chain, like everything the stream thread does with tasks; rethrows. */
+  private inChain(fn: () => Promise<void>): Promise<void> {
+    const next = this.chain.then(fn);
+    this.chain = next.catch((error: Error) => void this.failures.push(error));
+    return next;
   }
 
   /** Runs everything the fake holds for the assigned partitions through the tasks, as the thread would. */
