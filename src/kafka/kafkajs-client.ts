@@ -1,6 +1,7 @@
 /**
- * The Kafka port (client.ts) implemented on kafkajs. This is the only module of the runtime that
- * imports kafkajs.
+ * The Kafka port (client.ts) implemented on kafkajs. With kafkajs-errors.ts (error classification)
+ * and kafkajs-rejoin.ts (commit before re-join) it is the only part of the runtime's path that knows
+ * kafkajs; the runtime gets it through factory.ts.
  */
 import { randomBytes } from 'node:crypto';
 
