@@ -169,20 +169,25 @@ export function formatViews(views: ViewManifest[], applicationId: string): strin
 }
 
 async function runBatchCommand(file: string, opts: BatchOptions): Promise<number> {
-  const [{ loadTopologyFile }, { resolveBrokers }, { createKafkaClient }, { runBatch }, { parseUntil }] =
-    await Promise.all([
-      import('./load-topology.ts'),
-      import('./worker-command.ts'),
-      import('../kafka/kafkajs-client.ts'),
-      import('../batch/run-batch.ts'),
-      import('../batch/boundary.ts'),
-    ]);
+  const [
+    { loadTopologyFile },
+    { resolveBrokers },
+    { defaultKafkaClientFactory },
+    { runBatch },
+    { parseUntil },
+  ] = await Promise.all([
+    import('./load-topology.ts'),
+    import('./worker-command.ts'),
+    import('../kafka/factory.ts'),
+    import('../batch/run-batch.ts'),
+    import('../batch/boundary.ts'),
+  ]);
   const path = await import('node:path');
   const { definition, topology, bucketMs } = await loadTopologyFile(file);
   const untilMs = opts.until === undefined ? undefined : parseUntil(opts.until);
   const applicationId = opts.applicationId ?? definition.applicationId;
   const broker = await resolveBrokers(opts.brokers);
-  const client = createKafkaClient({ brokers: broker.brokers, clientId: `${applicationId}-batch` });
+  const client = defaultKafkaClientFactory({ brokers: broker.brokers, clientId: `${applicationId}-batch` });
   const abort = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
     info(`${signal}: stopping the batch run; nothing is published`);
@@ -233,16 +238,17 @@ async function runBatchCommand(file: string, opts: BatchOptions): Promise<number
 }
 
 async function listViewsCommand(file: string, opts: ViewsOptions): Promise<number> {
-  const [{ loadTopologyFile }, { resolveBrokers }, { createKafkaClient }, { readViews }] = await Promise.all([
-    import('./load-topology.ts'),
-    import('./worker-command.ts'),
-    import('../kafka/kafkajs-client.ts'),
-    import('../batch/view-catalog.ts'),
-  ]);
+  const [{ loadTopologyFile }, { resolveBrokers }, { defaultKafkaClientFactory }, { readViews }] =
+    await Promise.all([
+      import('./load-topology.ts'),
+      import('./worker-command.ts'),
+      import('../kafka/factory.ts'),
+      import('../batch/view-catalog.ts'),
+    ]);
   const { definition } = await loadTopologyFile(file);
   const applicationId = opts.applicationId ?? definition.applicationId;
   const broker = await resolveBrokers(opts.brokers);
-  const client = createKafkaClient({ brokers: broker.brokers, clientId: `${applicationId}-views` });
+  const client = defaultKafkaClientFactory({ brokers: broker.brokers, clientId: `${applicationId}-views` });
   const admin = await client.admin();
   try {
     const views = await readViews(client, admin, applicationId);

@@ -3,6 +3,7 @@
  * interfaces, so no module outside src/kafka imports a Kafka client library and a second client can be
  * measured behind the same port. The default implementation is kafkajs (kafkajs-client.ts).
  */
+import type { KafkaErrorKind } from './errors.ts';
 
 export type RecordHeaders = Record<string, Buffer | string | undefined>;
 
@@ -190,14 +191,8 @@ export interface ConsumerListeners {
   onCrash?(error: Error, restarting: boolean): void;
 }
 
-/**
- * An offset commit was rejected because the group is rebalancing or moved to a newer generation
- * (REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID): not fatal, the offsets were not
- * committed and the member re-joins.
- */
-export class RebalanceInProgressError extends Error {
-  override name = 'RebalanceInProgressError';
-}
+// The port's errors and their classification live in errors.ts; re-exported here for existing imports.
+export { RebalanceInProgressError } from './errors.ts';
 
 export interface KafkaConsumer {
   subscribe(topics: string[]): Promise<void>;
@@ -274,6 +269,11 @@ export interface KafkaClient {
   fetchRanges(ranges: FetchRange[], options: FetchRangeOptions): Promise<void>;
   /** An unbounded reader of assigned partitions (see PartitionReader). */
   reader(options: PartitionReaderOptions): PartitionReader;
+  /**
+   * Classifies an error of this client's library (errors.ts); undefined or absent when the client
+   * throws only the port's own error classes, which classify themselves.
+   */
+  classifyError?(error: unknown): KafkaErrorKind | undefined;
 }
 
 export interface KafkaClientConfig {

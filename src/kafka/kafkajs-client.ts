@@ -1,9 +1,9 @@
 /**
- * The Kafka port (client.ts) implemented on kafkajs. This is the only module of the runtime that
- * imports kafkajs.
+ * The Kafka port (client.ts) implemented on kafkajs. With kafkajs-errors.ts (error classification)
+ * and kafkajs-rejoin.ts (commit before re-join) it is the only part of the runtime's path that knows
+ * kafkajs; the runtime gets it through factory.ts.
  */
 import { randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
 
 import kafkajs from 'kafkajs';
 import type {
@@ -51,78 +51,20 @@ import type {
   RecordHeaders,
   TopicPartitionOffset,
 } from './client.ts';
-import { RebalanceInProgressError } from './client.ts';
+import { RebalanceInProgressError, type KafkaErrorKind } from './errors.ts';
+import { classifyKafkajsError } from './kafkajs-errors.ts';
+import { RejoinGuard } from './kafkajs-rejoin.ts';
 
-const { Kafka: KafkaJs, logLevel, Partitioners, AssignerProtocol, ConfigResourceTypes } = kafkajs;
+const {
+  Kafka: KafkaJs,
+  logLevel,
+  Partitioners,
+  PartitionAssigners,
+  AssignerProtocol,
+  ConfigResourceTypes,
+} = kafkajs;
 
 const log = childLogger({ component: 'kafkajs' });
-
-/**
- * Hooks run before a consumer (by member id) re-joins its group, awaited: Java's
- * onPartitionsRevoked. kafkajs learns of a rebalance in several places (its own heartbeat between
- * fetches, a failed fetch or commit) and re-joins at once; its listeners cannot delay the re-join, so
- * the runtime's commit-before-revoke would race with it and a late commit is rejected
- * (ILLEGAL_GENERATION) or lands after the next owner read the committed offsets. Wrapping
- * ConsumerGroup.joinAndSync is the one place every re-join goes through.
- */
-const beforeRejoin = new Map<string, () => Promise<void>>();
-{
-  const require = createRequire(import.meta.url);
-  const ConsumerGroup = require('kafkajs/src/consumer/consumerGroup') as {
-    prototype: { joinAndSync(this: { memberId?: string | null }): Promise<void> };
-  };
-  const original = ConsumerGroup.prototype.joinAndSync;
-  if (typeof original === 'function' && !(original as { wrapped?: boolean }).wrapped) {
-    const wrapped = async function (this: { memberId?: string | null }): Promise<void> {
-      const hook = this.memberId ? beforeRejoin.get(this.memberId) : undefined;
-      if (hook) {
-        try {
-          await hook();
-        } catch (error) {
-          log.warn({ err: error }, 'pre-rebalance hook failed');
-        }
-      }
-      return original.call(this);
-    };
-    (wrapped as { wrapped?: boolean }).wrapped = true;
-    ConsumerGroup.prototype.joinAndSync = wrapped;
-  }
-}
-
-const REBALANCE_ERROR_TYPES = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID']);
-
-/** True when a kafkajs error (or one it wraps) says the group is rebalancing or moved on. */
-function isRebalanceError(error: unknown): boolean {
-  for (let e: unknown = error, depth = 0; e && typeof e === 'object' && depth < 6; depth++) {
-    const type = (e as { type?: unknown }).type;
-    if (typeof type === 'string' && REBALANCE_ERROR_TYPES.has(type)) return true;
-    e = (e as { cause?: unknown }).cause ?? (e as { originalError?: unknown }).originalError;
-  }
-  return false;
-}
-
-const CONNECTION_ERROR_NAMES = new Set([
-  'KafkaJSConnectionError',
-  'KafkaJSConnectionClosedError',
-  'KafkaJSRequestTimeoutError',
-  'KafkaJSBrokerNotFound',
-]);
-const CONNECTION_ERROR_MESSAGE =
-  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EPIPE|Connection error|Connection timeout|Closed connection/i;
-
-/**
- * True when a kafkajs error (or one it wraps, e.g. KafkaJSNumberOfRetriesExceeded) says a broker
- * could not be reached: refused, reset or timed-out connections, no broker left to ask.
- */
-export function isBrokerConnectionError(error: unknown): boolean {
-  for (let e: unknown = error, depth = 0; e && typeof e === 'object' && depth < 6; depth++) {
-    const { name, message } = e as { name?: unknown; message?: unknown };
-    if (typeof name === 'string' && CONNECTION_ERROR_NAMES.has(name)) return true;
-    if (typeof message === 'string' && CONNECTION_ERROR_MESSAGE.test(message)) return true;
-    e = (e as { cause?: unknown }).cause ?? (e as { originalError?: unknown }).originalError;
-  }
-  return false;
-}
 
 /** Bytes per produce request; the broker's default message.max.bytes is 1 MiB per record batch. */
 const MAX_REQUEST_BYTES = 900 * 1024;
@@ -467,10 +409,19 @@ class KafkajsConsumer implements KafkaConsumer {
   private subscribed: string[] = [];
 
   private readonly heartbeatIntervalMs: number;
-  private memberId?: string;
+  private listeners: ConsumerListeners = {};
+  /** Commits (onRebalancing) before this consumer re-joins its group: see kafkajs-rejoin.ts. */
+  private readonly rejoin = new RejoinGuard(async () => {
+    try {
+      await this.listeners.onRebalancing?.();
+    } catch (error) {
+      log.warn({ err: error }, 'pre-rebalance hook failed');
+    }
+  });
 
   constructor(kafka: Kafka, options: ConsumerOptions) {
     this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 1_000;
+    const assigner = options.assignor ? toPartitionAssigner(options.assignor) : PartitionAssigners.roundRobin;
     this.consumer = kafka.consumer({
       groupId: options.groupId,
       readUncommitted: options.isolationLevel === 'read_uncommitted',
@@ -481,7 +432,7 @@ class KafkajsConsumer implements KafkaConsumer {
       maxBytes: 32 * 1024 * 1024,
       maxWaitTimeInMs: options.maxWaitTimeMs ?? 100,
       allowAutoTopicCreation: false,
-      ...(options.assignor ? { partitionAssigners: [toPartitionAssigner(options.assignor)] } : {}),
+      partitionAssigners: [this.rejoin.wrap(assigner)],
     });
     this.fromBeginning = options.fromBeginning ?? true;
   }
@@ -498,20 +449,21 @@ class KafkajsConsumer implements KafkaConsumer {
     eachBatch: (batch: ConsumerBatch, context: BatchContext) => Promise<void>,
     listeners: ConsumerListeners = {},
   ): Promise<void> {
+    this.listeners = listeners;
     const { GROUP_JOIN, CRASH } = this.consumer.events;
     this.consumer.on(GROUP_JOIN, (event) => {
-      if (this.memberId && this.memberId !== event.payload.memberId) beforeRejoin.delete(this.memberId);
-      this.memberId = event.payload.memberId;
-      beforeRejoin.set(this.memberId, async () => {
-        await listeners.onRebalancing?.();
-      });
+      this.rejoin.joined();
       const assignment = new Map<string, number[]>(Object.entries(event.payload.memberAssignment));
       listeners.onAssignment?.(assignment, {
         memberId: event.payload.memberId,
         isLeader: event.payload.isLeader,
       });
     });
-    this.consumer.on(CRASH, (event) => listeners.onCrash?.(event.payload.error, event.payload.restart));
+    this.consumer.on(CRASH, (event) => {
+      // A restarted consumer joins as a new member: nothing of the old generation to commit first.
+      this.rejoin.reset();
+      listeners.onCrash?.(event.payload.error, event.payload.restart);
+    });
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: true,
@@ -523,7 +475,7 @@ class KafkajsConsumer implements KafkaConsumer {
         let rebalancing: unknown;
         const keepAlive = setInterval(() => {
           heartbeat().catch((error: unknown) => {
-            if (isRebalanceError(error)) rebalancing ??= error;
+            if (classifyKafkajsError(error) === 'rebalance') rebalancing ??= error;
           });
         }, this.heartbeatIntervalMs);
         try {
@@ -541,10 +493,10 @@ class KafkajsConsumer implements KafkaConsumer {
         } finally {
           clearInterval(keepAlive);
         }
-        // kafkajs re-joins on this error; the re-join runs onRebalancing first (see beforeRejoin).
+        // kafkajs re-joins on this error; the re-join runs onRebalancing first (see RejoinGuard).
         if (rebalancing !== undefined) throw rebalancing;
         // Heartbeat now, so that a pending rebalance is seen between batches (the re-join that
-        // follows commits first, see beforeRejoin).
+        // follows commits first, see RejoinGuard).
         await heartbeat();
       },
     });
@@ -555,7 +507,7 @@ class KafkajsConsumer implements KafkaConsumer {
     try {
       await this.consumer.commitOffsets(offsets.map((o) => ({ ...o, offset: String(o.offset) })));
     } catch (error) {
-      if (isRebalanceError(error)) {
+      if (classifyKafkajsError(error) === 'rebalance') {
         throw new RebalanceInProgressError(
           `offset commit rejected by the group coordinator: ${(error as Error).message}`,
           { cause: error },
@@ -576,7 +528,7 @@ class KafkajsConsumer implements KafkaConsumer {
   async close(): Promise<void> {
     void this.subscribed;
     // Leaving the group is no rebalance of ours: the caller committed already.
-    if (this.memberId) beforeRejoin.delete(this.memberId);
+    this.rejoin.reset();
     await this.consumer.disconnect();
   }
 }
@@ -936,6 +888,10 @@ export class KafkajsClient implements KafkaClient {
 
   reader(options: PartitionReaderOptions): PartitionReader {
     return new KafkajsPartitionReader(this.kafka, this, options);
+  }
+
+  classifyError(error: unknown): KafkaErrorKind {
+    return classifyKafkajsError(error);
   }
 
   /** @internal */
