@@ -6,7 +6,8 @@
  *   3. measures, each in its own child process, from process start to the last committed result:
  *      the raw kafkajs consumer (the read ceiling), Kafka Streams (bench/peers/kafka-streams) and
  *      lambda-streams' worker, under at-least-once and exactly-once, and checks every result against
- *      the known input;
+ *      the known input; then lambda-streams' batch layer (`lambda-streams batch`, start → view
+ *      published), whose view is read back and checked the same way;
  *   4. writes bench/results/bench-<time>.{json,md} and prints the table;
  *   5. stops what it started, also on Ctrl-C and errors.
  *
@@ -18,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import type { KafkaAdmin } from '../src/kafka/client.ts';
+import type { KafkaAdmin, KafkaClient } from '../src/kafka/client.ts';
 import { createKafkaClient } from '../src/kafka/kafkajs-client.ts';
 import { ensureBroker, type RunningBroker } from '../src/kafka/local-broker.ts';
 import {
@@ -28,6 +29,7 @@ import {
   stopAllChildren,
   type TrackedChild,
 } from './lib/children.ts';
+import { readViewCounts, type BatchJson } from './lib/batch-view.ts';
 import { readConfig, USAGE, type BenchConfig, type Guarantee, type Workload } from './lib/config.ts';
 import {
   PageViewGenerator,
@@ -304,6 +306,144 @@ async function measureSystem(
 }
 
 /**
+ * The batch layer: `lambda-streams batch <topology> --until <now> --json` as a user runs it, timed from
+ * process start to exit (the view is published when it exits 0). The topology's buckets are 1 ms
+ * (BENCH_BUCKET_MS=1) and --until is the moment the batch starts, so the boundary bucket is that very
+ * millisecond and the view covers every record loaded before the run (with the topologies' usual 1 h
+ * buckets the boundary would be the start of the current hour, and a view can only end at a bucket
+ * that has begun). The view is then read back partition by partition (checksums verified by
+ * readViewPartition) and its counts compared with the expected ones.
+ */
+async function measureBatch(
+  config: BenchConfig,
+  brokers: string[],
+  client: KafkaClient,
+  admin: KafkaAdmin,
+  expected: Expected,
+  workload: Workload,
+  runTag: string,
+  logDir: string,
+  cleanup: string[],
+): Promise<Measurement> {
+  const system = 'lambda-streams-batch';
+  const applicationId = `bench-${runTag}-batch-${workload}`;
+  cleanup.push(applicationId);
+  const logFile = path.join(logDir, `${system}-${workload}.log`);
+  const jsonFile = path.join(logDir, `${system}-${workload}.json`);
+  const base: Measurement = {
+    system,
+    workload,
+    inputTopic: expected.topic,
+    inputRecords: expected.records,
+    status: 'failed',
+    logFile,
+  };
+  say(`${system} ${workload} (application id ${applicationId})`);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    BENCH_INPUT_TOPIC: expected.topic,
+    // Sinks are dropped by default (the live output belongs to the speed layer): never written.
+    BENCH_OUTPUT_TOPIC: `${applicationId}-output`,
+    BENCH_GRACE_MS: String(config.graceMs),
+    BENCH_BUCKET_MS: '1',
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
+  };
+  const untilMs = Date.now();
+  const args = [
+    ...(config.batchCpuProf ? ['--cpu-prof', '--cpu-prof-dir', logDir] : []),
+    path.join(ROOT, 'bin', 'lambda-streams.js'),
+    'batch',
+    path.join(BENCH, 'topologies', `${workload}.ts`),
+    '--brokers',
+    brokers.join(','),
+    '--application-id',
+    applicationId,
+    '--until',
+    String(untilMs),
+    '--json',
+  ];
+  const started = Date.now();
+  const child = spawnTracked(system, process.execPath, args, {
+    env,
+    cwd: ROOT,
+    logFile,
+    stdoutFile: jsonFile,
+  });
+  // VmHWM is a high-water mark but gone with the process: sample it often while it runs.
+  const sampler = setInterval(() => child.peakRss(), 100);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    void child.stop(5_000);
+  }, config.timeoutMs);
+  const exit = await child.exited;
+  const durationMs = Date.now() - started;
+  clearTimeout(timer);
+  clearInterval(sampler);
+  const peakRssBytes = child.peakRss();
+  const measured: Measurement = { ...base, ...(peakRssBytes !== undefined ? { peakRssBytes } : {}) };
+  if (exit.code !== 0) {
+    const why = timedOut ? `no view within ${config.timeoutMs / 1000} s` : `exit ${exit.code ?? exit.signal}`;
+    const lastLine = readFileSync(logFile, 'utf8').trim().split('\n').pop() ?? '';
+    return { ...measured, problems: [`${why}${lastLine ? `: ${lastLine.slice(0, 300)}` : ''}`] };
+  }
+  let out: BatchJson;
+  try {
+    out = JSON.parse(readFileSync(jsonFile, 'utf8')) as BatchJson;
+  } catch (error) {
+    return { ...measured, problems: [`no JSON manifest on stdout (${(error as Error).message})`] };
+  }
+  const batch: NonNullable<Measurement['batch']> = {
+    viewId: out.viewId,
+    boundaryBucket: out.boundaryBucket,
+    bucketMs: out.bucketMs,
+    untilMs,
+    records: out.records,
+    runMs: out.run.durationMs,
+    stats: out.run.stats,
+  };
+  const problems: string[] = [];
+  // The whole input lies below the boundary: every record read and processed, none left over.
+  const r = out.records;
+  if (
+    r.read !== expected.records ||
+    r.processed !== expected.records ||
+    r.beyondBoundary !== 0 ||
+    r.skipped !== 0
+  )
+    problems.push(
+      `the view covers ${r.processed} of ${expected.records} input records (read ${r.read}, ` +
+        `${r.beyondBoundary} at or past the boundary, ${r.skipped} skipped)`,
+    );
+  const verifyStarted = Date.now();
+  let outputRecords: number | undefined;
+  try {
+    const view = await readViewCounts(client, admin, out, workload);
+    outputRecords = view.records;
+    problems.push(...view.bad.slice(0, 3), ...verifyCounts(view.counts, expected.counts));
+  } catch (error) {
+    problems.push(`reading the view back failed: ${(error as Error).message}`);
+  }
+  batch.verifyMs = Date.now() - verifyStarted;
+  const ok = problems.length === 0;
+  const startupMs = Math.max(0, durationMs - out.run.durationMs);
+  return {
+    ...measured,
+    status: ok ? 'ok' : 'wrong',
+    ...(ok
+      ? {
+          durationMs,
+          recordsPerSec: expected.records / (durationMs / 1000),
+          joinMs: startupMs,
+          afterJoinRecordsPerSec: expected.records / (out.run.durationMs / 1000),
+        }
+      : { problems }),
+    ...(outputRecords !== undefined ? { outputRecords } : {}),
+    batch,
+  };
+}
+
+/**
  * Diagnostic: offsets between the group's committed offsets and the end offsets of its input and
  * repartition topics after the system stopped. 0 means it committed everything it read; under
  * exactly-once a committed offset short of the end only by transaction markers shows up as 1 per
@@ -371,7 +511,8 @@ async function main(): Promise<number> {
     broker = await ensureBroker({ log: (line) => say(`broker: ${line}`) });
     const brokers = broker.brokers;
     say(`broker ${broker.kind} at ${brokers.join(',')}${broker.reused ? ' (reused)' : ''}`);
-    admin = await createKafkaClient({ brokers, clientId: 'bench-admin' }).admin();
+    const client = createKafkaClient({ brokers, clientId: 'bench-admin' });
+    admin = await client.admin();
 
     // 2. load
     const expected = new Map<Workload, Expected>();
@@ -468,6 +609,25 @@ async function main(): Promise<number> {
           );
           writeReport();
         }
+      }
+      if (config.systems.includes('lambda-streams-batch') && !interrupted) {
+        const m = await measureBatch(
+          config,
+          brokers,
+          client,
+          admin,
+          expected.get(workload)!,
+          workload,
+          runTag,
+          logDir,
+          cleanup,
+        );
+        measurements.push(m);
+        say(
+          `  → ${m.status}${m.recordsPerSec ? ` ${Math.round(m.recordsPerSec)} records/s in ${((m.durationMs ?? 0) / 1000).toFixed(1)} s` : ''}` +
+            `${m.problems ? `: ${m.problems.join('; ')}` : ''}`,
+        );
+        writeReport();
       }
     }
 

@@ -39,18 +39,24 @@ export function spawnTracked(
   name: string,
   command: string,
   args: string[],
-  options: { env?: NodeJS.ProcessEnv; cwd?: string; logFile: string },
+  /** stdout and stderr go to `logFile`, or stdout alone to `stdoutFile` when given. */
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; logFile: string; stdoutFile?: string },
 ): TrackedChild {
-  const out = openSync(options.logFile, 'a');
+  const err = openSync(options.logFile, 'a');
   let child: ChildProcess;
   try {
-    child = spawn(command, args, {
-      cwd: options.cwd,
-      env: options.env ?? process.env,
-      stdio: ['ignore', out, out],
-    });
+    const out = options.stdoutFile === undefined ? err : openSync(options.stdoutFile, 'w');
+    try {
+      child = spawn(command, args, {
+        cwd: options.cwd,
+        env: options.env ?? process.env,
+        stdio: ['ignore', out, err],
+      });
+    } finally {
+      if (out !== err) closeSync(out);
+    }
   } finally {
-    closeSync(out);
+    closeSync(err);
   }
   if (child.pid === undefined) throw new Error(`could not start ${command}`);
   const pid = child.pid;

@@ -1,7 +1,7 @@
 /** Benchmark settings from flags (`npm run bench -- --sentences 100000`) and BENCH_* environment variables. */
 import { parseArgs } from 'node:util';
 
-export type System = 'raw' | 'kafka-streams' | 'lambda-streams';
+export type System = 'raw' | 'kafka-streams' | 'lambda-streams' | 'lambda-streams-batch';
 export type Workload = 'word-count' | 'pageviews';
 export type Guarantee = 'at_least_once' | 'exactly_once';
 
@@ -25,9 +25,11 @@ export interface BenchConfig {
   javaOptions: string[];
   /** Keep the per-run output and internal topics (default: deleted at the end). */
   keepTopics: boolean;
+  /** Run the batch child with `node --cpu-prof` (profiles land in the run's log directory). */
+  batchCpuProf: boolean;
 }
 
-const SYSTEMS: System[] = ['raw', 'kafka-streams', 'lambda-streams'];
+const SYSTEMS: System[] = ['raw', 'kafka-streams', 'lambda-streams', 'lambda-streams-batch'];
 const WORKLOADS: Workload[] = ['word-count', 'pageviews'];
 const GUARANTEES: Guarantee[] = ['at_least_once', 'exactly_once'];
 
@@ -56,10 +58,11 @@ export const USAGE = `npm run bench [-- options]
   --quick                 100 000 sentences and 100 000 page views (same as --sentences 100000 --pageviews 100000)
   --sentences <n>         sentences to load and count        (BENCH_SENTENCES, default 1 000 000)
   --pageviews <n>         page-view events to load and count (BENCH_PAGEVIEWS, default 1 000 000)
-  --systems <list>        raw,kafka-streams,lambda-streams   (BENCH_SYSTEMS)
+  --systems <list>        raw,kafka-streams,lambda-streams,lambda-streams-batch (BENCH_SYSTEMS)
   --workloads <list>      word-count,pageviews               (BENCH_WORKLOADS)
   --guarantees <list>     at_least_once,exactly_once         (BENCH_GUARANTEES)
   --keep-topics           keep output and internal topics    (BENCH_KEEP_TOPICS=1)
+  --batch-cpu-prof        run the batch child with node --cpu-prof, profile in the logs (BENCH_BATCH_CPU_PROF=1)
 
 More: BENCH_VOCABULARY (10000), BENCH_PAGES (50), BENCH_USERS (10000), BENCH_PAGEVIEW_MINUTES (10),
 BENCH_GRACE_MS (the page-view span), BENCH_PARTITIONS (4), BENCH_SEED (42),
@@ -77,6 +80,7 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
       workloads: { type: 'string' },
       guarantees: { type: 'string' },
       'keep-topics': { type: 'boolean' },
+      'batch-cpu-prof': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -105,5 +109,6 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     timeoutMs: integer('BENCH_TIMEOUT_S', env.BENCH_TIMEOUT_S, 900) * 1000,
     javaOptions: (env.BENCH_JAVA_OPTS ?? '-Xmx1g').split(/\s+/).filter(Boolean),
     keepTopics: values['keep-topics'] === true || env.BENCH_KEEP_TOPICS === '1',
+    batchCpuProf: values['batch-cpu-prof'] === true || env.BENCH_BATCH_CPU_PROF === '1',
   };
 }

@@ -28,9 +28,25 @@ export interface Measurement {
   lagAfterStop?: Record<string, number>;
   vsKafkaStreams?: number;
   vsRaw?: number;
+  /** Batch row only: records/s ÷ the lambda-streams worker's (at-least-once, same workload). */
+  vsSpeedLayer?: number;
   /** The same ratios on the after-join rates. */
   vsKafkaStreamsAfterJoin?: number;
   vsRawAfterJoin?: number;
+  vsSpeedLayerAfterJoin?: number;
+  /** Batch row: the published view (id, boundary) and the run's own figures from `batch --json`. */
+  batch?: {
+    viewId: string;
+    boundaryBucket: number;
+    bucketMs: number;
+    untilMs: number;
+    records: { read: number; processed: number; beyondBoundary: number; skipped: number };
+    /** The run as timed by runBatch (snapshot → manifest published): no Node start-up, no topology load. */
+    runMs: number;
+    /** Time spent reading the view back and verifying it (not part of the duration). */
+    verifyMs?: number;
+    stats?: Record<string, unknown>;
+  };
 }
 
 export interface Report {
@@ -42,7 +58,11 @@ export interface Report {
   measurements: Measurement[];
 }
 
-/** Fills in the ratios: against Kafka Streams (same workload and guarantee) and the raw ceiling. */
+/**
+ * Fills in the ratios: against Kafka Streams (same workload and guarantee; the batch row, which has no
+ * guarantee, against at-least-once), the raw ceiling, and for the batch row the speed layer (the
+ * lambda-streams worker, at-least-once, same workload).
+ */
 export function addRatios(measurements: Measurement[]): void {
   for (const m of measurements) {
     if (m.recordsPerSec === undefined || m.status !== 'ok') continue;
@@ -53,16 +73,21 @@ export function addRatios(measurements: Measurement[]): void {
     if (raw?.afterJoinRecordsPerSec && m.afterJoinRecordsPerSec)
       m.vsRawAfterJoin = m.afterJoinRecordsPerSec / raw.afterJoinRecordsPerSec;
     if (m.system === 'raw') continue;
-    const ks = measurements.find(
-      (k) =>
-        k.system === 'kafka-streams' &&
-        k.workload === m.workload &&
-        k.guarantee === m.guarantee &&
-        k.status === 'ok',
-    );
+    const guarantee = m.guarantee ?? 'at_least_once';
+    const peer = (system: System): Measurement | undefined =>
+      measurements.find(
+        (k) =>
+          k.system === system && k.workload === m.workload && k.guarantee === guarantee && k.status === 'ok',
+      );
+    const ks = peer('kafka-streams');
     if (ks?.recordsPerSec) m.vsKafkaStreams = m.recordsPerSec / ks.recordsPerSec;
     if (ks?.afterJoinRecordsPerSec && m.afterJoinRecordsPerSec)
       m.vsKafkaStreamsAfterJoin = m.afterJoinRecordsPerSec / ks.afterJoinRecordsPerSec;
+    if (m.system !== 'lambda-streams-batch') continue;
+    const speed = peer('lambda-streams');
+    if (speed?.recordsPerSec) m.vsSpeedLayer = m.recordsPerSec / speed.recordsPerSec;
+    if (speed?.afterJoinRecordsPerSec && m.afterJoinRecordsPerSec)
+      m.vsSpeedLayerAfterJoin = m.afterJoinRecordsPerSec / speed.afterJoinRecordsPerSec;
   }
 }
 
@@ -99,23 +124,28 @@ export function markdown(report: Report): string {
   }
   lines.push(
     '',
-    '| workload | system | guarantee | records/s | records/s after join | duration (s) | join (s) | first output (s) | peak RSS (MiB) | vs Kafka Streams | vs raw consume | result |',
-    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    '| workload | system | guarantee | records/s | records/s after join | duration (s) | join (s) | first output (s) | peak RSS (MiB) | vs Kafka Streams | vs raw consume | vs speed layer | result |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   );
   const pair = (a: number | undefined, b: number | undefined): string =>
     a === undefined && b === undefined ? '–' : `${fmtRatio(a)} / ${fmtRatio(b)}`;
   for (const m of report.measurements) {
     const workload = m.system === 'raw' ? `(read ${m.inputTopic})` : m.workload;
+    const guarantee = m.guarantee
+      ? GUARANTEE_LABEL[m.guarantee]
+      : m.system === 'lambda-streams-batch'
+        ? 'batch view'
+        : '–';
     const result =
       m.status === 'ok'
         ? 'ok'
         : `**${m.status.toUpperCase()}**${m.problems?.length ? `: ${m.problems[0]}` : ''}`;
     lines.push(
-      `| ${workload} | ${m.system} | ${m.guarantee ? GUARANTEE_LABEL[m.guarantee] : '–'} | ` +
+      `| ${workload} | ${m.system} | ${guarantee} | ` +
         `${fmtInt(m.recordsPerSec)} | ${fmtInt(m.afterJoinRecordsPerSec)} | ${fmtSec(m.durationMs)} | ` +
         `${fmtSec(m.joinMs)} | ${fmtSec(m.firstOutputMs)} | ${fmtMiB(m.peakRssBytes)} | ` +
         `${m.system === 'raw' ? '–' : pair(m.vsKafkaStreams, m.vsKafkaStreamsAfterJoin)} | ` +
-        `${pair(m.vsRaw, m.vsRawAfterJoin)} | ${result} |`,
+        `${pair(m.vsRaw, m.vsRawAfterJoin)} | ${pair(m.vsSpeedLayer, m.vsSpeedLayerAfterJoin)} | ${result} |`,
     );
   }
   lines.push(
@@ -124,6 +154,12 @@ export function markdown(report: Report): string {
       "process' start to the last result committed and visible in the output (read_committed). " +
       'join: start → consumer group Stable with an assignment (process start-up and group join); ' +
       'records/s after join: input records ÷ (duration − join). Ratios: end to end / after join. ' +
+      '**lambda-streams-batch** (`lambda-streams batch`, the batch layer): duration = child process start → exit ' +
+      'with the view published (all input, 1 ms buckets), verified by reading the view back; join = process ' +
+      'start-up until the run begins (no consumer group), after join = input records ÷ the run as timed by the ' +
+      'batch itself (snapshot → manifest published). Its ratios: vs Kafka Streams = ÷ Kafka Streams at-least-once ' +
+      '(the same job done continuously), vs raw consume = ÷ the raw read of the input, vs speed layer = ÷ the ' +
+      'lambda-streams worker at-least-once on the same workload (the batch target is ≥ 3×). ' +
       'From this one run, on this machine; not absolute claims.',
     '',
   );
