@@ -42,14 +42,15 @@ export function boundaryFromUntil(untilMs: number, bucketMs: number, nowMs: numb
 }
 
 /**
- * The default boundary: the last bucket that is complete at the snapshot. A bucket is complete when
- * every source partition has moved past it (its newest record, by event time, lies in a later
- * bucket) and the wall clock has too. So B = min(bucket(now), min over non-empty partitions of
- * bucket(newest timestamp)): with records in order per partition, nothing that arrives after the
- * snapshot can fall below B. Empty partitions do not hold the boundary back.
+ * The default boundary: the last bucket that is complete at the snapshot. The bucket that holds the
+ * stream time (Kafka Streams' notion: the largest event time seen, over every source partition) is
+ * still filling, and so is the one that holds the wall clock: B = min(bucket(now), bucket(stream
+ * time)). A partition that lags the others by more than a bucket can still deliver records below B
+ * after the snapshot; they are late for this view and go into the next run's (choose --until to be
+ * more careful). With no records at all, B = bucket(now).
  */
 export function defaultBoundary(newestTimestamps: number[], bucketMs: number, nowMs: number): number {
-  let boundary = bucketOf(nowMs, bucketMs);
-  for (const ts of newestTimestamps) boundary = Math.min(boundary, bucketOf(ts, bucketMs));
-  return boundary;
+  const boundary = bucketOf(nowMs, bucketMs);
+  if (newestTimestamps.length === 0) return boundary;
+  return Math.min(boundary, bucketOf(Math.max(...newestTimestamps), bucketMs));
 }

@@ -3,7 +3,11 @@
  * and count in its manifest. The serving layer loads views through this; tests compare them.
  */
 import type { KafkaAdmin, KafkaClient } from '../kafka/client.ts';
+import { fromSessionChangelogKey } from '../state/session-key-schema.ts';
 import type { StoreRecord } from '../state/store-export.ts';
+import { timestampedSerde, type ValueAndTimestamp } from '../state/timestamped-serde.ts';
+import { fromChangelogKey as fromWindowChangelogKey } from '../state/window-key-schema.ts';
+import type { Topology } from '../topology/topology.ts';
 import { StoreChecksum, type ViewManifest } from './view-manifest.ts';
 
 export class ViewIntegrityError extends Error {
@@ -57,4 +61,54 @@ export async function readViewPartition(
     );
   }
   return records;
+}
+
+/** A view record decoded with the store's serdes (windowed stores: the window start too). */
+export interface DecodedViewRecord {
+  key: unknown;
+  value: unknown;
+  /** Timestamp of the record that last wrote the value (DSL key-value and window stores). */
+  timestamp?: number;
+  /** Window stores: the window's start; session stores: the session's start and end. */
+  windowStart?: number;
+  sessionEnd?: number;
+}
+
+/** Decodes a store's records as the topology's serdes wrote them. */
+export function decodeViewRecords(
+  topology: Topology,
+  store: string,
+  records: StoreRecord[],
+): DecodedViewRecord[] {
+  const meta = topology.storeMetadata.get(store);
+  if (!meta) throw new ViewIntegrityError(`the topology has no store '${store}' to decode a view with`);
+  const keySerde = meta.keySerde ?? topology.defaultSerde;
+  const valueSerde = meta.timestamped
+    ? timestampedSerde(meta.valueSerde ?? topology.defaultSerde)
+    : (meta.valueSerde ?? topology.defaultSerde);
+  return records.map((record) => {
+    let keyBytes = record.key;
+    const out: Partial<DecodedViewRecord> = {};
+    if (meta.kind === 'window') {
+      const parts = fromWindowChangelogKey(record.key);
+      keyBytes = parts.key;
+      out.windowStart = parts.windowStart;
+    } else if (meta.kind === 'session') {
+      const parts = fromSessionChangelogKey(record.key);
+      keyBytes = parts.key;
+      out.windowStart = parts.start;
+      out.sessionEnd = parts.end;
+    }
+    const value = valueSerde.deserialize(record.value) as unknown;
+    if (meta.timestamped) {
+      const stamped = value as ValueAndTimestamp<unknown>;
+      return {
+        ...out,
+        key: keySerde.deserialize(keyBytes),
+        value: stamped.value,
+        timestamp: stamped.timestamp,
+      };
+    }
+    return { ...out, key: keySerde.deserialize(keyBytes), value };
+  });
 }

@@ -1,8 +1,10 @@
 /**
  * `lambda-streams demo`: word count on a real broker, end to end. Starts the local broker if none is
- * configured, resets and creates the word-count topics, produces a few sentences, runs a worker on
- * topologies/word-count.ts until the output topic holds the expected counts, prints the counts from
- * the worker's store and from the output topic, and shuts everything down cleanly.
+ * configured, resets and creates the word-count topics, produces a few sentences spread over the
+ * last three hourly buckets, runs a worker on topologies/word-count.ts until the output topic holds
+ * the expected counts, prints the counts from the worker's store and from the output topic, then runs
+ * the batch layer over the same topic and checks the published view against the sentences of the
+ * complete buckets, and shuts everything down cleanly.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -81,6 +83,18 @@ function format(counts: Map<string, number>): string {
     .join('\n');
 }
 
+/**
+ * Timestamps for the demo's sentences: the first ones in the bucket two before the current one, the
+ * next in the previous bucket, the last ones now (the speed layer's part).
+ */
+export function demoTimestamps(nowMs: number, bucketMs: number, n: number): number[] {
+  const current = Math.floor(nowMs / bucketMs) * bucketMs;
+  return Array.from({ length: n }, (_, i) => {
+    const back = 2 - Math.min(2, Math.floor((i * 3) / n)); // 2, 2, 1, 1, 0 for five sentences
+    return back === 0 ? nowMs : current - back * bucketMs + i * 1_000;
+  });
+}
+
 function sameCounts(a: Map<string, number>, b: Map<string, number>): boolean {
   return a.size === b.size && [...a].every(([k, v]) => b.get(k) === v);
 }
@@ -97,7 +111,7 @@ export async function runDemo(options: {
       import('../kafka/kafkajs-client.ts'),
     ]);
   const file = fileURLToPath(new URL('../../topologies/word-count.ts', import.meta.url));
-  const { definition, topology } = await loadTopologyFile(file);
+  const { definition, topology, bucketMs } = await loadTopologyFile(file);
   const input = definition.inputTopics?.[0] ?? 'text-lines';
   const output = definition.outputTopics?.[0] ?? 'word-counts';
   const broker = await resolveBrokers(process.env.KAFKA_BROKERS);
@@ -118,20 +132,25 @@ export async function runDemo(options: {
     }
     await admin.deleteGroups([appId]).catch(() => {});
     await admin.createTopics([
-      { name: input, partitions: 2 },
+      // The input is the master dataset the batch layer recomputes from: keep it forever.
+      { name: input, partitions: 2, config: { 'retention.ms': '-1' } },
       { name: output, partitions: 2 },
     ]);
+    // Sentences spread over the last three buckets: the batch layer covers the two complete ones.
+    const timestamps = demoTimestamps(Date.now(), bucketMs, DEMO_SENTENCES.length);
     const producer = await client.producer();
     await producer.send(
       DEMO_SENTENCES.map((value, i) => ({
         topic: input,
         key: Buffer.from(`s${i}`),
         value: Buffer.from(value),
-        timestamp: Date.now(),
+        timestamp: timestamps[i]!,
       })),
     );
     await producer.close();
-    info(`produced ${DEMO_SENTENCES.length} sentences to ${input}`);
+    info(
+      `produced ${DEMO_SENTENCES.length} sentences to ${input}, over the last 3 buckets of ${bucketMs / 60_000} min`,
+    );
 
     const expected = expectedCounts(DEMO_SENTENCES);
     streams = new KafkaStreams(topology, {
@@ -171,7 +190,42 @@ export async function runDemo(options: {
     process.stdout.write(
       ok ? 'OK: store and topic agree with the expected counts\n' : 'MISMATCH between store and topic\n',
     );
-    return ok ? 0 : 1;
+    await streams.close();
+
+    // The batch layer over the same topic: the view covers the complete buckets.
+    info('batch layer: replaying text-lines up to the last complete bucket');
+    const [{ runBatch }, { readViewPartition, decodeViewRecords }, { formatSummary }] = await Promise.all([
+      import('../batch/run-batch.ts'),
+      import('../batch/view-reader.ts'),
+      import('./batch-command.ts'),
+    ]);
+    const result = await runBatch({
+      topology: (await loadTopologyFile(file)).topology,
+      applicationId: appId,
+      topologyName: 'word-count.ts',
+      bucketMs,
+      client,
+    });
+    process.stdout.write(`\n${formatSummary(result, 'topologies/word-count.ts')}`);
+    const manifest = result.manifest;
+    const fromView = new Map<string, number>();
+    for (const p of manifest.stores['word-counts']!.partitions) {
+      const records = await readViewPartition(client, admin, manifest, 'word-counts', p.partition);
+      for (const r of decodeViewRecords(topology, 'word-counts', records))
+        fromView.set(String(r.key), Number(r.value));
+    }
+    const boundaryMs = manifest.boundaryBucket * manifest.bucketMs;
+    const expectedView = expectedCounts(DEMO_SENTENCES.filter((_, i) => timestamps[i]! < boundaryMs));
+    process.stdout.write(
+      `Word counts in batch view ${manifest.viewId} (before ${manifest.boundaryTime}):\n${format(fromView)}\n`,
+    );
+    const viewOk = sameCounts(fromView, expectedView);
+    process.stdout.write(
+      viewOk
+        ? 'OK: the batch view holds the counts of the sentences before its boundary\n'
+        : 'MISMATCH between the batch view and the sentences before its boundary\n',
+    );
+    return ok && viewOk ? 0 : 1;
   } finally {
     await streams?.close();
     await admin.close();
