@@ -86,6 +86,8 @@ export interface BatchRunOptions {
   /** Called every `progressIntervalMs` (default 1 s) and once at the end. */
   onProgress?: (stats: BatchStats) => void;
   progressIntervalMs?: number;
+  /** Called once every record is processed, before the view is published (a progress bar ends here). */
+  onExecuted?: (stats: BatchStats) => void;
   /** Also publish the stores the DSL named itself (internal; for diagnostics and tests). */
   publishInternalStores?: boolean;
   /** Multi-process runs: how long an instance waits for the others (default 10 min). */
@@ -196,6 +198,7 @@ export async function runBatch(options: BatchRunOptions): Promise<BatchRunResult
       if (progressTimer) clearInterval(progressTimer);
     }
     options.onProgress?.(executor.stats);
+    options.onExecuted?.(executor.stats);
 
     const results = await coordination.finish({
       instance: instanceId,

@@ -103,6 +103,7 @@ async function progressReporter(): Promise<[(stats: BatchStats) => void, () => v
       },
       () => {
         if (begun) bar.stop();
+        begun = false;
       },
     ];
   }
@@ -214,6 +215,8 @@ async function runBatchCommand(file: string, opts: BatchOptions): Promise<number
       instanceTimeoutMs: opts.instanceTimeout * 1000,
       signal: abort.signal,
       onProgress: progress,
+      // The bar ends before the run logs its publication, so the two never share a line.
+      onExecuted: () => stopProgress(),
     });
     stopProgress();
     process.stdout.write(
