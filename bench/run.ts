@@ -638,7 +638,7 @@ async function main(): Promise<number> {
     const bad = measurements.filter((m) => m.status !== 'ok');
     if (bad.length > 0) {
       say(
-        `FAILED: ${bad.map((m) => `${m.system} ${m.workload} ${m.guarantee ?? ''} (${m.status})`).join(', ')}`,
+        `FAILED: ${bad.map((m) => `${[m.system, m.workload, m.guarantee].filter(Boolean).join(' ')} (${m.status})`).join(', ')}`,
       );
       return 1;
     }
