@@ -53,4 +53,19 @@ export * from './serde/index.ts';
 export * from './state/index.ts';
 
 export { TopologyTestDriver, type TopologyTestDriverConfig } from './testing/topology-test-driver.ts';
+
+export {
+  KafkaStreams,
+  type KafkaStreamsConfig,
+  type StreamsState,
+  type ProcessingGuarantee,
+  type StateListener,
+} from './runtime/kafka-streams.ts';
+export {
+  StoreQueryParameters,
+  QueryableStoreTypes,
+  type QueryableStoreType,
+} from './runtime/store-query-parameters.ts';
+export { startServing, type Serving, type ServingOptions } from './serving/serving.ts';
+export { runBatch, type BatchRunOptions, type BatchRunResult } from './batch/run-batch.ts';
 export { TestInputTopic, TestOutputTopic, type TestRecord } from './testing/test-topics.ts';

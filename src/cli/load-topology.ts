@@ -39,10 +39,8 @@ export async function loadTopologyFile(file: string): Promise<LoadedTopology> {
   }
   const builder = new StreamsBuilder();
   definition.build(builder);
-  return {
-    file: absolute,
-    definition: definition as TopologyDefinition,
-    topology: builder.build(),
-    bucketMs: definition.bucketMs ?? 60 * 60 * 1000,
-  };
+  const topology = builder.build();
+  const bucketMs = definition.bucketMs ?? 60 * 60 * 1000;
+  topology.bucketMs = bucketMs;
+  return { file: absolute, definition: definition as TopologyDefinition, topology, bucketMs };
 }

@@ -83,18 +83,25 @@ function combinerProcessor<K, V, P>(spec: CombineSpec<K, V, P>) {
   return () => {
     let context: ProcessorContext<K, P>;
     let buffering = false;
-    const partials = new Map<unknown, { key: K; partial: P; timestamp: number }>();
+    let bucketMs = Number.MAX_SAFE_INTEGER;
+    // Records of different Lambda buckets are never folded together: the serving layer's delta index
+    // attributes a partial to the bucket of its timestamp. Bucket → key id → partial.
+    const partials = new Map<number, Map<unknown, { key: K; partial: P; timestamp: number }>>();
+    let size = 0;
     const maxKeys = spec.maxKeys ?? 10_000;
     const idOf = (key: K): unknown => (typeof key === 'object' ? JSON.stringify(key) : key);
     const flush = (): void => {
-      for (const { key, partial, timestamp } of partials.values())
-        context.forward(new Record(key, partial, timestamp));
+      for (const bucket of partials.values())
+        for (const { key, partial, timestamp } of bucket.values())
+          context.forward(new Record(key, partial, timestamp));
       partials.clear();
+      size = 0;
     };
     return {
       init(ctx: ProcessorContext<K, P>) {
         context = ctx;
         buffering = spec.cachingEnabled && (ctx as unknown as InternalProcessorContext).combiningEnabled;
+        bucketMs = (ctx as unknown as InternalProcessorContext).bucketMs;
       },
       process(record: Record<K, V>) {
         if (record.key === null || record.key === undefined) return;
@@ -106,18 +113,21 @@ function combinerProcessor<K, V, P>(spec: CombineSpec<K, V, P>) {
           context.forward(record.withValue(spec.partialOf(record.key, record.value, undefined)));
           return;
         }
+        const bucketOf = Math.floor(record.timestamp / bucketMs);
+        let bucket = partials.get(bucketOf);
+        if (!bucket) partials.set(bucketOf, (bucket = new Map()));
         const id = idOf(record.key);
-        const entry = partials.get(id);
+        const entry = bucket.get(id);
         if (entry) {
           entry.partial = spec.partialOf(record.key, record.value, entry.partial);
           entry.timestamp = Math.max(entry.timestamp, record.timestamp);
         } else {
-          partials.set(id, {
+          bucket.set(id, {
             key: record.key,
             partial: spec.partialOf(record.key, record.value, undefined),
             timestamp: record.timestamp,
           });
-          if (partials.size > maxKeys) flush();
+          if (++size > maxKeys) flush();
         }
       },
       /** Called by the task at every commit, before stores flush. */

@@ -1,4 +1,7 @@
+import { Serdes } from '../serde/index.ts';
 import type { Serde } from '../serde/serde.ts';
+import { deltaStoreName } from '../state/delta-index.ts';
+import { Stores } from '../state/stores.ts';
 import type { StoreBuilder } from '../state/types.ts';
 import type { Topology } from '../topology/topology.ts';
 import { InternalStreamsBuilder } from './internal-builder.ts';
@@ -146,6 +149,16 @@ export class StreamsBuilder {
 
   /** The compiled processor graph. */
   build(): Topology {
+    if (!this.built) {
+      // The serving layer's delta index of every queryable store (state/delta-index.ts).
+      this.internal.topology.addDeltaStores((store) =>
+        Stores.keyValueStoreBuilder(
+          Stores.persistentKeyValueStore(deltaStoreName(store)),
+          Serdes.Bytes(),
+          Serdes.Bytes(),
+        ).withLoggingEnabled(),
+      );
+    }
     this.built = true;
     return this.internal.topology;
   }

@@ -23,8 +23,10 @@ import type { KafkaAdmin, KafkaClient, KafkaClientConfig } from '../kafka/client
 import { classifyKafkaError, type KafkaErrorKind } from '../kafka/errors.ts';
 import { defaultKafkaClientFactory, type KafkaClientFactory } from '../kafka/factory.ts';
 import { StreamsMetrics } from '../metrics/metrics.ts';
-import type { BadRecordHandling } from '../processor/internals/task.ts';
+import type { BadRecordHandling, StreamTask } from '../processor/internals/task.ts';
+import { InvalidStateStoreError } from '../state/errors.ts';
 import type { StateStore } from '../state/types.ts';
+import type { StoreQueryParameters } from './store-query-parameters.ts';
 import type { Topology } from '../topology/topology.ts';
 import { GlobalStateManager } from './global-state.ts';
 import { InternalTopicManager } from './internal-topic-manager.ts';
@@ -76,6 +78,11 @@ export interface KafkaStreamsConfig {
   brokerUnreachableTimeoutMs?: number;
 }
 
+/** Answers KafkaStreams#store (the serving layer). */
+export interface StoreProvider {
+  store<T>(parameters: StoreQueryParameters<T>): T;
+}
+
 export type StateListener = (newState: StreamsState, oldState: StreamsState) => void;
 
 /** The tasks of one instance; handed to the serving layer and tests. */
@@ -84,6 +91,17 @@ export interface TaskView {
   partition: number;
   subtopology: number;
   stores: ReadonlyMap<string, StateStore>;
+}
+
+export interface ActiveTaskView {
+  id: string;
+  partition: number;
+  subtopology: number;
+  /** Full names of the topics the task reads. */
+  sourceTopics: string[];
+  task: StreamTask;
+  /** Still restoring its stores: not ready to answer queries. */
+  restoring: boolean;
 }
 
 const VALID_TRANSITIONS: Record<StreamsState, StreamsState[]> = {
@@ -110,6 +128,8 @@ export class KafkaStreams {
   private admin?: KafkaAdmin;
   private global?: GlobalStateManager;
   private thread?: StreamThread;
+  private readonly assignmentListeners: Array<() => void> = [];
+  private storeProvider: StoreProvider | undefined;
   private closing = false;
   private closed?: Promise<void>;
   private fatal?: Error;
@@ -168,6 +188,80 @@ export class KafkaStreams {
     return this.global?.views.get(name) as S | undefined;
   }
 
+  /**
+   * The active tasks of this instance with their StreamTask (the serving layer reads stores, delta
+   * indexes and positions through it). Undefined before start.
+   */
+  activeTasks(): ActiveTaskView[] {
+    return [...(this.thread?.tasks.tasks.values() ?? [])].map((t) => ({
+      id: t.id,
+      partition: t.partition,
+      subtopology: t.sub.id,
+      sourceTopics: t.sub.sourceTopics,
+      task: t.task,
+      restoring: t.restoring !== undefined,
+    }));
+  }
+
+  /** Standby replicas' stores by task id (stale reads). */
+  standbyStores(): Map<string, ReadonlyMap<string, StateStore>> {
+    return new Map([...(this.thread?.tasks.standbys.values() ?? [])].map((s) => [s.id, s.stores]));
+  }
+
+  /** The last high watermark fetched for a source partition of this instance, if any. */
+  highWatermark(topic: string, partition: number): number | undefined {
+    return this.thread?.highWatermarks.get(`${topic}:${partition}`);
+  }
+
+  /** Tasks (partitions) of each sub-topology, once started. */
+  subTopologyPartitions(): Map<number, number> {
+    return new Map((this.thread?.plan.subTopologies ?? []).map((s) => [s.id, s.partitions]));
+  }
+
+  /** The Kafka client in use (the serving layer shares it), once started. */
+  get kafkaClient(): KafkaClient | undefined {
+    return this.client;
+  }
+
+  /**
+   * A read-only view of a queryable store across this instance's tasks (Kafka Streams'
+   * KafkaStreams#store). The serving layer answers it (startServing() attaches itself): values are the
+   * batch view merged with the speed layer's deltas. Throws InvalidStateStoreError while the instance
+   * is not running or the store cannot answer yet.
+   */
+  store<T>(parameters: StoreQueryParameters<T>): T {
+    if (!this.storeProvider) {
+      throw new InvalidStateStoreError(
+        parameters.storeName,
+        'cannot be queried: start the serving layer first (startServing(streams, ...)), which answers interactive queries',
+      );
+    }
+    if (this.currentState !== 'RUNNING' && this.currentState !== 'REBALANCING') {
+      throw new InvalidStateStoreError(
+        parameters.storeName,
+        `cannot be queried while the instance is ${this.currentState}`,
+      );
+    }
+    return this.storeProvider.store(parameters);
+  }
+
+  /** The serving layer registers itself here to answer store() (see startServing). */
+  attachStoreProvider(provider: StoreProvider | undefined): void {
+    this.storeProvider = provider;
+  }
+
+  /** Runs `fn` in the processing chain (never beside a batch, a commit or a rebalance). */
+  runExclusive(fn: () => Promise<void> | void): Promise<void> {
+    if (!this.thread) return Promise.resolve().then(fn);
+    return this.thread.exclusive(fn);
+  }
+
+  /** Called after each rebalance once the new assignment is applied. */
+  onAssignment(listener: () => void): void {
+    this.assignmentListeners.push(listener);
+    this.thread?.assignmentListeners.push(listener);
+  }
+
   /** The named store of every local task that has it. */
   storesNamed<S extends StateStore = StateStore>(name: string): Array<{ taskId: string; store: S }> {
     const out: Array<{ taskId: string; store: S }> = [];
@@ -180,13 +274,18 @@ export class KafkaStreams {
 
   /** endpoint → task ids of the whole group, from the assignor's userData (serving layer routing). */
   async taskHosts(): Promise<Record<string, string[]>> {
+    return (await this.hostMaps()).active;
+  }
+
+  /** endpoint → active task ids and endpoint → standby task ids of the whole group. */
+  async hostMaps(): Promise<{ active: Record<string, string[]>; standby: Record<string, string[]> }> {
     const admin = await this.adminClient();
     const members = await admin.groupAssignments(this.applicationId);
     for (const m of members) {
       const info = decodeAssignment(m.userData);
-      if (info) return info.hosts;
+      if (info) return { active: info.hosts, standby: info.standbyHosts ?? {} };
     }
-    return {};
+    return { active: {}, standby: {} };
   }
 
   async start(): Promise<void> {
@@ -254,6 +353,7 @@ export class KafkaStreams {
       failed: () => this.fatal !== undefined,
     });
     this.thread = thread;
+    thread.assignmentListeners.push(...this.assignmentListeners);
     if (this.global) {
       // Processing starts only once every global store holds its whole topic.
       await this.global.restore();

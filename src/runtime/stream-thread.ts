@@ -133,6 +133,16 @@ export class StreamThread {
    * Runs `fn` after everything queued before it. Nothing runs once the instance closes or failed,
    * except the shutdown itself (`evenWhenClosing`). A failure of `fn` fails the instance.
    */
+  /** The topics and sub-topologies this thread runs (partition counts for the serving layer). */
+  get plan(): TopicPlan {
+    return this.config.plan;
+  }
+
+  /** Last high watermark seen per "topic:partition" of the assigned source partitions (lag). */
+  readonly highWatermarks = new Map<string, number>();
+  /** Called after each assignment is applied (the serving layer loads views for new tasks). */
+  readonly assignmentListeners: Array<() => void> = [];
+
   exclusive(fn: () => Promise<void> | void, evenWhenClosing = false): Promise<void> {
     const run = async (): Promise<void> => {
       if ((this.config.closing() || this.config.failed()) && !evenWhenClosing) return;
@@ -241,12 +251,14 @@ export class StreamThread {
     this.rebalancing = false;
     await this.tasks.handleAssignment(assignment, member);
     if (this.tasks.restoringTasks.length === 0) this.config.setState('RUNNING');
+    for (const listener of this.assignmentListeners) listener();
   }
 
   private async onBatch(batch: ConsumerBatch): Promise<void> {
     this.unreachableSince = undefined;
     const t = this.tasks.taskFor(batch.topic, batch.partition);
     if (!t) return;
+    this.highWatermarks.set(`${batch.topic}:${batch.partition}`, batch.highWatermark);
     this.config.metrics.consumerLag.set(
       { topic: batch.topic, partition: String(batch.partition) },
       Math.max(0, batch.highWatermark - batch.nextOffset),

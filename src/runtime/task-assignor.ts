@@ -32,6 +32,8 @@ export interface AssignmentInfo {
   standbys?: string[];
   /** endpoint → task ids, for every member with an endpoint. */
   hosts: Record<string, string[]>;
+  /** endpoint → task ids it keeps standby replicas of (stale reads, failover). */
+  standbyHosts?: Record<string, string[]>;
 }
 
 export interface TaskSpec {
@@ -219,9 +221,13 @@ export class TaskAssignor implements GroupAssignor {
     const byMember = assignTasks([...tasks.keys()], members);
     const standbys = assignStandbys(byMember, members, this.numStandbyReplicas);
     const hosts: Record<string, string[]> = {};
+    const standbyHosts: Record<string, string[]> = {};
     for (const [memberId, owned] of byMember) {
       const endpoint = infos.get(memberId)?.endpoint;
-      if (endpoint) hosts[endpoint] = [...(hosts[endpoint] ?? []), ...owned];
+      if (!endpoint) continue;
+      hosts[endpoint] = [...(hosts[endpoint] ?? []), ...owned];
+      const kept = standbys.get(memberId) ?? [];
+      if (kept.length > 0) standbyHosts[endpoint] = [...(standbyHosts[endpoint] ?? []), ...kept];
     }
     const result = new Map<string, AssignorResult>();
     for (const [memberId, owned] of byMember) {
@@ -234,7 +240,13 @@ export class TaskAssignor implements GroupAssignor {
       for (const partitions of Object.values(assignment)) partitions.sort((a, b) => a - b);
       result.set(memberId, {
         assignment,
-        userData: encodeInfo({ version: 1, tasks: owned, standbys: standbys.get(memberId) ?? [], hosts }),
+        userData: encodeInfo({
+          version: 1,
+          tasks: owned,
+          standbys: standbys.get(memberId) ?? [],
+          hosts,
+          standbyHosts,
+        }),
       });
     }
     return result;

@@ -316,6 +316,8 @@ export class TaskManager {
       metrics: this.config.metrics,
       ...(this.config.cachingDisabled ? { cachingDisabled: true } : {}),
       ...(shared ? { stores: shared } : {}),
+      // Workers keep the serving layer's delta index of every queryable store.
+      deltaIndexEnabled: true,
     });
     const t: ActiveTask = { id, sub, partition, task, output, changelogOffsets: new Map(checkpoint) };
     await mkdir(dir, { recursive: true });
@@ -332,6 +334,8 @@ export class TaskManager {
     void this.config.run(async () => {
       if (this.tasks.get(t.id) !== t || t.restoring !== state) return;
       await t.task.flushStores();
+      // Restored delta stores: the indexes read their buckets again.
+      for (const delta of t.task.deltaIndexes.values()) delta.invalidate();
       if (this.checkpointsWhileRunning) await writeCheckpoint(t.task.taskDir, t.changelogOffsets);
       t.restoring = undefined;
       this.config.log.info(

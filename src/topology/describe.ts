@@ -80,7 +80,8 @@ function describeNode(
       predecessors,
     };
   }
-  return { name: def.name, kind: 'processor', topics: [], stores: def.stores, successors, predecessors };
+  const stores = def.stores.filter((s) => !topology.isDeltaStore(s));
+  return { name: def.name, kind: 'processor', topics: [], stores, successors, predecessors };
 }
 
 const names = (list: string[]): string => (list.length === 0 ? 'none' : list.join(', '));

@@ -87,6 +87,14 @@ export class Topology {
    * topics in a group to the group's largest external topic and rejects external topics that differ.
    */
   readonly copartitionGroups: string[][] = [];
+  /** Size of the Lambda merge buckets (the topology definition's bucketMs; default one hour). */
+  bucketMs = 60 * 60 * 1000;
+  /**
+   * Queryable store → the store of its delta index (state/delta-index.ts). Delta stores are real
+   * stores (changelogged, restored, standby-replicated) connected to the processors of their store,
+   * but hidden from describe(): Kafka Streams' text stays comparable.
+   */
+  readonly deltaStores = new Map<string, string>();
 
   addSource(name: string, topics: string | string[] | RegExp, options: SourceOptions = {}): this {
     this.assertNewName(name);
@@ -293,6 +301,29 @@ export class Topology {
 
   describe(): TopologyDescription {
     return describeTopology(this);
+  }
+
+  /** True for the store of a delta index (see deltaStores). */
+  isDeltaStore(name: string): boolean {
+    for (const delta of this.deltaStores.values()) if (delta === name) return true;
+    return false;
+  }
+
+  /**
+   * Adds the delta-index store of every queryable store (StreamsBuilder.build() calls it): a
+   * persistent, changelogged key-value store of bytes, connected to every processor of its store.
+   */
+  addDeltaStores(build: (name: string) => StoreBuilder): void {
+    for (const [store, meta] of this.storeMetadata) {
+      if (!meta.queryable || this.globalStores.has(store) || this.deltaStores.has(store)) continue;
+      const processors = this.processors()
+        .filter((p) => p.stores.includes(store))
+        .map((p) => p.name);
+      if (processors.length === 0) continue;
+      const builder = build(store);
+      this.addStateStore(builder, ...processors);
+      this.deltaStores.set(store, builder.name);
+    }
   }
 
   private firstSourceIndex(nodes: string[]): number {

@@ -4,6 +4,7 @@ import type { InternalProcessorContext } from '../../processor/internals/task.ts
 import type { KeyValueStore, WindowStore } from '../../state/types.ts';
 import type { ValueAndTimestamp } from '../../state/index.ts';
 import { logger } from '../../logger.ts';
+import type { DeltaIndex } from '../../state/delta-index.ts';
 import type { TimeWindows } from '../windows.ts';
 import type { Windowed } from '../../state/types.ts';
 import { change, type Change } from './change.ts';
@@ -26,6 +27,15 @@ export function skipRecord(
       : `Skipping record due to ${what}. Topic, partition, and offset not known.`,
   );
   (context as unknown as InternalProcessorContext).recordDropped(reason);
+}
+
+/** The delta index of a mergeable store, where the task keeps one (workers, for the serving layer). */
+function mergeableDelta<K, VA>(
+  context: ProcessorContext<any, any>,
+  storeName: string,
+): DeltaIndex<K, VA> | undefined {
+  const delta = (context as unknown as InternalProcessorContext).deltaIndex(storeName);
+  return delta?.mergeable ? (delta as DeltaIndex<K, VA>) : undefined;
 }
 
 /**
@@ -60,11 +70,13 @@ export function aggregateProcessor<K, V, VA>(
     let context: ProcessorContext<K, Change<VA>>;
     let store: KeyValueStore<K, ValueAndTimestamp<VA>>;
     let forwarder: TupleForwarder<K, VA>;
+    let delta: DeltaIndex<K, VA> | undefined;
     return {
       init(ctx) {
         context = ctx;
         store = ctx.getStateStore(storeName);
         forwarder = new TupleForwarder(store, ctx, sendOldValues());
+        delta = mergeableDelta<K, VA>(ctx, storeName);
       },
       process(record: Record<K, V>) {
         if (
@@ -86,6 +98,10 @@ export function aggregateProcessor<K, V, VA>(
           aggregator,
         );
         store.put(record.key, { value: newAgg, timestamp });
+        // The serving layer's delta: this record folded into the partial of its own bucket.
+        delta?.addPartial(record.key, record.timestamp, (partial) =>
+          aggregator(record.key, record.value, partial ?? (initializer ? initializer() : undefined)),
+        );
         forwarder.maybeForward(
           record
             .withValue(change(newAgg, sendOldValues() ? (old?.value ?? null) : null))
@@ -114,11 +130,13 @@ export function windowAggregateProcessor<K, V, VA>(
     let store: WindowStore<K, ValueAndTimestamp<VA>>;
     let forwarder: TupleForwarder<Windowed<K>, VA>;
     let observedStreamTime = -1;
+    let delta: DeltaIndex<K, VA> | undefined;
     return {
       init(ctx) {
         context = ctx;
         store = ctx.getStateStore(storeName);
         forwarder = new TupleForwarder(store, ctx, sendOldValues());
+        delta = mergeableDelta<K, VA>(ctx, storeName);
       },
       process(record: Record<K, V>) {
         if (record.key === null || record.key === undefined) {
@@ -147,6 +165,9 @@ export function windowAggregateProcessor<K, V, VA>(
               record.key,
               newAgg === null || newAgg === undefined ? null : { value: newAgg, timestamp },
               window.start,
+            );
+            delta?.addWindowPartial(record.key, window.start, record.timestamp, (partial) =>
+              aggregator(record.key, record.value, partial ?? (initializer ? initializer() : undefined)),
             );
             forwarder.maybeForward(
               record

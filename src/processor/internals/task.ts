@@ -11,7 +11,8 @@ import {
 import { Record, type Headers } from '../record.ts';
 import type { Topology } from '../../topology/topology.ts';
 import type { SinkNodeDef, SourceNodeDef, TimestampExtractor } from '../../topology/nodes.ts';
-import type { StateStore, StateStoreContext } from '../../state/types.ts';
+import { DeltaIndex } from '../../state/delta-index.ts';
+import type { KeyValueStore, StateStore, StateStoreContext } from '../../state/types.ts';
 import { serdeName, type Serde } from '../../serde/serde.ts';
 import { DeserializationError, SerializationError } from '../../serde/errors.ts';
 import { PartitionGroup, type InputQueue, type StampedRecord } from './record-queue.ts';
@@ -91,6 +92,11 @@ export interface TaskConfig {
    * processed nor counted as dropped (records at or past the view's bucket boundary).
    */
   acceptTimestamp?: (timestamp: number) => boolean;
+  /**
+   * Keep the delta index of every queryable store (state/delta-index.ts): workers do, for the serving
+   * layer; the test driver and batch runs do not (their delta stores are not even built).
+   */
+  deltaIndexEnabled?: boolean;
 }
 
 const originOf = (raw: RawRecord) => ({ topic: raw.topic, partition: raw.partition, offset: raw.offset });
@@ -133,6 +139,8 @@ export class StreamTask {
   private readonly sourcesByTopic = new Map<string, SourceNodeDef>();
   private readonly patternSources: SourceNodeDef[] = [];
   readonly stores = new Map<string, StateStore>();
+  /** Queryable store → its delta index (deltaIndexEnabled only). */
+  readonly deltaIndexes = new Map<string, DeltaIndex>();
   /** Per input partition: its source, serdes, partition time and next offset (no per-record key strings). */
   private readonly partitions = new Map<string, Array<PartitionState | undefined>>();
   private streamTime = -1;
@@ -173,6 +181,7 @@ export class StreamTask {
       if (def.kind === 'processor') {
         for (const store of def.stores) {
           if (this.stores.has(store)) continue;
+          if (!config.deltaIndexEnabled && topology.isDeltaStore(store)) continue;
           const existing = config.stores?.get(store);
           const builder = topology.storeBuilder(store);
           const effective = config.cachingDisabled ? builder.withCachingDisabled() : builder;
@@ -180,6 +189,7 @@ export class StreamTask {
         }
       }
     }
+    if (config.deltaIndexEnabled) this.createDeltaIndexes();
     // Build runtime nodes children-first so each node can hold direct references to its children.
     const build = (name: string): RuntimeNode => {
       const existing = this.nodes.get(name);
@@ -199,6 +209,26 @@ export class StreamTask {
     this.processors.sort((a, b) => order.get(a.name)! - order.get(b.name)!);
   }
 
+  private createDeltaIndexes(): void {
+    const { topology } = this.config;
+    for (const [store, deltaName] of topology.deltaStores) {
+      const delta = this.stores.get(deltaName);
+      const meta = topology.storeMetadata.get(store);
+      if (!delta || !meta || !this.stores.has(store)) continue;
+      this.deltaIndexes.set(
+        store,
+        new DeltaIndex(
+          store,
+          delta as unknown as KeyValueStore<Buffer, Buffer>,
+          meta.merge !== undefined,
+          topology.bucketMs,
+          meta.keySerde ?? this.config.defaultKeySerde,
+          meta.valueSerde ?? this.config.defaultValueSerde,
+        ),
+      );
+    }
+  }
+
   get taskDir(): string {
     return path.join(this.config.stateDir, this.applicationId, this.id);
   }
@@ -212,7 +242,7 @@ export class StreamTask {
       applicationId: this.applicationId,
       taskId: this.id,
       taskDir: this.taskDir,
-      ...(this.config.logChange ? { logChange: this.config.logChange } : {}),
+      ...(this.config.logChange ? { logChange: this.loggingWithDeltas(this.config.logChange) } : {}),
       currentTimestamp: () => this.currentTimestamp,
     };
     const opening: Promise<void>[] = [];
@@ -225,6 +255,22 @@ export class StreamTask {
       return allOpened;
     }
     return allOpened.then(() => this.initProcessors());
+  }
+
+  /**
+   * Every change of a non-mergeable queryable store marks (key, bucket) in its delta index; the
+   * changelog write is the one place all such changes pass, with the record time they carry.
+   */
+  private loggingWithDeltas(
+    logChange: NonNullable<TaskConfig['logChange']>,
+  ): NonNullable<TaskConfig['logChange']> {
+    const latestWins = [...this.deltaIndexes.values()].filter((d) => !d.mergeable);
+    if (latestWins.length === 0) return logChange;
+    const byStore = new Map(latestWins.map((d) => [d.store, d]));
+    return (storeName, key, value, timestamp) => {
+      if (key) byStore.get(storeName)?.markChanged(key, timestamp);
+      logChange(storeName, key, value, timestamp);
+    };
   }
 
   private initProcessors(): void {
@@ -607,6 +653,8 @@ export class StreamTask {
         task.config.metrics?.recordDropped(reason, task.id, nodeName);
       },
       cachingEnabled: !task.config.cachingDisabled,
+      deltaIndex: (store: string) => task.deltaIndexes.get(store),
+      bucketMs: task.config.topology.bucketMs,
       combiningEnabled: task.config.combiningEnabled ?? !task.config.cachingDisabled,
     };
   }
@@ -637,5 +685,9 @@ export interface InternalProcessorContext {
   readonly cachingEnabled: boolean;
   /** Whether mergeable aggregations may combine records before their repartition topic. */
   readonly combiningEnabled: boolean;
+  /** The delta index of a queryable store, where the task keeps one (workers). */
+  deltaIndex(store: string): DeltaIndex | undefined;
+  /** The topology's Lambda bucket size (combiners keep buckets apart). */
+  readonly bucketMs: number;
   recordDropped(reason: DropReason): void;
 }

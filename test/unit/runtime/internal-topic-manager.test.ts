@@ -16,7 +16,10 @@ describe('InternalTopicManager on an in-memory Kafka', () => {
     const plan = await manager.prepare();
     const changelog = `${setup.applicationId}-word-counts-changelog`;
     const repartition = `${setup.applicationId}-word-counts-repartition`;
-    expect(plan.internalTopics.map((t) => t.name).sort()).toEqual([changelog, repartition]);
+    // The queryable store's delta index (serving layer) is changelogged like any store.
+    const deltaChangelog = `${setup.applicationId}-word-counts-delta-changelog`;
+    expect(plan.internalTopics.map((t) => t.name).sort()).toEqual([changelog, deltaChangelog, repartition]);
+    expect(setup.fake.topicConfigs.get(deltaChangelog)).toMatchObject({ 'cleanup.policy': 'compact' });
     expect(setup.fake.topics.get(changelog)).toHaveLength(3);
     expect(setup.fake.topics.get(repartition)).toHaveLength(3);
     expect(setup.fake.topicConfigs.get(changelog)).toMatchObject({ 'cleanup.policy': 'compact' });

@@ -1,0 +1,153 @@
+/**
+ * The merge of DESIGN.md ("Lambda semantics") for one store partition: the batch view's value
+ * combined with the speed layer's deltas of the buckets the view does not cover.
+ *
+ * - Mergeable stores (a `merge` function): `view[key] ⊕ Σ_{b ≥ B} delta[key, b]`.
+ * - Other stores: the speed layer's value when the key changed in a bucket ≥ B (a deletion counts),
+ *   else the view's value.
+ * - Window stores: the same, window by window.
+ * - Without a view: the speed layer's value (its deltas since the beginning add up to it).
+ *
+ * Reads are synchronous: one query sees one view and one state of the deltas.
+ */
+import type { DeltaIndex } from '../state/delta-index.ts';
+import { toSessionChangelogKey } from '../state/session-key-schema.ts';
+import type {
+  KeyValueBytesStore,
+  KeyValueStore,
+  SessionStore,
+  StateStore,
+  WindowStore,
+} from '../state/types.ts';
+import type { ValueAndTimestamp } from '../state/timestamped-serde.ts';
+import { fromChangelogKey as fromWindowChangelogKey, toChangelogKey } from '../state/window-key-schema.ts';
+import type { StoreMetadata } from '../topology/topology.ts';
+import type { Serde } from '../serde/serde.ts';
+
+/** What a merged read of one partition needs. */
+export interface PartitionSources {
+  meta: StoreMetadata;
+  keySerde: Serde<unknown>;
+  /** The speed layer's store of the partition (active task, or a standby for stale reads). */
+  speed: StateStore;
+  /** The partition's delta index (undefined: answer from the speed layer alone). */
+  delta: DeltaIndex | undefined;
+  /** The view's store of the partition and the view's boundary bucket (undefined: no view). */
+  view: StateStore | undefined;
+  boundaryBucket: number;
+}
+
+const unwrap = (meta: StoreMetadata, v: unknown): unknown =>
+  v === undefined || v === null ? undefined : meta.timestamped ? (v as ValueAndTimestamp<unknown>).value : v;
+
+function bytesLayer<S>(store: StateStore): S {
+  return (store as unknown as { inner: S }).inner;
+}
+
+/** The merged value of one key, undefined when there is none. */
+export function mergedGet(src: PartitionSources, key: unknown, keyBytes: Buffer): unknown {
+  const { meta, delta, view } = src;
+  const speed = src.speed as KeyValueStore<unknown, unknown>;
+  if (!view || !delta) return unwrap(meta, speed.get(key));
+  const batch = unwrap(meta, (view as KeyValueStore<unknown, unknown>).get(key));
+  if (meta.merge) {
+    let acc = batch;
+    for (const partial of delta.partialsOf(keyBytes, src.boundaryBucket))
+      acc = acc === undefined ? partial : meta.merge(key, acc, partial);
+    return acc;
+  }
+  return delta.entriesOf(keyBytes, src.boundaryBucket).length > 0 ? unwrap(meta, speed.get(key)) : batch;
+}
+
+/** Serialized keys in [from, to] (undefined: unbounded) that may have a merged value, sorted. */
+export function candidateKeys(
+  src: PartitionSources,
+  from: Buffer | undefined,
+  to: Buffer | undefined,
+): Buffer[] {
+  const inRange = (k: Buffer): boolean =>
+    (from === undefined || Buffer.compare(k, from) >= 0) && (to === undefined || Buffer.compare(k, to) <= 0);
+  const base = src.view && src.delta ? src.view : src.speed;
+  const keys = new Map<string, Buffer>();
+  for (const { key } of bytesLayer<KeyValueBytesStore>(base).range(from, to))
+    keys.set(key.toString('latin1'), key);
+  if (src.view && src.delta) {
+    for (const key of src.delta.keysSince(src.boundaryBucket))
+      if (inRange(key)) keys.set(key.toString('latin1'), key);
+  }
+  return [...keys.values()].sort(Buffer.compare);
+}
+
+export interface MergedWindow {
+  start: number;
+  value: unknown;
+}
+
+/** Merged windows of one key with start in [fromMs, toMs], by start. */
+export function mergedWindows(
+  src: PartitionSources,
+  key: unknown,
+  keyBytes: Buffer,
+  fromMs: number,
+  toMs: number,
+): MergedWindow[] {
+  const { meta, delta, view } = src;
+  const speed = src.speed as WindowStore<unknown, unknown>;
+  const out: MergedWindow[] = [];
+  if (!view || !delta) {
+    for (const { windowStart, value } of speed.fetchRange(key, fromMs, toMs))
+      out.push({ start: windowStart, value: unwrap(meta, value) });
+    return out;
+  }
+  const batch = view as WindowStore<unknown, unknown>;
+  const starts = new Set<number>();
+  for (const { windowStart } of batch.fetchRange(key, fromMs, toMs)) starts.add(windowStart);
+  for (const k of delta.keysSince(src.boundaryBucket)) {
+    const parts = fromWindowChangelogKey(k);
+    if (parts.key.equals(keyBytes) && parts.windowStart >= fromMs && parts.windowStart <= toMs)
+      starts.add(parts.windowStart);
+  }
+  for (const start of [...starts].sort((a, b) => a - b)) {
+    const windowKey = toChangelogKey(keyBytes, start, 0);
+    const fromBatch = unwrap(meta, batch.fetch(key, start));
+    let value: unknown;
+    if (meta.merge) {
+      value = fromBatch;
+      for (const partial of delta.partialsOf(windowKey, src.boundaryBucket))
+        value = value === undefined ? partial : meta.merge(key, value, partial);
+    } else {
+      value =
+        delta.entriesOf(windowKey, src.boundaryBucket).length > 0
+          ? unwrap(meta, speed.fetch(key, start))
+          : fromBatch;
+    }
+    if (value !== undefined) out.push({ start, value });
+  }
+  return out;
+}
+
+export interface MergedSession {
+  start: number;
+  end: number;
+  value: unknown;
+}
+
+/**
+ * Sessions of one key: the speed layer's sessions that changed in a bucket ≥ B, and the view's
+ * sessions that none of those overlaps (a session the speed layer extended across the boundary
+ * replaces the view's shorter one).
+ */
+export function mergedSessions(src: PartitionSources, key: unknown, keyBytes: Buffer): MergedSession[] {
+  const { delta, view } = src;
+  const speed = src.speed as SessionStore<unknown, unknown>;
+  const all = (store: SessionStore<unknown, unknown>): MergedSession[] =>
+    [...store.fetch(key)].map(({ key: w, value }) => ({ start: w.window.start, end: w.window.end, value }));
+  if (!view || !delta) return all(speed);
+  const changed = all(speed).filter(
+    (s) => delta.entriesOf(toSessionChangelogKey(keyBytes, s.start, s.end), src.boundaryBucket).length > 0,
+  );
+  const kept = all(view as SessionStore<unknown, unknown>).filter(
+    (s) => !changed.some((c) => c.start <= s.end && s.start <= c.end),
+  );
+  return [...kept, ...changed].sort((a, b) => a.start - b.start || a.end - b.end);
+}
