@@ -19,7 +19,7 @@ import {
   decodeManifest,
   type ViewManifest,
 } from '../batch/view-manifest.ts';
-import { readViewPartition } from '../batch/view-reader.ts';
+import { readViewPartitions } from '../batch/view-reader.ts';
 import type { KafkaAdmin, KafkaClient, PartitionReader } from '../kafka/client.ts';
 import type { KafkaStreams } from '../runtime/kafka-streams.ts';
 import type { RestorableStateStore, StateStore } from '../state/types.ts';
@@ -59,34 +59,39 @@ export class LoadedView {
     return this.stores.get(store)?.get(partition);
   }
 
-  /** Reads one store partition from Kafka (checksum verified) into a local store. */
+  /** Reads store partitions from Kafka in one pass (checksums verified) into local stores. */
   async load(
     client: KafkaClient,
     admin: KafkaAdmin,
     topology: Topology,
-    store: string,
-    partition: number,
+    wanted: Array<{ store: string; partition: number }>,
   ): Promise<number> {
-    if (this.has(store, partition)) return 0;
-    const records = await readViewPartition(client, admin, this.manifest, store, partition);
-    const local = topology
-      .storeBuilder(store)
-      .withLoggingDisabled()
-      .withCachingDisabled()
-      .build() as RestorableStateStore;
-    await local.init({
-      applicationId: this.manifest.applicationId,
-      taskId: `view-${partition}`,
-      taskDir: path.join(this.dir, `${store}-${partition}`),
-      currentTimestamp: () => -1,
-    });
-    for (let i = 0; i < records.length; i += RESTORE_CHUNK)
-      local.restoreBatch(records.slice(i, i + RESTORE_CHUNK));
-    await local.flush();
-    let partitions = this.stores.get(store);
-    if (!partitions) this.stores.set(store, (partitions = new Map()));
-    partitions.set(partition, local);
-    return records.length;
+    const missing = wanted.filter((w) => !this.has(w.store, w.partition));
+    if (missing.length === 0) return 0;
+    const read = await readViewPartitions(client, admin, this.manifest, missing);
+    let count = 0;
+    for (const { store, partition } of missing) {
+      const records = read.get(`${store}:${partition}`)!;
+      const local = topology
+        .storeBuilder(store)
+        .withLoggingDisabled()
+        .withCachingDisabled()
+        .build() as RestorableStateStore;
+      await local.init({
+        applicationId: this.manifest.applicationId,
+        taskId: `view-${partition}`,
+        taskDir: path.join(this.dir, `${store}-${partition}`),
+        currentTimestamp: () => -1,
+      });
+      for (let i = 0; i < records.length; i += RESTORE_CHUNK)
+        local.restoreBatch(records.slice(i, i + RESTORE_CHUNK));
+      await local.flush();
+      let partitions = this.stores.get(store);
+      if (!partitions) this.stores.set(store, (partitions = new Map()));
+      partitions.set(partition, local);
+      count += records.length;
+    }
+    return count;
   }
 
   async close(): Promise<void> {
@@ -204,13 +209,12 @@ export class ViewLoader {
         )
       : this.current!;
     try {
-      let records = 0;
+      const wanted: Array<{ store: string; partition: number }> = [];
       for (const task of streams.activeTasks()) {
-        for (const store of task.task.stores.keys()) {
-          if (!manifest.stores[store]) continue;
-          records += await view.load(client, admin, topology, store, task.partition);
-        }
+        for (const store of task.task.stores.keys())
+          if (manifest.stores[store]) wanted.push({ store, partition: task.partition });
       }
+      const records = await view.load(client, admin, topology, wanted);
       this.lastError = undefined;
       if (!isNew) {
         if (records > 0)

@@ -27,7 +27,8 @@ import { brokers, eventually, uniqueGroup, uniqueTopic } from './helpers.ts';
 import { tempStateDir } from './runtime-support.ts';
 
 const BUCKET = 10_000;
-const START = Date.UTC(2026, 10, 1); // bucket-aligned
+/** Bucket-aligned, an hour ago: every boundary of the test has begun. */
+const START = Math.floor((Date.now() - 3_600_000) / BUCKET) * BUCKET;
 
 function topology(input: string) {
   const builder = new StreamsBuilder();
