@@ -266,15 +266,27 @@ class KafkajsAdmin implements KafkaAdmin {
     this.admin = admin;
   }
 
+  /**
+   * Runs an admin request; retries it (a few times, 200 ms apart) when the broker answers with a
+   * retriable error kafkajs' admin does not retry itself, such as NOT_LEADER_OR_FOLLOWER for a topic
+   * created a moment ago, and once on a fresh admin after UNKNOWN_TOPIC_OR_PARTITION.
+   */
   private async call<T>(fn: (admin: Admin) => Promise<T>): Promise<T> {
-    try {
-      return await fn(this.admin);
-    } catch (error) {
-      if (!isUnknownTopicError(error)) throw error;
-      const stale = this.admin;
-      this.admin = await this.fresh();
-      await stale.disconnect().catch(() => {});
-      return fn(this.admin);
+    let freshTried = false;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn(this.admin);
+      } catch (error) {
+        if (isUnknownTopicError(error) && !freshTried) {
+          freshTried = true;
+          const stale = this.admin;
+          this.admin = await this.fresh();
+          await stale.disconnect().catch(() => {});
+          continue;
+        }
+        if (attempt >= 5 || (error as { retriable?: unknown }).retriable !== true) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
     }
   }
 
