@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Stores } from '../../../src/state/stores.ts';
-import type { MeteredSessionStore } from '../../../src/state/session-metered-store.ts';
+import type { MeteredSessionStore } from '../../../src/state/metered-session-store.ts';
 import { fromSessionChangelogKey, toSessionChangelogKey } from '../../../src/state/session-key-schema.ts';
 import type { KeyValue, StoreBuilder, Windowed } from '../../../src/state/types.ts';
 import { makeTempDir, removeDir, stringSerde, testContext, type TestContext } from './helpers.ts';
