@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Serde } from '../../../src/serde/serde.ts';
 import { createStoreCounters } from '../../../src/state/counters.ts';
-import type { StateStoreContext, StoreCounters } from '../../../src/state/types.ts';
+import type { KeyValueBytesStore, StateStoreContext, StoreCounters } from '../../../src/state/types.ts';
 
 export interface LoggedChange {
   store: string;
@@ -80,3 +80,10 @@ export const stringSerde: Serde<string> = {
 export const b = (...bytes: number[]): Buffer => Buffer.from(bytes);
 export const s = (text: string): Buffer => Buffer.from(text, 'latin1');
 export const hex = (buf: Buffer): string => buf.toString('hex');
+
+/** The key-value bytes store at the bottom of a store stack. */
+export function innermost(store: unknown): KeyValueBytesStore {
+  let layer = store;
+  while ((layer as { inner?: unknown }).inner !== undefined) layer = (layer as { inner: unknown }).inner;
+  return layer as KeyValueBytesStore;
+}

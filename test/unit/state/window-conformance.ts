@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MeteredWindowStore } from '../../../src/state/metered-window-store.ts';
-import type { KeyValueBytesStore, StoreBuilder } from '../../../src/state/types.ts';
+import type { StoreBuilder } from '../../../src/state/types.ts';
 import { fromChangelogKey } from '../../../src/state/window-key-schema.ts';
-import { makeTempDir, removeDir, testContext, type TestContext } from './helpers.ts';
+import { innermost, makeTempDir, removeDir, testContext, type TestContext } from './helpers.ts';
 
 export type WinStore = MeteredWindowStore<string, string>;
 
@@ -25,13 +25,6 @@ interface Harness {
   context: TestContext;
   builder: StoreBuilder<WinStore>;
   reopen(): Promise<void>;
-}
-
-/** The key-value bytes store at the bottom of a window store stack. */
-function innermost(store: WinStore): KeyValueBytesStore {
-  let layer: unknown = store;
-  while ((layer as { inner?: unknown }).inner !== undefined) layer = (layer as { inner: unknown }).inner;
-  return layer as KeyValueBytesStore;
 }
 
 const flat = (
