@@ -1,8 +1,10 @@
 import { CachingStore } from './caching-store.ts';
 import { compareStrings, fromLatin1, toLatin1 } from './key-encoding.ts';
 import { mergeCacheWithStore } from './merge-iterators.ts';
+import { latin1Bounds } from './sorted-range.ts';
 import type { KeyValue, KeyValueBytesStore } from './types.ts';
 import type { CacheEntry } from './write-back-cache.ts';
+import { putAllVia, putIfAbsentVia } from './key-value-ops.ts';
 
 /** Bytes-level CacheFlushListener; the metered layer wraps it with serdes. Null: no value. */
 export type BytesFlushListener = (
@@ -39,13 +41,11 @@ export class CachingKeyValueBytesStore
   }
 
   putIfAbsent(key: Buffer, value: Buffer): Buffer | undefined {
-    const existing = this.get(key);
-    if (existing === undefined) this.put(key, value);
-    return existing;
+    return putIfAbsentVia(this, key, value);
   }
 
   putAll(entries: ReadonlyArray<KeyValue<Buffer, Buffer | null>>): void {
-    for (const { key, value } of entries) this.put(key, value);
+    putAllVia(this, entries);
   }
 
   delete(key: Buffer): Buffer | undefined {
@@ -61,11 +61,7 @@ export class CachingKeyValueBytesStore
   ): IterableIterator<KeyValue<Buffer, Buffer>> {
     this.openContext();
     if (from !== undefined && to !== undefined && Buffer.compare(from, to) > 0) return [][Symbol.iterator]();
-    const cached = this.cache.range({
-      from: from === undefined ? undefined : toLatin1(from),
-      to: to === undefined ? undefined : toLatin1(to),
-      reverse,
-    });
+    const cached = this.cache.range(latin1Bounds(from, to, reverse));
     return merge(cached, this.inner.range(from, to, reverse), reverse);
   }
 

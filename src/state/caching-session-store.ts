@@ -40,7 +40,7 @@ export class CachingSessionBytesStore
 
   fetchSession(key: Buffer, start: number, end: number): Buffer | undefined {
     this.openContext();
-    if (this.isExpired(end)) return undefined;
+    if (this.time.isExpired(end)) return undefined;
     return this.lookup(toLatin1(this.schema.toStoreKey(key, start, end)), { key, start, end });
   }
 
@@ -52,10 +52,7 @@ export class CachingSessionBytesStore
     backward = false,
   ): IterableIterator<SessionBytesEntry> {
     this.openContext();
-    if (keyFrom !== undefined && keyTo !== undefined && Buffer.compare(keyFrom, keyTo) > 0) {
-      return [][Symbol.iterator]();
-    }
-    const live = this.liveRange(earliestSessionEndTime, MAX_TIME);
+    const live = this.time.liveRange(earliestSessionEndTime, MAX_TIME, keyFrom, keyTo);
     if (live === undefined) return [][Symbol.iterator]();
     const [endFrom, endTo] = live;
     const { schema } = this;

@@ -3,7 +3,7 @@ import { notOpen } from './errors.ts';
 import { afterInnerInit } from './init-chain.ts';
 import { toLatin1 } from './key-encoding.ts';
 import { contextWithTimestamp } from './store-context.ts';
-import { isExpired, liveTimeRange, segmentIds, type SegmentedLayer } from './store-layers.ts';
+import { segmentIds, StreamTime, type SegmentedLayer } from './store-layers.ts';
 import type { SegmentedKeySchema } from './segmented-key-schema.ts';
 import type { RestorableStateStore, StateStoreContext, StoreCounters } from './types.ts';
 import { DEFAULT_CACHE_MAX_BYTES, WriteBackCache, type CacheEntry } from './write-back-cache.ts';
@@ -199,13 +199,14 @@ export abstract class SegmentedCachingStore<
   Parts,
   Schema extends SegmentedKeySchema,
 > extends CachingStore<Inner, Parts> {
-  private observed = -Infinity;
+  protected readonly time: StreamTime;
 
   constructor(
     inner: Inner,
     protected readonly schema: Schema,
   ) {
     super(inner);
+    this.time = new StreamTime(inner.retentionPeriod);
   }
 
   get retentionPeriod(): number {
@@ -217,32 +218,23 @@ export abstract class SegmentedCachingStore<
   }
 
   observedStreamTime(): number {
-    return this.observed;
+    return this.time.observed;
   }
 
   protected override afterInit(): void {
-    this.observed = this.inner.observedStreamTime();
+    this.time.observed = this.inner.observedStreamTime();
   }
 
   protected override afterRestore(): void {
-    this.observed = Math.max(this.observed, this.inner.observedStreamTime());
+    this.time.advance(this.inner.observedStreamTime());
   }
 
   /** A put at `time` (window start, session end): false, counted, when it is expired. */
   protected admit(time: number): boolean {
-    if (time > this.observed) this.observed = time;
-    if (!this.isExpired(time)) return true;
+    this.time.advance(time);
+    if (!this.time.isExpired(time)) return true;
     this.counters.expiredWindowDrops++;
     return false;
-  }
-
-  protected isExpired(time: number): boolean {
-    return isExpired(time, this.observed, this.retentionPeriod);
-  }
-
-  /** The live part of [timeFrom, timeTo] (see liveTimeRange), or undefined. */
-  protected liveRange(timeFrom: number, timeTo: number): [number, number] | undefined {
-    return liveTimeRange(this.observed, this.retentionPeriod, timeFrom, timeTo);
   }
 
   /**

@@ -70,7 +70,7 @@ export class CachingWindowBytesStore
   fetch(key: Buffer, windowStart: number): Buffer | undefined {
     this.openContext();
     checkWindowStart(this.name, windowStart);
-    if (this.isExpired(windowStart)) return undefined;
+    if (this.time.isExpired(windowStart)) return undefined;
     return this.lookup(toLatin1(this.schema.toStoreKey(key, windowStart, 0)), { key, windowStart, seq: 0 });
   }
 
@@ -81,7 +81,7 @@ export class CachingWindowBytesStore
     backward = false,
   ): IterableIterator<{ windowStart: number; value: Buffer }> {
     this.openContext();
-    const live = this.liveRange(timeFrom, timeTo);
+    const live = this.time.liveRange(timeFrom, timeTo);
     if (live === undefined) return [][Symbol.iterator]();
     const [from, to] = live;
     const cached = this.walkCache(
@@ -109,10 +109,7 @@ export class CachingWindowBytesStore
     backward = false,
   ): IterableIterator<WindowBytesEntry> {
     this.openContext();
-    if (keyFrom !== undefined && keyTo !== undefined && Buffer.compare(keyFrom, keyTo) > 0) {
-      return [][Symbol.iterator]();
-    }
-    const live = this.liveRange(timeFrom, timeTo);
+    const live = this.time.liveRange(timeFrom, timeTo, keyFrom, keyTo);
     if (live === undefined) return [][Symbol.iterator]();
     const [from, to] = live;
     const { schema } = this;

@@ -1,6 +1,8 @@
 import { escapedLength, readSortableInt64, writeEscaped, writeSortableInt64 } from './key-encoding.ts';
 
 export const SEGMENT_BYTES = 8;
+/** A time in a key: 8 bytes, sortable in store keys, two's complement in changelog keys. */
+export const TIME_BYTES = 8;
 
 /**
  * What the key layouts of the segmented window and session stores share: every store key starts

@@ -1,6 +1,6 @@
 import { SegmentedBytesStore } from './segmented-store.ts';
 import { checkSessionWindow, fromSessionChangelogKey, SessionKeySchema } from './session-key-schema.ts';
-import { liveTimeRange, segmentIds, type SessionStoreLayer } from './store-layers.ts';
+import { segmentIds, type SessionStoreLayer } from './store-layers.ts';
 import type { KeyValueBytesStore, SessionBytesEntry } from './types.ts';
 import { defaultSegmentInterval } from './window-key-schema.ts';
 import { StateStoreError } from './errors.ts';
@@ -48,7 +48,7 @@ export class SegmentedSessionBytesStore
 
   fetchSession(key: Buffer, start: number, end: number): Buffer | undefined {
     this.checkOpen();
-    if (this.isExpired(end)) return undefined;
+    if (this.time.isExpired(end)) return undefined;
     return this.inner.get(this.schema.toStoreKey(key, start, end));
   }
 
@@ -72,7 +72,7 @@ export class SegmentedSessionBytesStore
   /** Stream time of persisted data: the stored one, else the largest end in the last segment. */
   protected recover(): void {
     if (this.loadPersisted()) return;
-    for (const key of this.lastSegmentKeys()) this.advance(this.schema.timesOf(key).end);
+    for (const key of this.lastSegmentKeys()) this.time.advance(this.schema.timesOf(key).end);
   }
 
   private *scan(
@@ -82,13 +82,7 @@ export class SegmentedSessionBytesStore
     latestSessionStartTime: number,
     backward: boolean,
   ): Generator<SessionBytesEntry> {
-    if (keyFrom !== undefined && keyTo !== undefined && Buffer.compare(keyFrom, keyTo) > 0) return;
-    const live = liveTimeRange(
-      this.observedStreamTime(),
-      this.retentionPeriod,
-      earliestSessionEndTime,
-      MAX_TIME,
-    );
+    const live = this.time.liveRange(earliestSessionEndTime, MAX_TIME, keyFrom, keyTo);
     if (live === undefined) return;
     const [endFrom, endTo] = live;
     const { schema } = this;

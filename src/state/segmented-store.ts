@@ -4,7 +4,7 @@ import { afterInnerInit } from './init-chain.ts';
 import { readSortableInt64, sortableInt64 } from './key-encoding.ts';
 import { keysOf } from './key-scan.ts';
 import type { SegmentedKeySchema } from './segmented-key-schema.ts';
-import { isExpired, type SegmentedLayer } from './store-layers.ts';
+import { StreamTime, type SegmentedLayer } from './store-layers.ts';
 import type { KeyValue, KeyValueBytesStore, StateStoreContext, StoreCounters } from './types.ts';
 import { WrappedStateStore, type ChangelogRecord } from './wrapped-state-store.ts';
 
@@ -28,8 +28,7 @@ export abstract class SegmentedBytesStore<Schema extends SegmentedKeySchema>
 {
   readonly segmentInterval: number;
   protected counters: StoreCounters = createStoreCounters();
-  /** Largest time seen; -Infinity before any. */
-  private observed = -Infinity;
+  protected readonly time: StreamTime;
   private persisted = -Infinity;
   /** Every segment below this id has been deleted. */
   private liveFromSegment = -Infinity;
@@ -42,12 +41,13 @@ export abstract class SegmentedBytesStore<Schema extends SegmentedKeySchema>
   ) {
     super(inner);
     this.segmentInterval = schema.segmentInterval;
+    this.time = new StreamTime(retentionPeriod);
   }
 
   override init(context: StateStoreContext): Promise<void> {
     return afterInnerInit(this.inner, this.inner.init(context), () => {
       this.counters = countersFor(context, this.name);
-      this.observed = this.persisted = this.liveFromSegment = -Infinity;
+      this.time.observed = this.persisted = this.liveFromSegment = -Infinity;
       this.recover();
       this.dropExpiredSegments();
       this.open = true;
@@ -70,7 +70,7 @@ export abstract class SegmentedBytesStore<Schema extends SegmentedKeySchema>
   }
 
   observedStreamTime(): number {
-    return this.observed;
+    return this.time.observed;
   }
 
   /** Records keyed as the changelog has them; expired ones are skipped. */
@@ -103,8 +103,8 @@ export abstract class SegmentedBytesStore<Schema extends SegmentedKeySchema>
 
   /** Advances the stream time to a restored record's time; false when that time is expired. */
   protected restoredTime(time: number): boolean {
-    this.advance(time);
-    return !this.isExpired(time);
+    this.time.advance(time);
+    return !this.time.isExpired(time);
   }
 
   /**
@@ -112,21 +112,10 @@ export abstract class SegmentedBytesStore<Schema extends SegmentedKeySchema>
    * false, counted as an expired-window drop, when the time is expired and nothing may be stored.
    */
   protected admit(time: number): boolean {
-    if (time > this.observed) {
-      this.observed = time;
-      this.dropExpiredSegments();
-    }
-    if (!this.isExpired(time)) return true;
+    if (this.time.advance(time)) this.dropExpiredSegments();
+    if (!this.time.isExpired(time)) return true;
     this.counters.expiredWindowDrops++;
     return false;
-  }
-
-  protected isExpired(time: number): boolean {
-    return isExpired(time, this.observed, this.retentionPeriod);
-  }
-
-  protected advance(time: number): void {
-    if (time > this.observed) this.observed = time;
   }
 
   protected checkOpen(): void {
@@ -137,7 +126,7 @@ export abstract class SegmentedBytesStore<Schema extends SegmentedKeySchema>
   protected loadPersisted(): boolean {
     const stored = this.inner.get(STREAM_TIME_KEY);
     if (stored === undefined) return false;
-    this.observed = this.persisted = readSortableInt64(stored, 0);
+    this.time.observed = this.persisted = readSortableInt64(stored, 0);
     return true;
   }
 
@@ -155,15 +144,17 @@ export abstract class SegmentedBytesStore<Schema extends SegmentedKeySchema>
 
   /** Writes the stream time if it moved since the last write. */
   private persist(): void {
-    if (this.observed === this.persisted) return;
-    this.inner.put(STREAM_TIME_KEY, sortableInt64(this.observed));
-    this.persisted = this.observed;
+    const { observed } = this.time;
+    if (observed === this.persisted) return;
+    this.inner.put(STREAM_TIME_KEY, sortableInt64(observed));
+    this.persisted = observed;
   }
 
   /** Deletes every segment wholly older than stream time - retention. */
   private dropExpiredSegments(): void {
-    if (this.observed === -Infinity) return;
-    const firstLive = this.schema.segmentId(this.observed - this.retentionPeriod);
+    const { observed } = this.time;
+    if (observed === -Infinity) return;
+    const firstLive = this.schema.segmentId(observed - this.retentionPeriod);
     if (firstLive <= this.liveFromSegment) return;
     // Collected first: not every store iterator tolerates writes while it walks. The bare prefix of
     // the first live segment is shorter than its keys: an exclusive bound.

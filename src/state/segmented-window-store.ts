@@ -1,6 +1,6 @@
 import { StateStoreError } from './errors.ts';
 import { SegmentedBytesStore } from './segmented-store.ts';
-import { liveTimeRange, segmentIds, type WindowBytesEntry, type WindowStoreLayer } from './store-layers.ts';
+import { segmentIds, type WindowBytesEntry, type WindowStoreLayer } from './store-layers.ts';
 import type { KeyValueBytesStore } from './types.ts';
 import {
   checkWindowStart,
@@ -72,7 +72,7 @@ export class SegmentedWindowBytesStore
   fetch(key: Buffer, windowStart: number): Buffer | undefined {
     this.checkOpen();
     checkWindowStart(this.name, windowStart);
-    if (this.isExpired(windowStart)) return undefined;
+    if (this.time.isExpired(windowStart)) return undefined;
     if (!this.retainDuplicates) return this.inner.get(this.schema.toStoreKey(key, windowStart, 0));
     const [low, high] = this.schema.timeRangeBounds(
       this.schema.segmentId(windowStart),
@@ -126,7 +126,7 @@ export class SegmentedWindowBytesStore
     if (this.loadPersisted() && !this.retainDuplicates) return;
     for (const key of this.lastSegmentKeys()) {
       const { windowStart, seq } = this.schema.fromStoreKey(key);
-      this.advance(windowStart);
+      this.time.advance(windowStart);
       if (seq >= this.nextSeq) this.nextSeq = (seq + 1) >>> 0;
     }
   }
@@ -137,7 +137,7 @@ export class SegmentedWindowBytesStore
     timeTo: number,
     backward: boolean,
   ): Generator<{ windowStart: number; value: Buffer }> {
-    const live = liveTimeRange(this.observedStreamTime(), this.retentionPeriod, timeFrom, timeTo);
+    const live = this.time.liveRange(timeFrom, timeTo);
     if (live === undefined) return;
     const [from, to] = live;
     const { schema } = this;
@@ -156,8 +156,7 @@ export class SegmentedWindowBytesStore
     timeTo: number,
     backward: boolean,
   ): Generator<WindowBytesEntry> {
-    if (keyFrom !== undefined && keyTo !== undefined && Buffer.compare(keyFrom, keyTo) > 0) return;
-    const live = liveTimeRange(this.observedStreamTime(), this.retentionPeriod, timeFrom, timeTo);
+    const live = this.time.liveRange(timeFrom, timeTo, keyFrom, keyTo);
     if (live === undefined) return;
     const [from, to] = live;
     const { schema } = this;

@@ -35,24 +35,43 @@ export interface SessionStoreLayer extends SessionBytesStore, SegmentedLayer {
 }
 
 /**
- * Times (window starts, session ends) that can still hold live data, given the stream time: a
- * time is expired once it is at or before `observedStreamTime - retentionPeriod` (Kafka Streams'
- * rule), and nothing stored lies after the stream time. Undefined when the range is empty.
+ * The stream time of a segmented layer (window and session stores, and their caches): the largest
+ * time seen (window start, session end), and what it leaves live. A time is expired once it is at
+ * or before `observed - retentionPeriod` (Kafka Streams' rule); nothing stored lies after it.
  */
-export function liveTimeRange(
-  observedStreamTime: number,
-  retentionPeriod: number,
-  timeFrom: number,
-  timeTo: number,
-): [number, number] | undefined {
-  if (observedStreamTime === -Infinity) return undefined;
-  const from = Math.max(timeFrom, observedStreamTime - retentionPeriod + 1);
-  const to = Math.min(timeTo, observedStreamTime);
-  return from <= to ? [from, to] : undefined;
-}
+export class StreamTime {
+  /** Largest time seen; -Infinity before any. */
+  observed = -Infinity;
 
-export function isExpired(time: number, observedStreamTime: number, retentionPeriod: number): boolean {
-  return time <= observedStreamTime - retentionPeriod;
+  constructor(readonly retentionPeriod: number) {}
+
+  /** Moves the stream time to `time` if that is later; true when it moved. */
+  advance(time: number): boolean {
+    if (time <= this.observed) return false;
+    this.observed = time;
+    return true;
+  }
+
+  isExpired(time: number): boolean {
+    return time <= this.observed - this.retentionPeriod;
+  }
+
+  /**
+   * The live part of [timeFrom, timeTo] for a scan of keys [keyFrom, keyTo] (undefined: open);
+   * undefined when nothing can match (no live time in the range, or keyFrom after keyTo).
+   */
+  liveRange(
+    timeFrom: number,
+    timeTo: number,
+    keyFrom?: Buffer,
+    keyTo?: Buffer,
+  ): [number, number] | undefined {
+    if (this.observed === -Infinity) return undefined;
+    if (keyFrom !== undefined && keyTo !== undefined && Buffer.compare(keyFrom, keyTo) > 0) return undefined;
+    const from = Math.max(timeFrom, this.observed - this.retentionPeriod + 1);
+    const to = Math.min(timeTo, this.observed);
+    return from <= to ? [from, to] : undefined;
+  }
 }
 
 /** Segment ids from..to, ascending or descending. */

@@ -6,9 +6,8 @@ import {
   writeInt64BE,
   writeSortableInt64,
 } from './key-encoding.ts';
-import { SEGMENT_BYTES, SegmentedKeySchema } from './segmented-key-schema.ts';
+import { SEGMENT_BYTES, SegmentedKeySchema, TIME_BYTES } from './segmented-key-schema.ts';
 
-const TIME_BYTES = 8;
 const SEQ_BYTES = 4;
 /** Sorts after any time + sequence suffix: the inclusive upper bound of one key's block. */
 const MAX_SUFFIX = Buffer.alloc(TIME_BYTES + SEQ_BYTES, 0xff);
