@@ -1,29 +1,17 @@
 import fc from 'fast-check';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { MeteredSessionStore } from '../../../src/state/metered-session-store.ts';
 import { fromSessionChangelogKey, toSessionChangelogKey } from '../../../src/state/session-key-schema.ts';
-import type { KeyValue, StoreBuilder, Windowed } from '../../../src/state/types.ts';
-import { innermost, makeTempDir, removeDir, testContext, type TestContext } from './helpers.ts';
+import type { KeyValue, Windowed } from '../../../src/state/types.ts';
+import { innermost, testContext, useStoreHarness, type StoreVariant } from './helpers.ts';
 
 export type SessionStoreUnderTest = MeteredSessionStore<string, string>;
 
 export const SESSION_RETENTION = 600_000;
 const SEGMENT = 300_000; // max(retention / 2, 60 s)
 
-export interface SessionVariant {
-  label: string;
-  /** A fresh builder: string keys and values, retention SESSION_RETENTION. */
-  builder: (name: string) => StoreBuilder<SessionStoreUnderTest>;
-  persistent: boolean;
-  cacheMaxBytes?: number;
-}
-
-interface Harness {
-  store: SessionStoreUnderTest;
-  context: TestContext;
-  builder: StoreBuilder<SessionStoreUnderTest>;
-  reopen(): Promise<void>;
-}
+/** String keys and values, retention SESSION_RETENTION. */
+export type SessionVariant = StoreVariant<SessionStoreUnderTest>;
 
 const flat = (it: Iterable<KeyValue<Windowed<string>, string>>) =>
   [...it].map(({ key, value }) => `${key.key}[${key.window.start},${key.window.end}]=${value}`);
@@ -35,30 +23,7 @@ const w = (key: string, start: number, end: number): Windowed<string> => ({ key,
  */
 export function sessionStoreConformance(variant: SessionVariant): void {
   describe(variant.label, () => {
-    let dir: string;
-    let h: Harness;
-
-    beforeEach(async () => {
-      dir = await makeTempDir();
-      const builder = variant.builder('sessions');
-      const context = testContext(dir, { cacheMaxBytes: variant.cacheMaxBytes });
-      h = {
-        store: builder.build(),
-        context,
-        builder,
-        async reopen() {
-          await h.store.close();
-          h.store = builder.build();
-          await h.store.init(context);
-        },
-      };
-      await h.store.init(context);
-    });
-
-    afterEach(async () => {
-      if (h.store.isOpen()) await h.store.close();
-      await removeDir(dir);
-    });
+    const h = useStoreHarness(variant, 'sessions');
 
     it('puts, fetches and removes sessions', () => {
       const { store } = h;
@@ -195,7 +160,7 @@ export function sessionStoreConformance(variant: SessionVariant): void {
         end: 20,
       });
       const replica = variant.builder('replica').build();
-      const replicaContext = testContext(dir);
+      const replicaContext = testContext(h.dir);
       await replica.init(replicaContext);
       replica.restoreBatch(context.changelog.map(({ key, value }) => ({ key, value })));
       expect(replicaContext.changelog).toEqual([]);
@@ -357,7 +322,7 @@ export function sessionStoreConformance(variant: SessionVariant): void {
       await fc.assert(
         fc.asyncProperty(fc.array(op, { maxLength: 50 }), async (ops) => {
           const store = variant.builder(`model${run++}`).build();
-          await store.init(testContext(dir, { cacheMaxBytes: variant.cacheMaxBytes }));
+          await store.init(testContext(h.dir, { cacheMaxBytes: variant.cacheMaxBytes }));
           let observed = -Infinity;
           const model = new Map<string, Entry>();
           const id = (s: { key: string; start: number; end: number }) => `${s.key}|${s.start}|${s.end}`;
@@ -433,7 +398,7 @@ export function sessionStoreConformance(variant: SessionVariant): void {
             const expectedAll = [...model.values()].filter(live).sort(byStoreOrder).map(show);
             if (variant.persistent) {
               await store.close();
-              await store.init(testContext(dir));
+              await store.init(testContext(h.dir));
             }
             expect(flat(store.fetchRange(undefined, undefined))).toEqual(expectedAll);
           } finally {
