@@ -19,6 +19,7 @@ import type {
 } from '../state/types.ts';
 import { LocalQueryService } from './local-query-service.ts';
 import { NotLocalError, StoreNotReadyError, UnknownStoreError, type QueryService } from './query-service.ts';
+import { ServingMetrics } from './serving-metrics.ts';
 import { ViewLoader, type LoadedView } from './view-loader.ts';
 
 export interface ServingOptions {
@@ -42,6 +43,7 @@ export async function startServing(streams: KafkaStreams, options: ServingOption
   if (!client) throw new Error('startServing: start the KafkaStreams instance first');
   const log = options.log ?? childLogger({ component: 'serving', applicationId: streams.applicationId });
   const admin = await client.admin();
+  let metrics: ServingMetrics | undefined;
   const views = new ViewLoader({
     streams,
     client,
@@ -50,8 +52,13 @@ export async function startServing(streams: KafkaStreams, options: ServingOption
     applicationId: streams.applicationId,
     stateDir: options.stateDir,
     log,
-    ...(options.onSwap ? { onSwap: options.onSwap } : {}),
+    onSwap: (view, loadMs) => {
+      metrics?.swapped(view, loadMs);
+      options.onSwap?.(view, loadMs);
+    },
+    onLoadFailure: () => metrics?.loadFailures.inc(),
   });
+  metrics = new ServingMetrics(streams, views);
   const partitions = streams.subTopologyPartitions();
   const queries = new LocalQueryService(
     {

@@ -113,6 +113,8 @@ export interface ViewLoaderConfig {
   log: Logger;
   /** Called after each swap (metrics). */
   onSwap?: (view: LoadedView, loadMs: number) => void;
+  /** Called when a view fails to load (metrics). */
+  onLoadFailure?: (manifest: ViewManifest, error: Error) => void;
 }
 
 export class ViewLoader {
@@ -236,6 +238,7 @@ export class ViewLoader {
       await old?.close();
     } catch (error) {
       this.lastError = error as Error;
+      this.config.onLoadFailure?.(manifest, error as Error);
       log.error(
         { err: error, viewId: manifest.viewId },
         `loading batch view ${manifest.viewId} failed: ${(error as Error).message}`,
