@@ -5,7 +5,7 @@
 import client from 'prom-client';
 
 import type { KafkaStreams } from '../runtime/kafka-streams.ts';
-import type { LoadedView, ViewLoader } from './view-loader.ts';
+import type { LoadedView } from './view-loader.ts';
 
 const PREFIX = 'lambda_streams_serving_';
 
@@ -14,7 +14,7 @@ export class ServingMetrics {
   readonly loadFailures: client.Counter;
   readonly loadSeconds: client.Histogram;
 
-  constructor(streams: KafkaStreams, views: ViewLoader) {
+  constructor(streams: KafkaStreams, current: () => LoadedView | undefined) {
     const registers = [streams.metrics.registry];
     this.swaps = new client.Counter({
       name: `${PREFIX}view_swaps_total`,
@@ -37,7 +37,7 @@ export class ServingMetrics {
       help: 'Boundary bucket of the batch view in use (the view covers buckets below it); -1 without a view',
       registers,
       collect() {
-        this.set(views.current?.manifest.boundaryBucket ?? -1);
+        this.set(current()?.manifest.boundaryBucket ?? -1);
       },
     });
     new client.Gauge({
@@ -45,7 +45,8 @@ export class ServingMetrics {
       help: 'Creation time of the batch view in use (0 without a view)',
       registers,
       collect() {
-        const created = views.current ? Date.parse(views.current.manifest.createdAt) / 1000 : 0;
+        const view = current();
+        const created = view ? Date.parse(view.manifest.createdAt) / 1000 : 0;
         this.set(created);
       },
     });

@@ -43,8 +43,8 @@ export async function startServing(streams: KafkaStreams, options: ServingOption
   if (!client) throw new Error('startServing: start the KafkaStreams instance first');
   const log = options.log ?? childLogger({ component: 'serving', applicationId: streams.applicationId });
   const admin = await client.admin();
-  let metrics: ServingMetrics | undefined;
-  const views = new ViewLoader({
+  const metrics = new ServingMetrics(streams, () => views.current);
+  const views: ViewLoader = new ViewLoader({
     streams,
     client,
     admin,
@@ -53,12 +53,11 @@ export async function startServing(streams: KafkaStreams, options: ServingOption
     stateDir: options.stateDir,
     log,
     onSwap: (view, loadMs) => {
-      metrics?.swapped(view, loadMs);
+      metrics.swapped(view, loadMs);
       options.onSwap?.(view, loadMs);
     },
-    onLoadFailure: () => metrics?.loadFailures.inc(),
+    onLoadFailure: () => metrics.loadFailures.inc(),
   });
-  metrics = new ServingMetrics(streams, views);
   const partitions = streams.subTopologyPartitions();
   const queries = new LocalQueryService(
     {

@@ -28,12 +28,6 @@ export function deltaStoreName(store: string): string {
   return `${store}-delta`;
 }
 
-export interface DeltaEntry {
-  bucket: number;
-  /** Serialized partial aggregate (mergeable stores) or an empty marker. */
-  value: Buffer;
-}
-
 export class DeltaIndex<K = unknown, V = unknown> {
   /** Buckets that hold at least one entry, kept in memory (few: those no view covers yet). */
   private readonly present = new Set<number>();
@@ -43,6 +37,12 @@ export class DeltaIndex<K = unknown, V = unknown> {
   boundary = Number.NEGATIVE_INFINITY;
   /** Updates for buckets below the boundary (records the view holds, or late records). */
   belowBoundary = 0;
+  /**
+   * Written since the last flush (index key as latin1 → key and value): a write-back cache, so a
+   * record costs a map lookup and a fold, and the store (and its changelog) sees one write per entry
+   * and commit. Values are decoded partials (mergeable) or MARKER.
+   */
+  private readonly dirty = new Map<string, { indexKey: Buffer; value: V | Buffer }>();
 
   constructor(
     readonly store: string,
@@ -95,7 +95,8 @@ export class DeltaIndex<K = unknown, V = unknown> {
     const bucket = this.bucketOf(timestamp);
     if (bucket < this.boundary) this.belowBoundary++;
     this.ensureLoaded();
-    this.entries.put(this.indexKey(bucket, storeKey), MARKER);
+    const indexKey = this.indexKey(bucket, storeKey);
+    this.dirty.set(indexKey.toString('latin1'), { indexKey, value: MARKER });
     this.present.add(bucket);
   }
 
@@ -104,20 +105,30 @@ export class DeltaIndex<K = unknown, V = unknown> {
     this.markChanged(toSessionChangelogKey(this.keySerde.serialize(key), start, end), timestamp);
   }
 
-  /** Entries of one key (changelog form) in buckets >= fromBucket, ascending. */
-  entriesOf(storeKey: Buffer, fromBucket: number): DeltaEntry[] {
-    const out: DeltaEntry[] = [];
+  /** Whether one key (changelog form) has an entry in a bucket >= fromBucket. */
+  changedSince(storeKey: Buffer, fromBucket: number): boolean {
+    for (const bucket of this.buckets()) {
+      if (bucket >= fromBucket && this.read(this.indexKey(bucket, storeKey)) !== undefined) return true;
+    }
+    return false;
+  }
+
+  /** Partials of one key in buckets >= fromBucket, decoded, ascending. Mergeable stores. */
+  partialsOf(storeKey: Buffer, fromBucket: number): V[] {
+    const out: V[] = [];
     for (const bucket of this.buckets()) {
       if (bucket < fromBucket) continue;
-      const value = this.entries.get(this.indexKey(bucket, storeKey));
-      if (value !== undefined) out.push({ bucket, value });
+      const value = this.read(this.indexKey(bucket, storeKey));
+      if (value !== undefined) out.push(value as V);
     }
     return out;
   }
 
-  /** Partials of one key in buckets >= fromBucket, decoded, ascending. */
-  partialsOf(storeKey: Buffer, fromBucket: number): V[] {
-    return this.entriesOf(storeKey, fromBucket).map((e) => this.valueSerde.deserialize(e.value));
+  /** Writes the entries changed since the last flush to the store (the task's commit calls it). */
+  flush(): void {
+    for (const { indexKey, value } of this.dirty.values())
+      this.entries.put(indexKey, value === MARKER ? MARKER : this.valueSerde.serialize(value as V));
+    this.dirty.clear();
   }
 
   /** Keys (changelog form) with an entry in buckets >= fromBucket, each once, in key order. */
@@ -131,6 +142,11 @@ export class DeltaIndex<K = unknown, V = unknown> {
         const storeKey = key.subarray(BUCKET_BYTES);
         seen.set(storeKey.toString('latin1'), Buffer.from(storeKey));
       }
+    }
+    for (const { indexKey } of this.dirty.values()) {
+      if (readSortableInt64(indexKey, 0) < fromBucket) continue;
+      const storeKey = indexKey.subarray(BUCKET_BYTES);
+      seen.set(storeKey.toString('latin1'), Buffer.from(storeKey));
     }
     return [...seen.values()].sort(Buffer.compare);
   }
@@ -147,6 +163,8 @@ export class DeltaIndex<K = unknown, V = unknown> {
       deleted += keys.length;
       this.present.delete(bucket);
     }
+    for (const [id, { indexKey }] of this.dirty)
+      if (readSortableInt64(indexKey, 0) < belowBucket) this.dirty.delete(id);
     return deleted;
   }
 
@@ -155,10 +173,21 @@ export class DeltaIndex<K = unknown, V = unknown> {
     if (bucket < this.boundary) this.belowBoundary++;
     this.ensureLoaded();
     const indexKey = this.indexKey(bucket, storeKey);
-    const previous = this.entries.get(indexKey);
-    const next = fold(previous === undefined ? undefined : this.valueSerde.deserialize(previous));
-    this.entries.put(indexKey, this.valueSerde.serialize(next));
+    const id = indexKey.toString('latin1');
+    const cached = this.dirty.get(id);
+    const previous = cached ? (cached.value as V) : (this.read(indexKey) as V | undefined);
+    if (cached) cached.value = fold(previous);
+    else this.dirty.set(id, { indexKey, value: fold(previous) });
     this.present.add(bucket);
+  }
+
+  /** An entry through the write-back cache: a decoded partial, MARKER, or undefined. */
+  private read(indexKey: Buffer): V | Buffer | undefined {
+    const cached = this.dirty.get(indexKey.toString('latin1'));
+    if (cached) return cached.value;
+    const stored = this.entries.get(indexKey);
+    if (stored === undefined) return undefined;
+    return this.mergeable ? this.valueSerde.deserialize(stored) : MARKER;
   }
 
   private indexKey(bucket: number, storeKey: Buffer): Buffer {

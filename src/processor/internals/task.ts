@@ -386,6 +386,8 @@ export class StreamTask {
     this.current = undefined;
     for (const { processor } of this.processors) (processor as { flush?: () => void }).flush?.();
     for (const store of this.stores.values()) store.flushCache();
+    // After the stores: their cache flushes mark latest-wins changes in the delta indexes.
+    for (const delta of this.deltaIndexes.values()) delta.flush();
     this.commitRequested = false;
   }
 
