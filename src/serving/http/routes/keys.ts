@@ -1,0 +1,146 @@
+/**
+ * Routes about one key: its merged value, its windows, its sessions, and which worker owns it. A key
+ * another worker owns is forwarded there once; freshness parameters make the answer wait for the
+ * speed layer first.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+
+import { NotLocalError } from '../../query-service.ts';
+import type { Answer, StoreKind } from '../../query-service.ts';
+import { badRequest } from '../errors.ts';
+import { forwardToOwner } from '../forwarding.ts';
+import { freshnessOf, waitForFreshness } from '../freshness.ts';
+import { toJsonValue } from '../json-value.ts';
+import { keySchema, metadataSchema, sessionsSchema, windowsSchema } from '../schemas.ts';
+import { answerFields, parseTime } from './context.ts';
+import type { KeyQuery, RouteContext } from './context.ts';
+
+type KeyRequest = FastifyRequest<{ Params: { store: string; key: string }; Querystring: KeyQuery }>;
+
+/**
+ * Answers from this worker (after any freshness wait), or forwards to the key's owner and passes its
+ * answer on.
+ */
+async function answerOrForward<T>(
+  ctx: RouteContext,
+  request: KeyRequest,
+  reply: FastifyReply,
+  run: () => Answer<T>,
+  render: (answer: Answer<T>) => object,
+): Promise<FastifyReply> {
+  const freshness = freshnessOf(request.query);
+  try {
+    let answer = run();
+    if (freshness) {
+      await waitForFreshness(ctx.service, freshness);
+      answer = run();
+    }
+    return reply.send(render(answer));
+  } catch (err) {
+    if (!(err instanceof NotLocalError)) throw err;
+    const timeoutMs = ctx.forwardTimeoutMs + (freshness?.waitMs ?? 0);
+    const forwarded = await forwardToOwner(request, err, ctx.service.endpoint, timeoutMs);
+    if (forwarded.retryAfter !== undefined) reply.header('retry-after', forwarded.retryAfter);
+    return reply.code(forwarded.status).send(forwarded.body);
+  }
+}
+
+function requireKind(ctx: RouteContext, store: string, kind: StoreKind, route: string): void {
+  const info = ctx.service.store(store);
+  if (info.kind !== kind) {
+    const hint =
+      info.kind === 'window'
+        ? `/stores/${store}/keys/:key/windows`
+        : info.kind === 'session'
+          ? `/stores/${store}/keys/:key/sessions`
+          : `/stores/${store}/keys/:key`;
+    throw badRequest(`${route} needs a ${kind} store; ${store} is a ${info.kind} store: use GET ${hint}`);
+  }
+}
+
+export function registerKeyRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  const { service } = ctx;
+  const parse = (request: KeyRequest): unknown =>
+    service.parseKey(request.params.store, request.params.key, request.query.keyFormat ?? 'string');
+  const options = (request: KeyRequest) => ({ allowStale: request.query.stale === true });
+
+  app.get('/stores/:store/keys/:key', { schema: keySchema }, async (request: KeyRequest, reply) => {
+    const { store } = request.params;
+    const key = parse(request);
+    return answerOrForward(
+      ctx,
+      request,
+      reply,
+      () => service.get(store, key, options(request)),
+      (answer) => ({
+        store,
+        key: toJsonValue(key),
+        value: toJsonValue(answer.result),
+        ...answerFields(answer),
+      }),
+    );
+  });
+
+  app.get(
+    '/stores/:store/keys/:key/windows',
+    { schema: windowsSchema },
+    async (request: KeyRequest, reply) => {
+      const { store } = request.params;
+      requireKind(ctx, store, 'window', 'a window fetch');
+      const key = parse(request);
+      const from = parseTime(request.query.from, 0, 'from');
+      const to = parseTime(request.query.to, Number.MAX_SAFE_INTEGER, 'to');
+      if (from > to) throw badRequest(`from (${from}) is after to (${to})`);
+      return answerOrForward(
+        ctx,
+        request,
+        reply,
+        () => service.fetchWindows(store, key, from, to, options(request)),
+        (answer) => ({
+          store,
+          key: toJsonValue(key),
+          windows: answer.result.map((w) => ({ ...timeSpan(w.start, w.end), value: toJsonValue(w.value) })),
+          ...answerFields(answer),
+        }),
+      );
+    },
+  );
+
+  app.get(
+    '/stores/:store/keys/:key/sessions',
+    { schema: sessionsSchema },
+    async (request: KeyRequest, reply) => {
+      const { store } = request.params;
+      requireKind(ctx, store, 'session', 'a session fetch');
+      const key = parse(request);
+      return answerOrForward(
+        ctx,
+        request,
+        reply,
+        () => service.fetchSessions(store, key, options(request)),
+        (answer) => ({
+          store,
+          key: toJsonValue(key),
+          sessions: answer.result.map((s) => ({ ...timeSpan(s.start, s.end), value: toJsonValue(s.value) })),
+          ...answerFields(answer),
+        }),
+      );
+    },
+  );
+
+  app.get('/metadata/stores/:store/keys/:key', { schema: metadataSchema }, async (request: KeyRequest) => {
+    const { store } = request.params;
+    const key = parse(request);
+    const metadata = service.metadataForKey(store, key);
+    return { ...metadata, key: toJsonValue(key) };
+  });
+}
+
+function timeSpan(start: number, end: number) {
+  return { start, end, startTime: isoTime(start), endTime: isoTime(end) };
+}
+
+function isoTime(ms: number): string | null {
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+}
