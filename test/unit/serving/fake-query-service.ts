@@ -95,8 +95,12 @@ export class FakeCluster {
   readonly endpoints: (string | undefined)[] = [undefined, undefined];
   /** Partitions with no active host (a rebalance). */
   readonly orphans = new Set<number>();
+  /** Every host believes the other one owns every key (two workers disagreeing mid-rebalance). */
+  misroute = false;
   /** Stores whose queries fail with StoreNotReadyError. */
   readonly notReady = new Set<string>();
+  /** Hosts on which every store is restoring. */
+  readonly notReadyHosts = new Set<number>();
   /** Per host: source partition → next offset. */
   readonly offsets: Record<string, number>[] = [
     { '0': 100, '2': 200 },
@@ -200,7 +204,7 @@ export class FakeQueryService implements QueryService {
   metadataForKey(store: string, key: unknown): KeyMetadata {
     this.store(store);
     const partition = partitionOf(serialize(store, key as StoredKey));
-    const owner = this.cluster.owner(partition);
+    const owner = this.cluster.misroute ? 1 - this.index : this.cluster.owner(partition);
     return {
       store,
       partition,
@@ -231,9 +235,15 @@ export class FakeQueryService implements QueryService {
     };
   }
 
+  private checkReady(store: string): void {
+    if (this.cluster.notReady.has(store) || this.cluster.notReadyHosts.has(this.index)) {
+      throw new StoreNotReadyError(`store ${store} is restoring`, 2);
+    }
+  }
+
   /** Throws unless this host may answer for the key (active, or standby with allowStale). */
   private check(store: string, key: unknown, options?: LocalQueryOptions): { stale: boolean } {
-    if (this.cluster.notReady.has(store)) throw new StoreNotReadyError(`store ${store} is restoring`, 2);
+    this.checkReady(store);
     const metadata = this.metadataForKey(store, key);
     if (metadata.local) return { stale: false };
     if (options?.allowStale && metadata.activeHost !== null) return { stale: true };
@@ -255,7 +265,7 @@ export class FakeQueryService implements QueryService {
   range(store: string, options: RangeOptions): Answer<KeyValueEntry[]> {
     this.count('range');
     this.requireKind(store, 'key-value');
-    if (this.cluster.notReady.has(store)) throw new StoreNotReadyError(`store ${store} is restoring`, 2);
+    this.checkReady(store);
     const { from, to, after, limit, reverse } = options;
     let rows = this.cluster
       .sorted(store)
