@@ -56,7 +56,7 @@ interface SchemaIssue {
 
 function describeIssue(issue: SchemaIssue, context: string | undefined): string {
   const where =
-    context === 'querystring' ? 'query parameter' : context === 'params' ? 'path segment' : context;
+    { querystring: 'query parameter', params: 'path segment', headers: 'header' }[context ?? ''] ?? context;
   const name = issue.instancePath.replace(/^\//, '');
   if (issue.keyword === 'additionalProperties') {
     return `unknown ${where ?? 'parameter'} '${String(issue.params.additionalProperty)}'`;

@@ -146,6 +146,7 @@ describe('range and prefix scans over two hosts', () => {
       'x-lambda-streams-scope': 'everywhere',
     });
     expect(bad.status).toBe(400);
+    expect(bad.body.message).toContain("header 'x-lambda-streams-scope' must be one of: local");
   });
 
   it('limit and cursor are validated', async () => {
