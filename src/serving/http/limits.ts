@@ -1,4 +1,4 @@
-/** The numbers the HTTP API enforces, in one place (schemas, server options, docs). */
+/** The numbers the HTTP API enforces and its defaults, in one place (schemas, server options, CLI, docs). */
 
 /** Longest path segment (store name, key, prefix) in characters, after URL decoding. */
 export const MAX_PARAM_LENGTH = 4096;
@@ -16,3 +16,5 @@ export const DEFAULT_FORWARD_TIMEOUT_MS = 5000;
 export const REQUEST_TIMEOUT_MS = 30_000;
 /** Idle keep-alive connections are closed after this (fastify's default). */
 export const KEEP_ALIVE_TIMEOUT_MS = 72_000;
+/** The port `lambda-streams query` asks when no --url is given (Kafka Streams' interactive-query examples use it too). */
+export const DEFAULT_HTTP_PORT = 7070;
