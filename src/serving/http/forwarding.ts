@@ -75,8 +75,19 @@ export async function askPeer(
   }
 }
 
-/** A worker's refusal, passed on with its status and code and the worker named in the message. */
+/**
+ * A worker's refusal, passed on with its status and code and the worker named in the message; a 401
+ * there means the workers do not share a token (502: retrying will not help, configuration will).
+ */
 export function peerError(host: HostInfo, answer: PeerAnswer): HttpError {
+  if (answer.status === 401) {
+    return new HttpError(
+      502,
+      'worker_refused_token',
+      `worker ${hostKey(host)} refused the token this worker passed on: every worker of the group must be ` +
+        'configured with the same HTTP token',
+    );
+  }
   const body = (answer.body ?? {}) as { error?: unknown; message?: unknown };
   const code = typeof body.error === 'string' ? body.error : 'worker_error';
   const message = typeof body.message === 'string' ? body.message : `HTTP ${answer.status}`;
@@ -122,5 +133,12 @@ export async function forwardToOwner(
         `was sent to it as the owner (the group is rebalancing; its owner is now ${owner}); retry shortly`,
     );
   }
-  return askPeer(activeHost, request.url, innerHeaders(request, { [FORWARDED_HEADER]: '1' }), timeoutMs);
+  const answer = await askPeer(
+    activeHost,
+    request.url,
+    innerHeaders(request, { [FORWARDED_HEADER]: '1' }),
+    timeoutMs,
+  );
+  if (answer.status === 401) throw peerError(activeHost, answer);
+  return answer;
 }

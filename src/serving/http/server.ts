@@ -58,6 +58,9 @@ export async function createServingServer(options: ServingServerOptions): Promis
     // Unknown query parameters are refused (400 naming them), not silently dropped.
     ajv: { customOptions: { removeAdditional: false } },
     frameworkErrors: frameworkErrorHandler,
+    // While closing, requests still go through the routes (with Connection: close), so they get this
+    // API's answers (a store that is gone: 503 store_not_ready with Retry-After) instead of fastify's.
+    return503OnClosing: false,
     clientErrorHandler,
   });
   // Answers are made JSON-safe before they are sent; response schemas document, they do not filter.

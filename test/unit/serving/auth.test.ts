@@ -81,6 +81,28 @@ describe('bearer token', () => {
     expect(scan.body.servedBy).toHaveLength(2);
   });
 
+  it('workers that do not share the token answer 502 naming the worker', async () => {
+    const mismatched = await startPair({}, undefined, (index) => ({ token: `token-${index}` }));
+    try {
+      const { owner, other } = hostsOf(mismatched.cluster, 'page-counts', 'home');
+      const key = await get(mismatched.url(other), '/stores/page-counts/keys/home', {
+        authorization: `Bearer token-${other}`,
+      });
+      expect(key.status).toBe(502);
+      expect(key.body).toEqual({
+        error: 'worker_refused_token',
+        message: expect.stringContaining(`worker ${mismatched.cluster.endpoints[owner]} refused the token`),
+      });
+      const scan = await get(mismatched.urls[0], '/stores/page-counts/range', {
+        authorization: 'Bearer token-0',
+      });
+      expect(scan.status).toBe(502);
+      expect(scan.body.error).toBe('worker_refused_token');
+    } finally {
+      await mismatched.close();
+    }
+  });
+
   it('never logs the token', async () => {
     await get(pair.urls[0], '/stores/page-counts/keys/home?keyFormat=xml', bearer);
     await get(pair.urls[0], '/stores', { authorization: `Bearer ${TOKEN}-wrong` });

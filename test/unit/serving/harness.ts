@@ -19,7 +19,11 @@ export interface Pair {
 export type PairOptions = Partial<Omit<ServingServerOptions, 'service' | 'port'>>;
 
 /** Starts host 0 and host 1 of a fresh FakeCluster (each server's endpoint is its own host:port). */
-export async function startPair(options: PairOptions = {}, cluster = new FakeCluster()): Promise<Pair> {
+export async function startPair(
+  options: PairOptions = {},
+  cluster = new FakeCluster(),
+  perHost: (index: number) => PairOptions = () => ({}),
+): Promise<Pair> {
   const servers: ServingServer[] = [];
   for (const [index, service] of cluster.services.entries()) {
     const server = await createServingServer({
@@ -32,6 +36,7 @@ export async function startPair(options: PairOptions = {}, cluster = new FakeClu
       health: () => ({ ok: true, state: 'RUNNING', host: index }),
       forwardTimeoutMs: 2000,
       ...options,
+      ...perHost(index),
     });
     servers.push(server);
     cluster.endpoints[index] = new URL(server.url).host;
