@@ -1,7 +1,7 @@
 /**
  * Keys and values cross the QueryService as JavaScript values (whatever the store's serdes decode);
  * JSON has fewer types. The mapping, documented in docs/serving-http.md:
- * bigint → decimal string, Buffer/Uint8Array → base64 string, Map → object (or [key, value] pairs when
+ * bigint → decimal string, Buffer/Uint8Array → base64 string, other typed arrays → arrays, Map → object (or [key, value] pairs when
  * a key is not a string or number), Set → array, Date → ISO string, undefined/functions/symbols → null,
  * a cycle → "[Circular]". Everything else as JSON.stringify would write it.
  */
@@ -14,7 +14,7 @@ export function toJsonValue(value: unknown, seen: Set<object> = new Set()): Json
     case 'boolean':
       return value;
     case 'number':
-      return Number.isFinite(value) ? value : null;
+      return Number.isFinite(value) ? value + 0 : null; // + 0: -0 is 0 in JSON
     case 'bigint':
       return value.toString();
     case 'undefined':
@@ -26,6 +26,9 @@ export function toJsonValue(value: unknown, seen: Set<object> = new Set()): Json
   const object = value as object;
   if (object instanceof Uint8Array)
     return Buffer.from(object.buffer, object.byteOffset, object.byteLength).toString('base64');
+  if (ArrayBuffer.isView(object) && !(object instanceof DataView)) {
+    return Array.from(object as unknown as ArrayLike<number | bigint>, (item) => toJsonValue(item));
+  }
   if (object instanceof Date) return Number.isNaN(object.getTime()) ? null : object.toISOString();
   if (seen.has(object)) return '[Circular]';
   seen.add(object);

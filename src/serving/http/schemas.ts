@@ -229,35 +229,34 @@ export const storesSchema = {
   },
 };
 
-export const keySchema = {
-  summary: 'The merged (batch + speed) value of one key; forwarded to the worker that owns it',
-  tags: ['stores'],
-  security: secured,
-  params: params({ store: storeParam, key: keyParam }),
-  querystring: query({ keyFormat, stale, ...freshness }),
-  headers: forwardedHeader,
-  response: {
-    200: {
-      type: 'object',
-      properties: {
-        store: { type: 'string' },
-        key: anyValue,
-        value: { description: 'the merged value; null when the key has none' },
-        ...answerFields,
+/** A route about one key: store and key in the path, the key routes' query, an answer of `result` fields. */
+function keyRoute(summary: string, extraQuery: Record<string, unknown>, result: Record<string, unknown>) {
+  return {
+    summary,
+    tags: ['stores'],
+    security: secured,
+    params: params({ store: storeParam, key: keyParam }),
+    querystring: query({ keyFormat, stale, ...extraQuery, ...freshness }),
+    headers: forwardedHeader,
+    response: {
+      200: {
+        type: 'object',
+        properties: { store: { type: 'string' }, key: anyValue, ...result, ...answerFields },
       },
+      ...errors,
     },
-    ...errors,
-  },
-};
+  };
+}
 
-export const windowsSchema = {
-  summary: 'The windows of one key of a window store with start in [from, to]',
-  tags: ['stores'],
-  security: secured,
-  params: params({ store: storeParam, key: keyParam }),
-  querystring: query({
-    keyFormat,
-    stale,
+export const keySchema = keyRoute(
+  'The merged (batch + speed) value of one key; forwarded to the worker that owns it',
+  {},
+  { value: { description: 'the merged value; null when the key has none' } },
+);
+
+export const windowsSchema = keyRoute(
+  'The windows of one key of a window store with start in [from, to]',
+  {
     from: {
       type: 'string',
       pattern: TIME,
@@ -268,43 +267,15 @@ export const windowsSchema = {
       pattern: TIME,
       description: 'latest window start: epoch ms or ISO time (default: no limit)',
     },
-    ...freshness,
-  }),
-  headers: forwardedHeader,
-  response: {
-    200: {
-      type: 'object',
-      properties: {
-        store: { type: 'string' },
-        key: anyValue,
-        windows: { type: 'array', items: windowed('window [start, end)') },
-        ...answerFields,
-      },
-    },
-    ...errors,
   },
-};
+  { windows: { type: 'array', items: windowed('window [start, end)') } },
+);
 
-export const sessionsSchema = {
-  summary: 'The sessions of one key of a session store',
-  tags: ['stores'],
-  security: secured,
-  params: params({ store: storeParam, key: keyParam }),
-  querystring: query({ keyFormat, stale, ...freshness }),
-  headers: forwardedHeader,
-  response: {
-    200: {
-      type: 'object',
-      properties: {
-        store: { type: 'string' },
-        key: anyValue,
-        sessions: { type: 'array', items: windowed('session [start, end], both inclusive') },
-        ...answerFields,
-      },
-    },
-    ...errors,
-  },
-};
+export const sessionsSchema = keyRoute(
+  'The sessions of one key of a session store',
+  {},
+  { sessions: { type: 'array', items: windowed('session [start, end], both inclusive') } },
+);
 
 export const rangeSchema = {
   summary: 'Entries with keys in [from, to] over all partitions, in serialized-key order, a page at a time',

@@ -130,6 +130,11 @@ describe('serving HTTP routes', () => {
     const res = await get(pair.urls[0], '/stores/page-counts/keys/home/windows');
     expect(res.status).toBe(400);
     expect(res.body.message).toContain('key-value store');
+    const lookup = await get(pair.urls[0], '/stores/user-sessions/keys/alice');
+    expect(lookup.status).toBe(400);
+    expect(lookup.body.message).toBe(
+      'a key lookup needs a key-value store; user-sessions is a session store: use GET /stores/user-sessions/keys/:key/sessions',
+    );
     const range = await get(pair.urls[0], '/stores/clicks-per-minute/range');
     expect(range.status).toBe(400);
     expect(range.body.message).toContain('/stores/clicks-per-minute/keys/:key/windows');

@@ -18,15 +18,16 @@ import type { KeyQuery, RouteContext } from './context.ts';
 type KeyRequest = FastifyRequest<{ Params: { store: string; key: string }; Querystring: KeyQuery }>;
 
 /**
- * Answers from this worker (after any freshness wait), or forwards to the key's owner and passes its
- * answer on.
+ * Answers from this worker (after any freshness wait): `{ store, key, ...render(result), view,
+ * position, servedBy, stale }`; or forwards to the key's owner and passes its answer on.
  */
 async function answerOrForward<T>(
   ctx: RouteContext,
   request: KeyRequest,
   reply: FastifyReply,
+  key: unknown,
   run: () => Answer<T>,
-  render: (answer: Answer<T>) => object,
+  render: (result: T) => object,
 ): Promise<FastifyReply> {
   const freshness = freshnessOf(request.query);
   try {
@@ -35,7 +36,12 @@ async function answerOrForward<T>(
       await waitForFreshness(ctx.service, freshness);
       answer = run();
     }
-    return reply.send(render(answer));
+    return reply.send({
+      store: request.params.store,
+      key: toJsonValue(key),
+      ...render(answer.result),
+      ...answerFields(answer),
+    });
   } catch (err) {
     if (!(err instanceof NotLocalError)) throw err;
     const timeoutMs = ctx.forwardTimeoutMs + (freshness?.waitMs ?? 0);
@@ -66,18 +72,15 @@ export function registerKeyRoutes(app: FastifyInstance, ctx: RouteContext): void
 
   app.get('/stores/:store/keys/:key', { schema: keySchema }, async (request: KeyRequest, reply) => {
     const { store } = request.params;
+    requireKind(ctx, store, 'key-value', 'a key lookup');
     const key = parse(request);
     return answerOrForward(
       ctx,
       request,
       reply,
+      key,
       () => service.get(store, key, options(request)),
-      (answer) => ({
-        store,
-        key: toJsonValue(key),
-        value: toJsonValue(answer.result),
-        ...answerFields(answer),
-      }),
+      (value) => ({ value: toJsonValue(value) }),
     );
   });
 
@@ -95,13 +98,9 @@ export function registerKeyRoutes(app: FastifyInstance, ctx: RouteContext): void
         ctx,
         request,
         reply,
+        key,
         () => service.fetchWindows(store, key, from, to, options(request)),
-        (answer) => ({
-          store,
-          key: toJsonValue(key),
-          windows: answer.result.map((w) => ({ ...timeSpan(w.start, w.end), value: toJsonValue(w.value) })),
-          ...answerFields(answer),
-        }),
+        (windows) => ({ windows: windows.map(span) }),
       );
     },
   );
@@ -117,13 +116,9 @@ export function registerKeyRoutes(app: FastifyInstance, ctx: RouteContext): void
         ctx,
         request,
         reply,
+        key,
         () => service.fetchSessions(store, key, options(request)),
-        (answer) => ({
-          store,
-          key: toJsonValue(key),
-          sessions: answer.result.map((s) => ({ ...timeSpan(s.start, s.end), value: toJsonValue(s.value) })),
-          ...answerFields(answer),
-        }),
+        (sessions) => ({ sessions: sessions.map(span) }),
       );
     },
   );
@@ -136,8 +131,9 @@ export function registerKeyRoutes(app: FastifyInstance, ctx: RouteContext): void
   });
 }
 
-function timeSpan(start: number, end: number) {
-  return { start, end, startTime: isoTime(start), endTime: isoTime(end) };
+/** A window or session: its bounds in ms and ISO time, and its value. */
+function span({ start, end, value }: { start: number; end: number; value: unknown }) {
+  return { start, end, startTime: isoTime(start), endTime: isoTime(end), value: toJsonValue(value) };
 }
 
 function isoTime(ms: number): string | null {
