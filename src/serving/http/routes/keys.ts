@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 import { NotLocalError } from '../../query-service.ts';
-import type { Answer, StoreKind } from '../../query-service.ts';
+import type { Answer, LocalQueryOptions, StoreKind } from '../../query-service.ts';
 import { badRequest } from '../errors.ts';
 import { forwardToOwner } from '../forwarding.ts';
 import { freshnessOf, waitForFreshness } from '../freshness.ts';
@@ -68,59 +68,59 @@ export function registerKeyRoutes(app: FastifyInstance, ctx: RouteContext): void
   const { service } = ctx;
   const parse = (request: KeyRequest): unknown =>
     service.parseKey(request.params.store, request.params.key, request.query.keyFormat ?? 'string');
-  const options = (request: KeyRequest) => ({ allowStale: request.query.stale === true });
 
-  app.get('/stores/:store/keys/:key', { schema: keySchema }, async (request: KeyRequest, reply) => {
-    const { store } = request.params;
-    requireKind(ctx, store, 'key-value', 'a key lookup');
-    const key = parse(request);
-    return answerOrForward(
-      ctx,
-      request,
-      reply,
-      key,
-      () => service.get(store, key, options(request)),
-      (value) => ({ value: toJsonValue(value) }),
-    );
-  });
-
-  app.get(
-    '/stores/:store/keys/:key/windows',
-    { schema: windowsSchema },
-    async (request: KeyRequest, reply) => {
+  /**
+   * A route that reads one key of a store of `kind`: `prepare` checks the route's own parameters and
+   * returns the query; `render` turns its result into the answer's fields.
+   */
+  const keyRoute = <T>(
+    path: string,
+    schema: object,
+    kind: StoreKind,
+    what: string,
+    prepare: (request: KeyRequest) => (store: string, key: unknown, options: LocalQueryOptions) => Answer<T>,
+    render: (result: T) => object,
+  ): void => {
+    app.get(path, { schema }, async (request: KeyRequest, reply) => {
       const { store } = request.params;
-      requireKind(ctx, store, 'window', 'a window fetch');
+      requireKind(ctx, store, kind, what);
       const key = parse(request);
+      const query = prepare(request);
+      const options = { allowStale: request.query.stale === true };
+      return answerOrForward(ctx, request, reply, key, () => query(store, key, options), render);
+    });
+  };
+
+  keyRoute(
+    '/stores/:store/keys/:key',
+    keySchema,
+    'key-value',
+    'a key lookup',
+    () => (store, key, options) => service.get(store, key, options),
+    (value) => ({ value: toJsonValue(value) }),
+  );
+
+  keyRoute(
+    '/stores/:store/keys/:key/windows',
+    windowsSchema,
+    'window',
+    'a window fetch',
+    (request) => {
       const from = parseTime(request.query.from, 0, 'from');
       const to = parseTime(request.query.to, Number.MAX_SAFE_INTEGER, 'to');
       if (from > to) throw badRequest(`from (${from}) is after to (${to})`);
-      return answerOrForward(
-        ctx,
-        request,
-        reply,
-        key,
-        () => service.fetchWindows(store, key, from, to, options(request)),
-        (windows) => ({ windows: windows.map(span) }),
-      );
+      return (store, key, options) => service.fetchWindows(store, key, from, to, options);
     },
+    (windows) => ({ windows: windows.map(span) }),
   );
 
-  app.get(
+  keyRoute(
     '/stores/:store/keys/:key/sessions',
-    { schema: sessionsSchema },
-    async (request: KeyRequest, reply) => {
-      const { store } = request.params;
-      requireKind(ctx, store, 'session', 'a session fetch');
-      const key = parse(request);
-      return answerOrForward(
-        ctx,
-        request,
-        reply,
-        key,
-        () => service.fetchSessions(store, key, options(request)),
-        (sessions) => ({ sessions: sessions.map(span) }),
-      );
-    },
+    sessionsSchema,
+    'session',
+    'a session fetch',
+    () => (store, key, options) => service.fetchSessions(store, key, options),
+    (sessions) => ({ sessions: sessions.map(span) }),
   );
 
   app.get('/metadata/stores/:store/keys/:key', { schema: metadataSchema }, async (request: KeyRequest) => {
