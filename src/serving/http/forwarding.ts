@@ -61,18 +61,20 @@ export async function askPeer(
     const reason = error.cause?.code ?? error.message;
     throw unavailable('worker_unreachable', `worker ${name} cannot be reached (${reason}); retry later`);
   }
+  let body: unknown;
   try {
-    return {
-      status: response.status,
-      body: JSON.parse(text) as unknown,
-      retryAfter: response.headers.get('retry-after') ?? undefined,
-    };
+    body = JSON.parse(text);
   } catch {
+    body = undefined;
+  }
+  // Every answer of this API is a JSON object; anything else is not a lambda-streams worker.
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw unavailable(
       'worker_bad_answer',
-      `worker ${name} answered HTTP ${response.status} without a JSON body`,
+      `worker ${name} answered HTTP ${response.status} without a JSON object`,
     );
   }
+  return { status: response.status, body, retryAfter: response.headers.get('retry-after') ?? undefined };
 }
 
 /**

@@ -99,7 +99,15 @@ export async function createServingServer(options: ServingServerOptions): Promis
   registerScanRoutes(app, ctx);
 
   const host = options.host ?? '127.0.0.1';
-  await app.listen({ host, port: options.port });
+  try {
+    await app.listen({ host, port: options.port });
+  } catch (err) {
+    await app.close();
+    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new Error(`the serving HTTP API cannot listen on ${host}:${options.port} (${reason})`, {
+      cause: err,
+    });
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : options.port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;

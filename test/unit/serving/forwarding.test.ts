@@ -1,3 +1,4 @@
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 
@@ -144,6 +145,29 @@ describe('forwarding to the key owner', () => {
     } finally {
       pair.cluster.endpoints[owner] = saved;
       await hole.close();
+    }
+  });
+
+  it('an owner that answers something other than a JSON object is a 503 naming it', async () => {
+    const impostor = createHttpServer((_req, res) =>
+      res.writeHead(200, { 'content-type': 'text/html' }).end('<h1>hi</h1>'),
+    );
+    await new Promise<void>((resolve) => impostor.listen(0, '127.0.0.1', resolve));
+    const { owner, other } = hostsOf(pair.cluster, 'page-counts', 'home');
+    const saved = pair.cluster.endpoints[owner];
+    pair.cluster.endpoints[owner] = `127.0.0.1:${(impostor.address() as { port: number }).port}`;
+    try {
+      const res = await get(pair.url(other), '/stores/page-counts/keys/home');
+      expect(res.status).toBe(503);
+      expect(res.body).toEqual({
+        error: 'worker_bad_answer',
+        message: expect.stringContaining(
+          `worker ${pair.cluster.endpoints[owner]} answered HTTP 200 without a JSON object`,
+        ),
+      });
+    } finally {
+      pair.cluster.endpoints[owner] = saved;
+      await new Promise<void>((resolve) => impostor.close(() => resolve()));
     }
   });
 

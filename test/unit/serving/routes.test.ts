@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { createServingServer } from '../../../src/serving/http/server.ts';
 import { PAGE_KEYS, STORES, VIEW, WINDOW_START } from './fake-query-service.ts';
 import { get, hostsOf, METRICS_TEXT, startPair } from './harness.ts';
 import type { Pair } from './harness.ts';
@@ -162,6 +163,17 @@ describe('serving HTTP routes', () => {
     expect(metrics.status).toBe(200);
     expect(metrics.headers.get('content-type')).toContain('text/plain');
     expect(metrics.text).toBe(METRICS_TEXT);
+  });
+
+  it('a port in use is a clear startup error', async () => {
+    await expect(
+      createServingServer({
+        service: pair.cluster.services[0]!,
+        port: Number(new URL(pair.urls[0]).port),
+        scrapeMetrics: async () => ({ contentType: 'text/plain', body: '' }),
+        health: () => ({ ok: true }),
+      }),
+    ).rejects.toThrow(/cannot listen on 127\.0\.0\.1:\d+ \(EADDRINUSE\)/);
   });
 
   it('a store that is restoring is 503 with Retry-After', async () => {
