@@ -226,6 +226,8 @@ async function measureSystem(
         String(commitIntervalMs),
         '--application-id',
         applicationId,
+        '--http-port',
+        '0',
       ];
       env.BENCH_INPUT_TOPIC = expected.topic;
       env.BENCH_OUTPUT_TOPIC = output;
