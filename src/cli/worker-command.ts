@@ -1,11 +1,12 @@
 /**
- * `lambda-streams worker <topology-file>`: runs a topology as a speed-layer worker on Kafka until
- * SIGTERM/SIGINT, then finishes the current batch, commits, writes checkpoints and leaves the group.
+ * `lambda-streams worker <topology-file>`: runs a topology as a speed-layer worker on Kafka, with
+ * the serving layer (batch views merged with its state) behind an HTTP API, until SIGTERM/SIGINT;
+ * then finishes the current batch, commits, writes checkpoints and leaves the group.
  */
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 
-import type { KafkaStreams, ProcessingGuarantee } from '../runtime/kafka-streams.ts';
+import type { ProcessingGuarantee } from '../runtime/kafka-streams.ts';
 
 export interface WorkerOptions {
   brokers?: string;
