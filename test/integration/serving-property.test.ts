@@ -6,8 +6,8 @@
  *
  * Cases run one after another on one worker per bucket size; each case has keys and a time range of
  * its own, later than every earlier case's, so no record is late for a view (the invariant's premise).
- * CI runs SERVING_PROPERTY_CASES (default 6) cases; `SERVING_PROPERTY_CASES=10000 npm run
- * test:property` runs 10,000 (hours: each case waits for a worker and one or two batch runs).
+ * CI runs SERVING_PROPERTY_CASES (default 6) cases; `npm run test:property` runs 10,000 (hours:
+ * each case waits for the worker and up to four batch runs; about 3–5 s a case on 2 cores).
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -117,126 +117,132 @@ afterAll(async () => {
 
 describe('exactness invariant (property, real broker)', () => {
   for (const bucketMs of [1_000, 60_000]) {
-    it(`merged answers equal a from-scratch computation (bucket ${bucketMs} ms)`, async () => {
-      const input = uniqueTopic('property-in');
-      await freshTopics({ [input]: 3 });
-      const applicationId = uniqueGroup('property');
-      const streams = new KafkaStreams(topology(input, bucketMs), {
-        applicationId,
-        brokers: brokers(),
-        stateDir: await tempStateDir(),
-        commitIntervalMs: 100,
-        sessionTimeoutMs: 6_000,
-      });
-      let serving: Serving | undefined;
-      try {
-        await streams.start();
-        serving = await startServing(streams, { stateDir: await tempStateDir() });
-        const { queries, views } = serving;
-        const caughtUp = async (): Promise<void> =>
-          waitCaughtUp(admin, streams, applicationId, await topicsRead(admin, applicationId, [input]));
-        // Each case lives in a time range after the previous one's (no record is ever late).
-        let clock = Math.ceil(Date.UTC(2026, 0, 1) / bucketMs) * bucketMs;
-        let caseNo = 0;
-        let mismatches = 0;
-        const check = (keys: string[], want: Truth, allRecords: OutgoingRecord[]): void => {
-          for (const key of keys) {
-            for (const store of ['count', 'sum', 'joined', 'table'] as const) {
-              const got = queries.get(store, key).result;
-              const expected = want[store].get(key) ?? null;
-              if (got !== expected) mismatches++;
-              expect(got, `${store}[${key}] view ${queries.get(store, key).view?.id ?? 'none'}`).toEqual(
-                expected,
+    it(
+      `merged answers equal a from-scratch computation (bucket ${bucketMs} ms)`,
+      async () => {
+        const input = uniqueTopic('property-in');
+        await freshTopics({ [input]: 3 });
+        const applicationId = uniqueGroup('property');
+        const streams = new KafkaStreams(topology(input, bucketMs), {
+          applicationId,
+          brokers: brokers(),
+          stateDir: await tempStateDir(),
+          commitIntervalMs: 100,
+          sessionTimeoutMs: 6_000,
+        });
+        let serving: Serving | undefined;
+        try {
+          await streams.start();
+          serving = await startServing(streams, { stateDir: await tempStateDir() });
+          const { queries, views } = serving;
+          const caughtUp = async (): Promise<void> =>
+            waitCaughtUp(admin, streams, applicationId, await topicsRead(admin, applicationId, [input]));
+          // Each case lives in a time range after the previous one's (no record is ever late).
+          let clock = Math.ceil(Date.UTC(2026, 0, 1) / bucketMs) * bucketMs;
+          let caseNo = 0;
+          let mismatches = 0;
+          const check = (keys: string[], want: Truth, allRecords: OutgoingRecord[]): void => {
+            for (const key of keys) {
+              for (const store of ['count', 'sum', 'joined', 'table'] as const) {
+                const got = queries.get(store, key).result;
+                const expected = want[store].get(key) ?? null;
+                if (got !== expected) mismatches++;
+                expect(got, `${store}[${key}] view ${queries.get(store, key).view?.id ?? 'none'}`).toEqual(
+                  expected,
+                );
+              }
+              const times = allRecords.filter((r) => r.key!.toString() === key).map((r) => r.timestamp);
+              if (times.length === 0) continue;
+              const windows = queries.fetchWindows(
+                'windowed',
+                key,
+                Math.min(...times) - WINDOW_MS,
+                Math.max(...times),
+              ).result;
+              const got = new Map(windows.map((w) => [`${key}@${w.start}`, w.value]));
+              const expected = new Map([...want.windowed].filter(([id]) => id.startsWith(`${key}@`)));
+              if (JSON.stringify([...got].sort()) !== JSON.stringify([...expected].sort())) mismatches++;
+              expect(got, `windowed[${key}]`).toEqual(expected);
+            }
+          };
+          await fc.assert(
+            fc.asyncProperty(caseArb, async ({ keys, spanBuckets, steps, seed }) => {
+              const id = caseNo++;
+              const keyNames = Array.from({ length: keys }, (_, k) => `c${id}-k${k}`);
+              const total = steps.reduce((n, s) => n + s.count, 0);
+              const span = spanBuckets * bucketMs;
+              const start = clock;
+              clock += span + bucketMs;
+              let rnd = seed >>> 0;
+              const next = (): number => (
+                (rnd = (Math.imul(rnd, 1_103_515_245) + 12_345) >>> 0),
+                rnd / 2 ** 32
               );
-            }
-            const times = allRecords.filter((r) => r.key!.toString() === key).map((r) => r.timestamp);
-            if (times.length === 0) continue;
-            const windows = queries.fetchWindows(
-              'windowed',
-              key,
-              Math.min(...times) - WINDOW_MS,
-              Math.max(...times),
-            ).result;
-            const got = new Map(windows.map((w) => [`${key}@${w.start}`, w.value]));
-            const expected = new Map([...want.windowed].filter(([id]) => id.startsWith(`${key}@`)));
-            if (JSON.stringify([...got].sort()) !== JSON.stringify([...expected].sort())) mismatches++;
-            expect(got, `windowed[${key}]`).toEqual(expected);
-          }
-        };
-        await fc.assert(
-          fc.asyncProperty(caseArb, async ({ keys, spanBuckets, steps, seed }) => {
-            const id = caseNo++;
-            const keyNames = Array.from({ length: keys }, (_, k) => `c${id}-k${k}`);
-            const total = steps.reduce((n, s) => n + s.count, 0);
-            const span = spanBuckets * bucketMs;
-            const start = clock;
-            clock += span + bucketMs;
-            let rnd = seed >>> 0;
-            const next = (): number => (
-              (rnd = (Math.imul(rnd, 1_103_515_245) + 12_345) >>> 0),
-              rnd / 2 ** 32
-            );
-            const produced: OutgoingRecord[] = [];
-            let i = 0;
-            let lastUntil = start;
-            for (const step of steps as Step[]) {
-              const batch: OutgoingRecord[] = [];
-              for (let j = 0; j < step.count; j++, i++) {
-                batch.push({
-                  topic: input,
-                  key: Buffer.from(keyNames[Math.floor(next() * keys)]!),
-                  value: Buffer.from(String(Math.floor(next() * 100))),
-                  timestamp: start + Math.floor((span * i) / total),
-                });
-              }
-              await produceRecords(client, batch);
-              produced.push(...batch);
-              await caughtUp();
-              if (step.batchAt !== undefined) {
-                // A boundary within what this case produced so far: never past the newest record's bucket.
-                const last = produced[produced.length - 1]!.timestamp;
-                // Boundaries only move forward (the newest view is the one with the largest boundary).
-                const untilMs = Math.max(lastUntil, start + Math.floor((last - start) * step.batchAt));
-                lastUntil = untilMs;
-                const { manifest } = await runBatch({
-                  topology: topology(input, bucketMs),
-                  applicationId,
-                  topologyName: 'property',
-                  bucketMs,
-                  client,
-                  untilMs,
-                  keepViews: 1,
-                });
-                await eventually(() => expect(views.current?.ref.id).toBe(manifest.viewId), {
-                  timeoutMs: 60_000,
-                });
-              }
-              await eventually(() => check(keyNames, truth(produced), produced), { timeoutMs: 20_000 });
-            }
-            expect(mismatches).toBe(0);
-          }),
-          {
-            numRuns: Math.max(1, Math.floor(CASES / 2)),
-            endOnFailure: true,
-            ...(process.env.SERVING_PROPERTY_EXAMPLE
-              ? {
-                  examples: [
-                    [
-                      JSON.parse(process.env.SERVING_PROPERTY_EXAMPLE) as fc.Arbitrary<unknown> extends never
-                        ? never
-                        : Parameters<typeof caseArb.filter>[0] extends (v: infer T) => unknown
-                          ? T
-                          : never,
-                    ],
-                  ],
+              const produced: OutgoingRecord[] = [];
+              let i = 0;
+              let lastUntil = start;
+              for (const step of steps as Step[]) {
+                const batch: OutgoingRecord[] = [];
+                for (let j = 0; j < step.count; j++, i++) {
+                  batch.push({
+                    topic: input,
+                    key: Buffer.from(keyNames[Math.floor(next() * keys)]!),
+                    value: Buffer.from(String(Math.floor(next() * 100))),
+                    timestamp: start + Math.floor((span * i) / total),
+                  });
                 }
-              : {}),
-          },
-        );
-      } finally {
-        await serving?.close();
-        await streams.close();
-      }
-    }, 1_800_000);
+                await produceRecords(client, batch);
+                produced.push(...batch);
+                await caughtUp();
+                if (step.batchAt !== undefined) {
+                  // A boundary within what this case produced so far: never past the newest record's bucket.
+                  const last = produced[produced.length - 1]!.timestamp;
+                  // Boundaries only move forward (the newest view is the one with the largest boundary).
+                  const untilMs = Math.max(lastUntil, start + Math.floor((last - start) * step.batchAt));
+                  lastUntil = untilMs;
+                  const { manifest } = await runBatch({
+                    topology: topology(input, bucketMs),
+                    applicationId,
+                    topologyName: 'property',
+                    bucketMs,
+                    client,
+                    untilMs,
+                    keepViews: 1,
+                  });
+                  await eventually(() => expect(views.current?.ref.id).toBe(manifest.viewId), {
+                    timeoutMs: 60_000,
+                  });
+                }
+                await eventually(() => check(keyNames, truth(produced), produced), { timeoutMs: 20_000 });
+              }
+              expect(mismatches).toBe(0);
+            }),
+            {
+              numRuns: Math.max(1, Math.floor(CASES / 2)),
+              endOnFailure: true,
+              ...(process.env.SERVING_PROPERTY_EXAMPLE
+                ? {
+                    examples: [
+                      [
+                        JSON.parse(
+                          process.env.SERVING_PROPERTY_EXAMPLE,
+                        ) as fc.Arbitrary<unknown> extends never
+                          ? never
+                          : Parameters<typeof caseArb.filter>[0] extends (v: infer T) => unknown
+                            ? T
+                            : never,
+                      ],
+                    ],
+                  }
+                : {}),
+            },
+          );
+        } finally {
+          await serving?.close();
+          await streams.close();
+        }
+      },
+      Math.max(1_800_000, CASES * 60_000),
+    );
   }
 });
