@@ -272,7 +272,7 @@ export class LocalQueryService implements QueryService {
 
   private metadataForPartition(entry: StoreEntry, partition: number): KeyMetadata {
     const task = `${entry.subtopology}_${partition}`;
-    const local = this.config.streams.activeTasks().some((t) => t.id === task);
+    const local = this.config.streams.activeTask(task) !== undefined;
     const active = this.activeHosts.get(task) ?? (local ? this.endpoint : undefined);
     return {
       store: entry.info.name,
@@ -299,7 +299,7 @@ export class LocalQueryService implements QueryService {
   ): { sources: PartitionSources; stale: boolean } {
     const name = entry.info.name;
     const taskId = `${entry.subtopology}_${partition}`;
-    const task = this.config.streams.activeTasks().find((t) => t.id === taskId);
+    const task = this.config.streams.activeTask(taskId);
     const view = this.config.views.current;
     const viewStore = view && view.manifest.stores[name] ? view.store(name, partition) : undefined;
     if (!task) {

@@ -33,6 +33,8 @@ export class DeltaIndex<K = unknown, V = unknown> {
   private readonly present = new Set<number>();
   /** False until the buckets were read from the store (and again after a restore). */
   private loaded = false;
+  /** `present`, sorted; rebuilt when a bucket comes or goes. */
+  private sorted: number[] | undefined;
   /** The boundary of the view in use: updates below it are already in the view (or late). */
   boundary = Number.NEGATIVE_INFINITY;
   /** Updates for buckets below the boundary (records the view holds, or late records). */
@@ -63,6 +65,7 @@ export class DeltaIndex<K = unknown, V = unknown> {
     this.present.clear();
     for (const { key } of this.entries.all()) this.present.add(readSortableInt64(key, 0));
     this.loaded = true;
+    this.sorted = undefined;
   }
 
   bucketOf(timestamp: number): number {
@@ -72,7 +75,8 @@ export class DeltaIndex<K = unknown, V = unknown> {
   /** Buckets present, ascending. */
   buckets(): number[] {
     this.ensureLoaded();
-    return [...this.present].sort((a, b) => a - b);
+    this.sorted ??= [...this.present].sort((a, b) => a - b);
+    return this.sorted;
   }
 
   /** Folds an update into the partial of (key, bucket of timestamp). Mergeable stores only. */
@@ -97,7 +101,7 @@ export class DeltaIndex<K = unknown, V = unknown> {
     this.ensureLoaded();
     const indexKey = this.indexKey(bucket, storeKey);
     this.dirty.set(indexKey.toString('latin1'), { indexKey, value: MARKER });
-    this.present.add(bucket);
+    this.addBucket(bucket);
   }
 
   /** Same, for a session (key, start, end). */
@@ -162,6 +166,7 @@ export class DeltaIndex<K = unknown, V = unknown> {
       for (const key of keys) this.entries.delete(key);
       deleted += keys.length;
       this.present.delete(bucket);
+      this.sorted = undefined;
     }
     for (const [id, { indexKey }] of this.dirty)
       if (readSortableInt64(indexKey, 0) < belowBucket) this.dirty.delete(id);
@@ -178,7 +183,13 @@ export class DeltaIndex<K = unknown, V = unknown> {
     const previous = cached ? (cached.value as V) : (this.read(indexKey) as V | undefined);
     if (cached) cached.value = fold(previous);
     else this.dirty.set(id, { indexKey, value: fold(previous) });
+    this.addBucket(bucket);
+  }
+
+  private addBucket(bucket: number): void {
+    if (this.present.has(bucket)) return;
     this.present.add(bucket);
+    this.sorted = undefined;
   }
 
   /** An entry through the write-back cache: a decoded partial, MARKER, or undefined. */
