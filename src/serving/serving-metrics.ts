@@ -13,6 +13,7 @@ export class ServingMetrics {
   readonly swaps: client.Counter;
   readonly loadFailures: client.Counter;
   readonly loadSeconds: client.Histogram;
+  readonly lateRecords: client.Counter<'topic'>;
 
   constructor(streams: KafkaStreams, current: () => LoadedView | undefined) {
     const registers = [streams.metrics.registry];
@@ -30,6 +31,14 @@ export class ServingMetrics {
       name: `${PREFIX}view_load_seconds`,
       help: 'Time to load the local partitions of a batch view before the swap',
       buckets: [0.05, 0.1, 0.5, 1, 5, 10, 30, 120],
+      registers,
+    });
+    this.lateRecords = new client.Counter({
+      name: `${PREFIX}late_records_total`,
+      help:
+        'Source records that arrived after the snapshot of the view in use, for a bucket it covers: ' +
+        'invisible in mergeable answers until the next batch run, never merged twice',
+      labelNames: ['topic'],
       registers,
     });
     new client.Gauge({

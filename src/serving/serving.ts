@@ -57,6 +57,7 @@ export async function startServing(streams: KafkaStreams, options: ServingOption
       options.onSwap?.(view, loadMs);
     },
     onLoadFailure: () => metrics.loadFailures.inc(),
+    onLateRecord: (topic) => metrics.lateRecords.inc({ topic }),
   });
   const partitions = streams.subTopologyPartitions();
   const queries = new LocalQueryService(

@@ -115,6 +115,8 @@ export interface ViewLoaderConfig {
   onSwap?: (view: LoadedView, loadMs: number) => void;
   /** Called when a view fails to load (metrics). */
   onLoadFailure?: (manifest: ViewManifest, error: Error) => void;
+  /** A source record arrived after the view's snapshot for a bucket the view covers (metrics). */
+  onLateRecord?: (topic: string) => void;
 }
 
 export class ViewLoader {
@@ -247,12 +249,37 @@ export class ViewLoader {
     }
   }
 
+  /**
+   * A record is late for a view when it lies past the view's snapshot of its source partition but its
+   * bucket is below the view's boundary: in neither the view nor a mergeable answer until the next
+   * batch run. Source topics the view did not read (repartition topics) are not watched.
+   */
+  private lateRecordObserver(
+    view: LoadedView,
+  ): (topic: string, partition: number, offset: number, ts: number) => void {
+    const snapshotEnd = new Map<string, number[]>();
+    for (const source of view.manifest.sources) {
+      const ends: number[] = [];
+      for (const p of source.partitions) ends[p.partition] = p.to;
+      snapshotEnd.set(source.topic, ends);
+    }
+    const boundaryMs = view.boundaryMs;
+    const onLate = this.config.onLateRecord;
+    return (topic, partition, offset, ts) => {
+      if (ts >= boundaryMs) return;
+      const end = snapshotEnd.get(topic)?.[partition];
+      if (end !== undefined && offset >= end) onLate?.(topic);
+    };
+  }
+
   /** Tells the delta indexes the view's boundary and drops the buckets it covers. */
   private applyBoundary(view: LoadedView): void {
     const boundary = view.manifest.boundaryBucket;
+    const observer = this.lateRecordObserver(view);
     void this.config.streams.runExclusive(() => {
       if (this.current !== view) return;
       for (const task of this.config.streams.activeTasks()) {
+        task.task.sourceRecordObserver = observer;
         for (const delta of task.task.deltaIndexes.values()) {
           if (!view.manifest.stores[delta.store]) continue;
           delta.boundary = boundary;

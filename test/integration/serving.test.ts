@@ -168,6 +168,11 @@ describe('serving: batch view merged with the speed layer', () => {
     const changedSince = new Set(later.map((r) => r.key!.toString()));
     for (const key of changedSince) withoutLate.latest.set(key, speedLatest.get(key)!);
     await eventually(() => check(withoutLate, view1.manifest.viewId), { timeoutMs: 30_000 });
+    // Every late record was counted, and nothing else.
+    const metrics = await streams.metrics.scrape();
+    const lateMetric = /lambda_streams_serving_late_records_total\{[^}]*topic="([^"]+)"[^}]*\} (\d+)/.exec(metrics);
+    expect(lateMetric?.[1]).toBe(input);
+    expect(Number(lateMetric?.[2])).toBe(late.length);
 
     // The next run covers them: counted exactly once.
     const view2 = await runBatch({
