@@ -170,7 +170,9 @@ describe('serving: batch view merged with the speed layer', () => {
     await eventually(() => check(withoutLate, view1.manifest.viewId), { timeoutMs: 30_000 });
     // Every late record was counted, and nothing else.
     const metrics = await streams.metrics.scrape();
-    const lateMetric = /lambda_streams_serving_late_records_total\{[^}]*topic="([^"]+)"[^}]*\} (\d+)/.exec(metrics);
+    const lateMetric = /lambda_streams_serving_late_records_total\{[^}]*topic="([^"]+)"[^}]*\} (\d+)/.exec(
+      metrics,
+    );
     expect(lateMetric?.[1]).toBe(input);
     expect(Number(lateMetric?.[2])).toBe(late.length);
 
