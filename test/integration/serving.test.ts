@@ -230,4 +230,50 @@ describe('serving: batch view merged with the speed layer', () => {
     // The latest value is by offset order (the late records came last).
     check(all, view2.manifest.viewId);
   }, 300_000);
+
+  it('reports the committed offsets as the position of a restarted worker that has nothing new to process', async () => {
+    const client = portClient();
+    const admin = await client.admin();
+    cleanup.push(() => admin.close());
+    const input = uniqueTopic('serving-restart');
+    await freshTopics({ [input]: 2 });
+    const applicationId = uniqueGroup('serving-restart');
+    const sent = records(input, START, START + 30_000, 120, 'one');
+    await produceRecords(client, sent);
+    const ends = new Map((await admin.endOffsets(input)).map((e) => [String(e.partition), e.high]));
+    const stateDir = await tempStateDir();
+    const start = async (): Promise<{ streams: KafkaStreams; serving: Serving }> => {
+      const streams = new KafkaStreams(topology(input), {
+        applicationId,
+        brokers: brokers(),
+        stateDir,
+        commitIntervalMs: 100,
+        sessionTimeoutMs: 6_000,
+      });
+      await streams.start();
+      const serving = await startServing(streams, { stateDir: await tempStateDir() });
+      return { streams, serving };
+    };
+
+    const first = await start();
+    await waitCaughtUp(admin, first.streams, applicationId, await topicsRead(admin, applicationId, [input]));
+    await first.serving.close();
+    await first.streams.close();
+
+    // Same group, same state: everything is committed, nothing new arrives.
+    const second = await start();
+    cleanup.push(
+      () => second.streams.close(),
+      () => second.serving.close(),
+    );
+    await eventually(
+      () => {
+        expect(second.serving.queries.get('counts', 'a').result).toBe(expected(sent).counts.get('a'));
+        const position = second.serving.queries.position();
+        expect(position.offsets[input]).toEqual(Object.fromEntries(ends));
+        expect(position.lagRecords).toBe(0);
+      },
+      { timeoutMs: 60_000 },
+    );
+  }, 180_000);
 });
