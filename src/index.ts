@@ -48,6 +48,19 @@ export {
   type RecordMetadata,
 } from './processor/api.ts';
 export { StreamsError } from './processor/internals/errors.ts';
+export {
+  ContinueProductionExceptionHandler,
+  DEAD_LETTER_HEADERS,
+  DefaultProductionExceptionHandler,
+  LogAndContinueExceptionHandler,
+  LogAndFailExceptionHandler,
+  type DeserializationExceptionHandler,
+  type ErrorHandlerContext,
+  type ErrorHandlingConfig,
+  type HandlerResponse,
+  type ProcessingExceptionHandler,
+  type ProductionExceptionHandler,
+} from './processor/error-handlers.ts';
 
 export * from './serde/index.ts';
 export * from './state/index.ts';
