@@ -1,7 +1,13 @@
 // Public API of lambda-streams. Names follow Kafka Streams.
 export { StreamsBuilder, type StreamsBuilderOptions } from './dsl/streams-builder.ts';
 export { KStream } from './dsl/kstream.ts';
-export type { Predicate, KeyValueMapper, ValueMapper, ForeachAction } from './dsl/kstream.ts';
+export type {
+  DeduplicateOptions,
+  Predicate,
+  KeyValueMapper,
+  ValueMapper,
+  ForeachAction,
+} from './dsl/kstream.ts';
 export { KTable } from './dsl/ktable.ts';
 export { KGroupedStream, TimeWindowedKStream, type AggregateOptions } from './dsl/kgrouped-stream.ts';
 export {

@@ -67,7 +67,8 @@ export type DropReason =
   | 'invalid-timestamp'
   | 'expired-window'
   | 'processing-error'
-  | 'serialization';
+  | 'serialization'
+  | 'duplicate';
 
 /** What to do with a record that cannot be deserialized or has an invalid timestamp. */
 export type BadRecordHandling = 'fail' | 'skip';
