@@ -61,4 +61,8 @@ export const logger: Logger = new Proxy({} as Logger, {
     const value: unknown = Reflect.get(target, property, target);
     return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
   },
+  set(_target, property, value) {
+    const target = rootLogger();
+    return Reflect.set(target, property, value, target); // e.g. `logger.level = 'debug'`
+  },
 });

@@ -60,7 +60,12 @@ describe('logger', () => {
     expect(createLogger({ stream: capture(false) }).level).toBe('warn');
     delete process.env.LOG_LEVEL;
     expect(levelFromEnv()).toBe('info');
-    expect(typeof logger.warn).toBe('function'); // the shared logger works through its lazy wrapper
+    // The shared logger works through its lazy wrapper, reads and writes alike.
+    const before = logger.level;
+    logger.level = 'trace';
+    expect(logger.isLevelEnabled('trace')).toBe(true);
+    logger.level = before;
+    expect(logger.level).toBe(before);
   });
 
   it('rejects an unknown LOG_LEVEL with a clear message', () => {
