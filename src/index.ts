@@ -71,7 +71,8 @@ export {
 export * from './serde/index.ts';
 export * from './state/index.ts';
 
-export { TopologyTestDriver, type TopologyTestDriverConfig } from './testing/topology-test-driver.ts';
+// The test driver and its topics; also exported on their own as `lambda-streams/testing`.
+export * from './testing/index.ts';
 
 export {
   KafkaStreams,
@@ -87,4 +88,3 @@ export {
 } from './runtime/store-query-parameters.ts';
 export { startServing, type Serving, type ServingOptions } from './serving/serving.ts';
 export { runBatch, type BatchRunOptions, type BatchRunResult } from './batch/run-batch.ts';
-export { TestInputTopic, TestOutputTopic, type TestRecord } from './testing/test-topics.ts';
