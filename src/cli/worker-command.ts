@@ -11,7 +11,7 @@ import {
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 
-import type { ProcessingGuarantee } from '../runtime/kafka-streams.ts';
+import type { KafkaStreams, ProcessingGuarantee } from '../runtime/kafka-streams.ts';
 
 export interface WorkerOptions extends ErrorHandlerFlags {
   brokers?: string;
@@ -31,7 +31,12 @@ export interface WorkerOptions extends ErrorHandlerFlags {
   metricsPort?: number;
   onBadRecord?: 'skip' | 'fail';
   numStandbyReplicas?: number;
+  /** Exit 0 once the group has consumed every input partition to its end and committed. */
+  untilCaughtUp?: boolean;
 }
+
+/** How often --until-caught-up compares the group's committed offsets with the end offsets. */
+const CAUGHT_UP_CHECK_MS = 1_000;
 
 function parsePositiveInt(value: string): number {
   const n = Number(value);
@@ -146,7 +151,9 @@ export async function runWorker(file: string, options: WorkerOptions): Promise<n
     // The engine knows this worker by its application.server; the deferred one answers through it.
     deferred.resolve(queries);
     info(`worker ${definition.applicationId} running on ${broker.brokers.join(',')} (${options.guarantee})`);
+    const caughtUpWatch = options.untilCaughtUp ? watchCaughtUp(streams, signalled) : undefined;
     const code = await stopped;
+    clearInterval(caughtUpWatch);
     await serving.close();
     await streams.close();
     return streams.error ? 1 : code;
@@ -158,6 +165,42 @@ export async function runWorker(file: string, options: WorkerOptions): Promise<n
     await server?.close();
     await broker.stop();
   }
+}
+
+/**
+ * --until-caught-up: stops the worker (exit 0) once the group has committed the end of every
+ * partition it reads, seen in two checks in a row (a rebalance in between would show a partition
+ * behind again).
+ */
+function watchCaughtUp(streams: KafkaStreams, stop: (code: number) => void): NodeJS.Timeout {
+  let streak = 0;
+  let checking = false;
+  const timer = setInterval(() => {
+    if (checking) return;
+    checking = true;
+    streams
+      .partitionBehind()
+      .then((behind) => {
+        if (behind === undefined) {
+          if (++streak < 2) return;
+          info(
+            'caught up: the group has committed the end of every input partition; stopping (--until-caught-up)',
+          );
+          clearInterval(timer);
+          stop(0);
+          return;
+        }
+        streak = 0;
+      })
+      .catch((error: unknown) => {
+        streak = 0;
+        info(`--until-caught-up: could not compare offsets (${(error as Error).message}); trying again`);
+      })
+      .finally(() => {
+        checking = false;
+      });
+  }, CAUGHT_UP_CHECK_MS);
+  return timer;
 }
 
 export function registerWorkerCommand(program: Command): void {
@@ -213,6 +256,10 @@ export function registerWorkerCommand(program: Command): void {
       '--num-standby-replicas <n>',
       'standby replicas per stateful task, kept warm on other workers (default 0)',
       parsePositiveInt,
+    )
+    .option(
+      '--until-caught-up',
+      'exit 0 once the group has consumed every input partition (sources and repartition topics) to its end and committed',
     );
   addErrorHandlerOptions(command, { deadLetter: true }).action(async (file: string, opts: WorkerOptions) => {
     if (!opts.brokers && process.env.KAFKA_BROKERS) opts.brokers = process.env.KAFKA_BROKERS;

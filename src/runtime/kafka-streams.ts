@@ -232,6 +232,32 @@ export class KafkaStreams {
     return this.thread?.highWatermarks.get(`${topic}:${partition}`);
   }
 
+  /**
+   * Whether the group has consumed every partition it reads (external sources and repartition
+   * topics) to its end and committed that: the input is processed. Undefined when so, else the
+   * first partition behind (`topic[p] committed X of end Y`). Other instances of the group count too.
+   */
+  async partitionBehind(): Promise<string | undefined> {
+    const plan = this.thread?.plan;
+    if (!plan || this.currentState !== 'RUNNING') return `the instance is ${this.currentState}`;
+    const admin = await this.adminClient();
+    const topics = [...new Set(plan.subTopologies.flatMap((s) => s.sourceTopics))];
+    const committed = new Map(
+      (await admin.committedOffsets(this.applicationId, topics)).map((c) => [
+        `${c.topic}:${c.partition}`,
+        c.offset,
+      ]),
+    );
+    for (const topic of topics) {
+      for (const end of await admin.endOffsets(topic)) {
+        const at = committed.get(`${topic}:${end.partition}`) ?? -1;
+        if (end.high > end.low && at < end.high)
+          return `${topic}[${end.partition}] committed ${Math.max(at, 0)} of end ${end.high}`;
+      }
+    }
+    return undefined;
+  }
+
   /** Tasks (partitions) of each sub-topology, once started. */
   subTopologyPartitions(): Map<number, number> {
     return new Map((this.thread?.plan.subTopologies ?? []).map((s) => [s.id, s.partitions]));
