@@ -5,6 +5,11 @@
  * to stdout, as text or, with --json, as one JSON document.
  */
 import {
+  addKafkaSecurityOptions,
+  kafkaSecurityFrom,
+  type KafkaSecurityFlags,
+} from './kafka-security-options.ts';
+import {
   addErrorHandlerOptions,
   errorHandlersFrom,
   type ErrorHandlerFlags,
@@ -15,7 +20,7 @@ import type { BatchStats } from '../batch/batch-executor.ts';
 import type { BatchRunResult, SinkMode } from '../batch/run-batch.ts';
 import type { ViewManifest } from '../batch/view-manifest.ts';
 
-interface BatchOptions extends ErrorHandlerFlags {
+interface BatchOptions extends ErrorHandlerFlags, KafkaSecurityFlags {
   brokers?: string;
   until?: string;
   instances: number;
@@ -30,7 +35,7 @@ interface BatchOptions extends ErrorHandlerFlags {
   json?: boolean;
 }
 
-interface ViewsOptions {
+interface ViewsOptions extends KafkaSecurityFlags {
   brokers?: string;
   applicationId?: string;
   json?: boolean;
@@ -193,7 +198,11 @@ async function runBatchCommand(file: string, opts: BatchOptions): Promise<number
   const untilMs = opts.until === undefined ? undefined : parseUntil(opts.until);
   const applicationId = opts.applicationId ?? definition.applicationId;
   const broker = await resolveBrokers(opts.brokers);
-  const client = defaultKafkaClientFactory({ brokers: broker.brokers, clientId: `${applicationId}-batch` });
+  const client = defaultKafkaClientFactory({
+    brokers: broker.brokers,
+    clientId: `${applicationId}-batch`,
+    ...kafkaSecurityFrom(opts),
+  });
   const abort = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
     info(`${signal}: stopping the batch run; nothing is published`);
@@ -257,7 +266,11 @@ async function listViewsCommand(file: string, opts: ViewsOptions): Promise<numbe
   const { definition } = await loadTopologyFile(file);
   const applicationId = opts.applicationId ?? definition.applicationId;
   const broker = await resolveBrokers(opts.brokers);
-  const client = defaultKafkaClientFactory({ brokers: broker.brokers, clientId: `${applicationId}-views` });
+  const client = defaultKafkaClientFactory({
+    brokers: broker.brokers,
+    clientId: `${applicationId}-views`,
+    ...kafkaSecurityFrom(opts),
+  });
   const admin = await client.admin();
   try {
     const views = await readViews(client, admin, applicationId);
@@ -332,11 +345,12 @@ export function registerBatchCommand(program: Command): void {
       600,
     )
     .option('--json', 'print the published manifest and run statistics as JSON');
+  addKafkaSecurityOptions(run);
   addErrorHandlerOptions(run, { deadLetter: false }).action(async (file: string, opts: BatchOptions) => {
     if (!opts.brokers && process.env.KAFKA_BROKERS) opts.brokers = process.env.KAFKA_BROKERS;
     process.exitCode = await runBatchCommand(file, opts);
   });
-  batch
+  const views = batch
     .command('views')
     .description('list the published batch views of a topology, newest first')
     .argument('<topology-file>', 'a file in topologies/ that exports default defineTopology({...})')
@@ -345,9 +359,9 @@ export function registerBatchCommand(program: Command): void {
       'bootstrap brokers host:port,... (default: KAFKA_BROKERS, else the local broker)',
     )
     .option('--application-id <id>', "override the topology file's application id")
-    .option('--json', 'print the manifests as JSON')
-    .action(async (file: string, opts: ViewsOptions) => {
-      if (!opts.brokers && process.env.KAFKA_BROKERS) opts.brokers = process.env.KAFKA_BROKERS;
-      process.exitCode = await listViewsCommand(file, opts);
-    });
+    .option('--json', 'print the manifests as JSON');
+  addKafkaSecurityOptions(views).action(async (file: string, opts: ViewsOptions) => {
+    if (!opts.brokers && process.env.KAFKA_BROKERS) opts.brokers = process.env.KAFKA_BROKERS;
+    process.exitCode = await listViewsCommand(file, opts);
+  });
 }

@@ -4,6 +4,11 @@
  * then finishes the current batch, commits, writes checkpoints and leaves the group.
  */
 import {
+  addKafkaSecurityOptions,
+  kafkaSecurityFrom,
+  type KafkaSecurityFlags,
+} from './kafka-security-options.ts';
+import {
   addErrorHandlerOptions,
   errorHandlersFrom,
   type ErrorHandlerFlags,
@@ -13,7 +18,7 @@ import type { Command } from 'commander';
 
 import type { KafkaStreams, ProcessingGuarantee } from '../runtime/kafka-streams.ts';
 
-export interface WorkerOptions extends ErrorHandlerFlags {
+export interface WorkerOptions extends ErrorHandlerFlags, KafkaSecurityFlags {
   brokers?: string;
   stateDir: string;
   guarantee: ProcessingGuarantee;
@@ -82,6 +87,7 @@ export async function runWorker(file: string, options: WorkerOptions): Promise<n
   ]);
   const { DEFAULT_HTTP_PORT } = await import('../serving/http/limits.ts');
   const { definition, topology } = await loadTopologyFile(file);
+  const security = kafkaSecurityFrom(options); // before anything starts: a half setup fails here
   const broker = await resolveBrokers(options.brokers);
   const httpEnabled = options.http !== false;
   const httpHost = options.httpHost ?? '127.0.0.1';
@@ -136,6 +142,7 @@ export async function runWorker(file: string, options: WorkerOptions): Promise<n
       // its topic. --on-bad-record fail stops instead (Kafka Streams' LogAndFail).
       badRecordHandling: options.onBadRecord ?? 'skip',
       ...errorHandlersFrom(options),
+      ...security,
       ...(options.numStandbyReplicas !== undefined ? { numStandbyReplicas: options.numStandbyReplicas } : {}),
     });
     streams.onError((error) => {
@@ -261,6 +268,7 @@ export function registerWorkerCommand(program: Command): void {
       '--until-caught-up',
       'exit 0 once the group has consumed every input partition (sources and repartition topics) to its end and committed',
     );
+  addKafkaSecurityOptions(command);
   addErrorHandlerOptions(command, { deadLetter: true }).action(async (file: string, opts: WorkerOptions) => {
     if (!opts.brokers && process.env.KAFKA_BROKERS) opts.brokers = process.env.KAFKA_BROKERS;
     if (!opts.httpToken && process.env.LAMBDA_STREAMS_HTTP_TOKEN)
