@@ -453,6 +453,65 @@ function slidingAggregate(): Topology {
   return builder.build();
 }
 
+// ---- cogroup ---------------------------------------------------------------------------------------
+
+const first = (v: S): string => (v === null ? '_' : v.substring(0, 1));
+
+function cogroup(): Topology {
+  const builder = new StreamsBuilder();
+  const a = builder.stream<S, S>('cogroup-a', consumed());
+  const b = builder.stream<S, S>('cogroup-b', consumed());
+  const c = builder.stream<S, S>('cogroup-c', consumed());
+  const groupedA = a.groupByKey(Grouped.with(str(), str()));
+  const groupedB = b.groupBy((_k, v) => (v === null ? 'k0' : `k${v.length % 4}`), Grouped.with(str(), str()));
+  const groupedC = c.groupByKey(Grouped.with(str(), str()));
+  groupedA
+    .cogroup<string>((_k, v, agg) => `${agg}a${first(v)}`)
+    .cogroup(groupedB, (_k, v, agg) => `${agg}B${first(v)}`)
+    .cogroup(groupedC, (_k, v, agg) => (agg.length > 12 ? `c${v!.length}` : `${agg}c${v!.length}`))
+    .aggregate(() => '', named('cogroup-store') as Materialized<S, string>)
+    .toStream()
+    .to('cogroup-out', producedStrings());
+  groupedC
+    .cogroup<string>((_k, v, agg) => `${agg}${v!.length}`)
+    .cogroup(groupedA, (_k, v, agg) => (agg.length > 6 ? first(v) : agg + first(v)))
+    .aggregate(() => '!', Named.as('cg'), Materialized.with<S, string>(str(), Serdes.String()))
+    .toStream()
+    .to('cogroup-named-out', producedStrings());
+  return builder.build();
+}
+
+function cogroupWindowed(): Topology {
+  const builder = new StreamsBuilder();
+  const a = builder.stream<S, S>('cogroup-w-a', consumed()).groupByKey(Grouped.with(str(), str()));
+  const b = builder.stream<S, S>('cogroup-w-b', consumed()).groupByKey(Grouped.with(str(), str()));
+  const cogrouped = a
+    .cogroup<string>((_k, v, agg) => agg + first(v))
+    .cogroup(b, (_k, v, agg) => agg + first(v).toUpperCase());
+  const strings = Materialized.with<S, string>(str(), Serdes.String());
+  cogrouped
+    .windowedBy(TimeWindows.ofSizeAndGrace(10_000, 2_000).advanceBy(5_000))
+    .aggregate(() => '', strings)
+    .toStream(window)
+    .to('cogroup-hopping-out', producedStrings());
+  cogrouped
+    .windowedBy(SlidingWindows.ofTimeDifferenceAndGrace(5_000, 2_000))
+    .aggregate(() => '', strings)
+    .toStream(window)
+    .to('cogroup-sliding-out', producedStrings());
+  cogrouped
+    .windowedBy(SessionWindows.ofInactivityGapAndGrace(5_000, 2_000))
+    .aggregate(
+      () => '',
+      (_k, x, y) => `${x}|${y}`,
+      Named.as('cg-session'),
+      strings,
+    )
+    .toStream(window)
+    .to('cogroup-session-out', producedStrings());
+  return builder.build();
+}
+
 // ---- suppress --------------------------------------------------------------------------------------
 
 function suppressWindowClose(): Topology {
@@ -574,6 +633,8 @@ export const TOPOLOGIES: Readonly<Record<string, () => Topology>> = {
   'session-aggregate': sessionAggregate,
   'sliding-count': slidingCount,
   'sliding-aggregate': slidingAggregate,
+  cogroup,
+  'cogroup-windowed': cogroupWindowed,
   'suppress-window-close': suppressWindowClose,
   'suppress-time-limit': suppressTimeLimit,
   'suppress-early-emit': suppressEarlyEmit,

@@ -351,6 +351,34 @@ export const SCENARIOS: readonly ScenarioSpec[] = [
     outputs: { 'sliding-aggregate-out': 'string' },
   },
 
+  // ---- cogroup (KIP-150) ---------------------------------------------------------------------------
+  {
+    name: 'cogroup',
+    description:
+      'three grouped streams (one re-keyed through the store-named repartition topic) cogrouped into one ' +
+      'aggregate per key, each with its own aggregator; a second cogroup under Named over two of them',
+    input: {
+      ...base,
+      topics: ['cogroup-a', 'cogroup-b', 'cogroup-c'],
+      keys: 4,
+      nullKeyRate: 0.1,
+      nullValueRate: 0.1,
+    },
+    outputs: { 'cogroup-out': 'string', 'cogroup-named-out': 'string' },
+  },
+  {
+    name: 'cogroup-windowed',
+    description:
+      'two grouped streams cogrouped into hopping windows (10s/5s, 2s grace), sliding windows (5s, 2s grace) ' +
+      'and sessions (gap 5s, 2s grace, merger "a|b"); each input keeps its own stream time for late drops',
+    input: { ...windowed, topics: ['cogroup-w-a', 'cogroup-w-b'] },
+    outputs: {
+      'cogroup-hopping-out': 'string',
+      'cogroup-sliding-out': 'string',
+      'cogroup-session-out': 'string',
+    },
+  },
+
   // ---- suppress ----------------------------------------------------------------------------------
   {
     name: 'suppress-window-close',
