@@ -20,6 +20,7 @@ export {
 } from './dsl/options.ts';
 export { GlobalKTable } from './dsl/global-ktable.ts';
 export { KGroupedTable } from './dsl/kgrouped-table.ts';
+export { EmitStrategy, type StrategyType } from './dsl/emit-strategy.ts';
 export {
   CogroupedKStream,
   TimeWindowedCogroupedKStream,

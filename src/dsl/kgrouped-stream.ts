@@ -3,6 +3,7 @@ import { Serdes } from '../serde/index.ts';
 import type { Windowed } from '../state/types.ts';
 import type { Materialized, Merger, Named } from './options.ts';
 import { KTable } from './ktable.ts';
+import { EmitStrategy } from './emit-strategy.ts';
 import { CogroupedKStream } from './cogrouped-stream.ts';
 import { GroupedBase, WindowedGroupedBase, type CombineSpec } from './grouped-base.ts';
 import { SessionWindows } from './session-windows.ts';
@@ -148,6 +149,18 @@ export class KGroupedStream<K, V> extends GroupedBase<K, V> {
 
 /** A grouped stream cut into time windows (Kafka Streams' TimeWindowedKStream). */
 export class TimeWindowedKStream<K, V> extends WindowedGroupedBase<K, V, TimeWindows> {
+  private strategy = EmitStrategy.onWindowUpdate();
+
+  /**
+   * When the aggregation forwards (KIP-825): every update (`EmitStrategy.onWindowUpdate()`, the
+   * default) or each window's final result once it closes (`EmitStrategy.onWindowClose()`).
+   */
+  emitStrategy(emitStrategy: EmitStrategy): this {
+    if (!(emitStrategy instanceof EmitStrategy)) throw new TypeError("emitStrategy can't be null");
+    this.strategy = emitStrategy;
+    return this;
+  }
+
   count(materialized?: Materialized<K, number>, named?: Named): KTable<Windowed<K>, number> {
     return this.doAggregate<number>(
       () => 0,
@@ -222,9 +235,13 @@ export class TimeWindowedKStream<K, V> extends WindowedGroupedBase<K, V, TimeWin
         aggregator,
         () => table.sendOldValues,
         skipNullValues,
+        this.strategy,
       ),
       materialized?.storeName !== undefined,
     );
+    if (this.strategy.type() === 'ON_WINDOW_CLOSE') {
+      this.builder.addEmitCloseTimeStore(storeName, processorName, materialized);
+    }
     return table;
   }
 }

@@ -5,6 +5,7 @@ import { WindowedGroupedBase } from './grouped-base.ts';
 import type { InternalStreamsBuilder } from './internal-builder.ts';
 import type { AggregateOptions } from './kgrouped-stream.ts';
 import { KTable } from './ktable.ts';
+import { EmitStrategy } from './emit-strategy.ts';
 import type { Materialized, Named } from './options.ts';
 import type { SlidingWindows } from './sliding-windows.ts';
 import type { Aggregator, Initializer, Reducer } from './processors/aggregate.ts';
@@ -16,6 +17,18 @@ import { slidingWindowAggregateProcessor } from './processors/sliding-window-agg
  * where records define them. Results are KTables keyed by Windowed<K>.
  */
 export class SlidingWindowedKStream<K, V> extends WindowedGroupedBase<K, V, SlidingWindows> {
+  private strategy = EmitStrategy.onWindowUpdate();
+
+  /**
+   * When the aggregation forwards (KIP-825): every update (`EmitStrategy.onWindowUpdate()`, the
+   * default) or each window's final result once it closes (`EmitStrategy.onWindowClose()`).
+   */
+  emitStrategy(emitStrategy: EmitStrategy): this {
+    if (!(emitStrategy instanceof EmitStrategy)) throw new TypeError("emitStrategy can't be null");
+    this.strategy = emitStrategy;
+    return this;
+  }
+
   /** Counts records per window (null keys and values are skipped). */
   count(materialized?: Materialized<K, number>, named?: Named): KTable<Windowed<K>, number> {
     return this.doAggregate<number>(
@@ -86,9 +99,13 @@ export class SlidingWindowedKStream<K, V> extends WindowedGroupedBase<K, V, Slid
         initializer,
         aggregator,
         () => table.sendOldValues,
+        this.strategy,
       ),
       materialized?.storeName !== undefined,
     );
+    if (this.strategy.type() === 'ON_WINDOW_CLOSE') {
+      this.builder.addEmitCloseTimeStore(storeName, processorName, materialized);
+    }
     return table;
   }
 }

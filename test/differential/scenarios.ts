@@ -11,6 +11,7 @@ import {
   Branched,
   BufferConfig,
   Consumed,
+  EmitStrategy,
   Grouped,
   JoinWindows,
   Joined,
@@ -512,6 +513,53 @@ function cogroupWindowed(): Topology {
   return builder.build();
 }
 
+// ---- emit strategy (KIP-825) -----------------------------------------------------------------------
+
+function emitWindowClose(): Topology {
+  const builder = new StreamsBuilder();
+  const grouped = builder.stream<S, S>('emit-wc-in', consumed()).groupByKey(Grouped.with(str(), str()));
+  grouped
+    .windowedBy(TimeWindows.ofSizeAndGrace(10_000, 2_000))
+    .emitStrategy(EmitStrategy.onWindowClose())
+    .count(Materialized.with<S, number>(str(), long()))
+    .toStream(window)
+    .to('emit-wc-tumbling-out', producedLongs());
+  grouped
+    .windowedBy(TimeWindows.ofSizeAndGrace(10_000, 1_000).advanceBy(5_000))
+    .emitStrategy(EmitStrategy.onWindowClose())
+    .aggregate(
+      () => '',
+      (_k, v, agg) => agg + first(v),
+      Materialized.with<S, string>(str(), Serdes.String()),
+    )
+    .toStream(window)
+    .to('emit-wc-hopping-out', producedStrings());
+  return builder.build();
+}
+
+function emitWindowCloseSliding(): Topology {
+  const builder = new StreamsBuilder();
+  const grouped = builder
+    .stream<S, S>('emit-wc-sliding-in', consumed())
+    .groupByKey(Grouped.with(str(), str()));
+  const windowed = grouped
+    .windowedBy(SlidingWindows.ofTimeDifferenceAndGrace(5_000, 2_000))
+    .emitStrategy(EmitStrategy.onWindowClose());
+  windowed
+    .count(Materialized.with<S, number>(str(), long()))
+    .toStream(window)
+    .to('emit-wc-sliding-count', producedLongs());
+  windowed
+    .aggregate(
+      () => '',
+      (_k, v, agg) => agg + first(v),
+      Materialized.with<S, string>(str(), Serdes.String()),
+    )
+    .toStream(window)
+    .to('emit-wc-sliding-out', producedStrings());
+  return builder.build();
+}
+
 // ---- suppress --------------------------------------------------------------------------------------
 
 function suppressWindowClose(): Topology {
@@ -635,6 +683,8 @@ export const TOPOLOGIES: Readonly<Record<string, () => Topology>> = {
   'sliding-aggregate': slidingAggregate,
   cogroup,
   'cogroup-windowed': cogroupWindowed,
+  'emit-window-close': emitWindowClose,
+  'emit-window-close-sliding': emitWindowCloseSliding,
   'suppress-window-close': suppressWindowClose,
   'suppress-time-limit': suppressTimeLimit,
   'suppress-early-emit': suppressEarlyEmit,

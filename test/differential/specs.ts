@@ -379,6 +379,23 @@ export const SCENARIOS: readonly ScenarioSpec[] = [
     },
   },
 
+  // ---- emit strategy (KIP-825) -------------------------------------------------------------------
+  {
+    name: 'emit-window-close',
+    description:
+      'emitStrategy(onWindowClose): tumbling 10s + 2s grace count and hopping 10s/5s + 1s grace aggregate; ' +
+      'each window once, when stream time passes end + grace, by start then key',
+    input: { ...windowed, topics: ['emit-wc-in'], keys: 4, maxStepMs: 3_000, maxLatenessMs: 15_000 },
+    outputs: { 'emit-wc-tumbling-out': 'long', 'emit-wc-hopping-out': 'string' },
+  },
+  {
+    name: 'emit-window-close-sliding',
+    description:
+      'emitStrategy(onWindowClose) on sliding windows (difference 5s, 2s grace): count and aggregate',
+    input: { ...windowed, topics: ['emit-wc-sliding-in'], keys: 4 },
+    outputs: { 'emit-wc-sliding-count': 'long', 'emit-wc-sliding-out': 'string' },
+  },
+
   // ---- suppress ----------------------------------------------------------------------------------
   {
     name: 'suppress-window-close',

@@ -15,6 +15,7 @@ import org.apache.kafka.streams.TopologyConfig;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.kstream.Branched;
 import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.EmitStrategy;
 import org.apache.kafka.streams.kstream.GlobalKTable;
 import org.apache.kafka.streams.kstream.Grouped;
 import org.apache.kafka.streams.kstream.JoinWindows;
@@ -178,7 +179,7 @@ final class Scenarios {
         "sliding-aggregate",
         new Scenario(Scenarios::slidingAggregate, outputs("sliding-aggregate-out", ValueType.STRING)));
 
-    // cogroup (KIP-150)
+    // cogroup (KIP-150) and emit strategy (KIP-825)
     ALL.put(
         "cogroup",
         new Scenario(Scenarios::cogroup, outputs("cogroup-out", ValueType.STRING, "cogroup-named-out", ValueType.STRING)));
@@ -190,6 +191,16 @@ final class Scenarios {
                 "cogroup-hopping-out", ValueType.STRING,
                 "cogroup-sliding-out", ValueType.STRING,
                 "cogroup-session-out", ValueType.STRING)));
+    ALL.put(
+        "emit-window-close",
+        new Scenario(
+            Scenarios::emitWindowClose,
+            outputs("emit-wc-tumbling-out", ValueType.LONG, "emit-wc-hopping-out", ValueType.STRING)));
+    ALL.put(
+        "emit-window-close-sliding",
+        new Scenario(
+            Scenarios::emitWindowCloseSliding,
+            outputs("emit-wc-sliding-count", ValueType.LONG, "emit-wc-sliding-out", ValueType.STRING)));
 
     // suppress
     ALL.put(
@@ -684,7 +695,7 @@ final class Scenarios {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // cogroup
+  // cogroup and emit strategy
 
   private static String first(String v) {
     return v == null ? "_" : v.substring(0, 1);
@@ -742,6 +753,48 @@ final class Scenarios {
         .aggregate(() -> "", (k, x, y) -> x + "|" + y, Named.as("cg-session"))
         .toStream((wk, v) -> window(wk))
         .to("cogroup-session-out");
+    return builder.build();
+  }
+
+  /** emitStrategy(onWindowClose): tumbling 10s + 2s grace count, hopping 10s/5s + 1s grace aggregate. */
+  static Topology emitWindowClose() {
+    StreamsBuilder builder = builder();
+    var grouped = builder.stream("emit-wc-in", strings()).groupByKey();
+    grouped
+        .windowedBy(TimeWindows.ofSizeAndGrace(Duration.ofSeconds(10), Duration.ofSeconds(2)))
+        .emitStrategy(EmitStrategy.onWindowClose())
+        .count()
+        .toStream((wk, v) -> window(wk))
+        .to("emit-wc-tumbling-out", LONGS);
+    grouped
+        .windowedBy(
+            TimeWindows.ofSizeAndGrace(Duration.ofSeconds(10), Duration.ofSeconds(1)).advanceBy(Duration.ofSeconds(5)))
+        .emitStrategy(EmitStrategy.onWindowClose())
+        .aggregate(
+            () -> "",
+            (k, v, agg) -> agg + first(v),
+            Materialized.<String, String, WindowStore<Bytes, byte[]>>with(Serdes.String(), Serdes.String()))
+        .toStream((wk, v) -> window(wk))
+        .to("emit-wc-hopping-out");
+    return builder.build();
+  }
+
+  /** emitStrategy(onWindowClose) on sliding windows (difference 5s, grace 2s): count and aggregate. */
+  static Topology emitWindowCloseSliding() {
+    StreamsBuilder builder = builder();
+    var grouped = builder.stream("emit-wc-sliding-in", strings()).groupByKey();
+    var windowed =
+        grouped
+            .windowedBy(SlidingWindows.ofTimeDifferenceAndGrace(Duration.ofSeconds(5), Duration.ofSeconds(2)))
+            .emitStrategy(EmitStrategy.onWindowClose());
+    windowed.count().toStream((wk, v) -> window(wk)).to("emit-wc-sliding-count", LONGS);
+    windowed
+        .aggregate(
+            () -> "",
+            (k, v, agg) -> agg + first(v),
+            Materialized.<String, String, WindowStore<Bytes, byte[]>>with(Serdes.String(), Serdes.String()))
+        .toStream((wk, v) -> window(wk))
+        .to("emit-wc-sliding-out");
     return builder.build();
   }
 
