@@ -37,6 +37,7 @@ export interface EmitRange {
  */
 export class WindowCloseEmitter<K, VA> {
   private lastEmitWindowCloseTime = NO_TIMESTAMP;
+  private loaded = false;
   private readonly closeTimes: KeyValueStore<string, number>;
 
   constructor(
@@ -46,11 +47,15 @@ export class WindowCloseEmitter<K, VA> {
     private readonly range: EmitRange,
   ) {
     this.closeTimes = context.getStateStore(emitCloseTimeStoreName(storeName));
-    const restored = this.closeTimes.get(storeName);
-    if (restored !== undefined && restored !== null) this.lastEmitWindowCloseTime = restored;
   }
 
   maybeForwardFinalResult(record: Record<K, unknown>, windowCloseTime: number): void {
+    // Read at the first record, not at init: a worker initialises processors before it restores.
+    if (!this.loaded) {
+      const restored = this.closeTimes.get(this.storeName);
+      if (restored !== undefined && restored !== null) this.lastEmitWindowCloseTime = restored;
+      this.loaded = true;
+    }
     const last = this.lastEmitWindowCloseTime;
     // Only emit when the window-close time progressed.
     if (last !== NO_TIMESTAMP && last >= windowCloseTime) return;

@@ -141,6 +141,39 @@ describe('cogroup', () => {
     expect(d.droppedRecords()).toEqual({ 'null-value': 1 });
   });
 
+  it('forwards through the shared store cache when caching is on (one listener for all inputs)', async () => {
+    const d = await run((b) => {
+      const one = b.stream('one', Consumed.with(S, S)).groupByKey();
+      const two = b.stream('two', Consumed.with(S, S)).groupByKey();
+      const cogrouped = one.cogroup(concat).cogroup(two, (_k, v, agg) => agg + v.toUpperCase());
+      cogrouped
+        .aggregate(() => '', Materialized.as<string, string>('plain').withValueSerde(S))
+        .toStream()
+        .to('out', Produced.with(S, S));
+      cogrouped
+        .windowedBy(SessionWindows.ofInactivityGapWithNoGrace(5))
+        .aggregate(
+          () => '',
+          (_k, a, b2) => a + b2,
+          Materialized.as<string, string>('sessions').withValueSerde(S),
+        )
+        .toStream((w: Windowed<string>) => `${w.key}@${w.window.start}-${w.window.end}`)
+        .to('sessions', Produced.with(S, S));
+    }, true);
+    d.createInputTopic('one', S, S).pipeInput('a', 'x', 1);
+    d.createInputTopic('two', S, S).pipeInput('a', 'y', 3);
+    expect(d.createOutputTopic('out', S, S).readKeyValuesToList()).toEqual([
+      { key: 'a', value: 'x' },
+      { key: 'a', value: 'xY' },
+    ]);
+    expect(d.createOutputTopic('sessions', S, S).readKeyValuesToList()).toEqual([
+      { key: 'a@1-1', value: 'x' },
+      { key: 'a@1-1', value: null },
+      { key: 'a@1-3', value: 'xY' },
+    ]);
+    expect(d.getKeyValueStore<string, string>('plain').get('a')).toBe('xY');
+  });
+
   it('forwards old values to a downstream table groupBy (one update when the key stays)', async () => {
     const d = await run((b) => {
       const one = b.stream('one', Consumed.with(S, S)).groupByKey();
