@@ -1,7 +1,13 @@
 // Public API of lambda-streams. Names follow Kafka Streams.
 export { StreamsBuilder, type StreamsBuilderOptions } from './dsl/streams-builder.ts';
 export { KStream } from './dsl/kstream.ts';
-export type { Predicate, KeyValueMapper, ValueMapper, ForeachAction } from './dsl/kstream.ts';
+export type {
+  DeduplicateOptions,
+  Predicate,
+  KeyValueMapper,
+  ValueMapper,
+  ForeachAction,
+} from './dsl/kstream.ts';
 export { KTable } from './dsl/ktable.ts';
 export { KGroupedStream, TimeWindowedKStream, type AggregateOptions } from './dsl/kgrouped-stream.ts';
 export {
@@ -54,11 +60,25 @@ export {
   type RecordMetadata,
 } from './processor/api.ts';
 export { StreamsError } from './processor/internals/errors.ts';
+export {
+  ContinueProductionExceptionHandler,
+  DEAD_LETTER_HEADERS,
+  DefaultProductionExceptionHandler,
+  LogAndContinueExceptionHandler,
+  LogAndFailExceptionHandler,
+  type DeserializationExceptionHandler,
+  type ErrorHandlerContext,
+  type ErrorHandlingConfig,
+  type HandlerResponse,
+  type ProcessingExceptionHandler,
+  type ProductionExceptionHandler,
+} from './processor/error-handlers.ts';
 
 export * from './serde/index.ts';
 export * from './state/index.ts';
 
-export { TopologyTestDriver, type TopologyTestDriverConfig } from './testing/topology-test-driver.ts';
+// The test driver and its topics; also exported on their own as `lambda-streams/testing`.
+export * from './testing/index.ts';
 
 export {
   KafkaStreams,
@@ -74,4 +94,3 @@ export {
 } from './runtime/store-query-parameters.ts';
 export { startServing, type Serving, type ServingOptions } from './serving/serving.ts';
 export { runBatch, type BatchRunOptions, type BatchRunResult } from './batch/run-batch.ts';
-export { TestInputTopic, TestOutputTopic, type TestRecord } from './testing/test-topics.ts';

@@ -21,6 +21,7 @@ import type { Logger } from 'pino';
 
 import type { KafkaAdmin, KafkaClient, KafkaProducer } from '../kafka/client.ts';
 import { childLogger } from '../logger.ts';
+import { errorHandlingOf, type ErrorHandlingConfig } from '../processor/error-handlers.ts';
 import type { BadRecordHandling } from '../processor/internals/task.ts';
 import type { Topology } from '../topology/topology.ts';
 import {
@@ -82,6 +83,12 @@ export interface BatchRunOptions {
   /** Where the run's temporary stores live (default: the OS temp dir); removed at the end. */
   stateDir?: string;
   badRecordHandling?: BadRecordHandling;
+  /**
+   * The application's handlers, as its workers run them (a deserializationExceptionHandler takes
+   * precedence over badRecordHandling). A dead-letter topic is not written by batch runs: the workers
+   * wrote those records there when they met them.
+   */
+  errorHandlers?: Omit<ErrorHandlingConfig, 'deadLetterQueueTopic'>;
   signal?: AbortSignal;
   /** Called every `progressIntervalMs` (default 1 s) and once at the end. */
   onProgress?: (stats: BatchStats) => void;
@@ -183,6 +190,10 @@ export async function runBatch(options: BatchRunOptions): Promise<BatchRunResult
         Date.parse(spec.createdAt),
       ),
       badRecordHandling: options.badRecordHandling ?? 'skip',
+      errorHandling: errorHandlingOf({
+        ...options.errorHandlers,
+        badRecordHandling: options.badRecordHandling ?? 'skip',
+      }),
       ...(options.memoryBudgetBytes !== undefined ? { memoryBudgetBytes: options.memoryBudgetBytes } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       log,

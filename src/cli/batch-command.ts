@@ -4,13 +4,18 @@
  * Progress goes to stderr (a bar on a terminal, a line every few seconds otherwise); the summary goes
  * to stdout, as text or, with --json, as one JSON document.
  */
+import {
+  addErrorHandlerOptions,
+  errorHandlersFrom,
+  type ErrorHandlerFlags,
+} from './error-handler-options.ts';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 
 import type { BatchStats } from '../batch/batch-executor.ts';
 import type { BatchRunResult, SinkMode } from '../batch/run-batch.ts';
 import type { ViewManifest } from '../batch/view-manifest.ts';
 
-interface BatchOptions {
+interface BatchOptions extends ErrorHandlerFlags {
   brokers?: string;
   until?: string;
   instances: number;
@@ -212,6 +217,7 @@ async function runBatchCommand(file: string, opts: BatchOptions): Promise<number
       ...(opts.memoryBudget !== undefined ? { memoryBudgetBytes: opts.memoryBudget } : {}),
       ...(opts.stateDir ? { stateDir: opts.stateDir } : {}),
       badRecordHandling: opts.onBadRecord,
+      errorHandlers: errorHandlersFrom(opts),
       instanceTimeoutMs: opts.instanceTimeout * 1000,
       signal: abort.signal,
       onProgress: progress,
@@ -269,7 +275,7 @@ export function registerBatchCommand(program: Command): void {
   const batch = program
     .command('batch')
     .description('the batch layer: replay source topics through a topology and publish a batch view');
-  batch
+  const run = batch
     .command('run', { isDefault: true })
     .description(
       'replay the source topics up to a snapshot through the topology and publish a batch view (the default: `batch <topology-file>`)',
@@ -325,11 +331,11 @@ export function registerBatchCommand(program: Command): void {
       positiveInt,
       600,
     )
-    .option('--json', 'print the published manifest and run statistics as JSON')
-    .action(async (file: string, opts: BatchOptions) => {
-      if (!opts.brokers && process.env.KAFKA_BROKERS) opts.brokers = process.env.KAFKA_BROKERS;
-      process.exitCode = await runBatchCommand(file, opts);
-    });
+    .option('--json', 'print the published manifest and run statistics as JSON');
+  addErrorHandlerOptions(run, { deadLetter: false }).action(async (file: string, opts: BatchOptions) => {
+    if (!opts.brokers && process.env.KAFKA_BROKERS) opts.brokers = process.env.KAFKA_BROKERS;
+    process.exitCode = await runBatchCommand(file, opts);
+  });
   batch
     .command('views')
     .description('list the published batch views of a topology, newest first')

@@ -3,12 +3,17 @@
  * the serving layer (batch views merged with its state) behind an HTTP API, until SIGTERM/SIGINT;
  * then finishes the current batch, commits, writes checkpoints and leaves the group.
  */
+import {
+  addErrorHandlerOptions,
+  errorHandlersFrom,
+  type ErrorHandlerFlags,
+} from './error-handler-options.ts';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 
 import type { ProcessingGuarantee } from '../runtime/kafka-streams.ts';
 
-export interface WorkerOptions {
+export interface WorkerOptions extends ErrorHandlerFlags {
   brokers?: string;
   stateDir: string;
   guarantee: ProcessingGuarantee;
@@ -125,6 +130,7 @@ export async function runWorker(file: string, options: WorkerOptions): Promise<n
       // counted as lambda_streams_dropped_records_total{reason="deserialization"}; the record stays in
       // its topic. --on-bad-record fail stops instead (Kafka Streams' LogAndFail).
       badRecordHandling: options.onBadRecord ?? 'skip',
+      ...errorHandlersFrom(options),
       ...(options.numStandbyReplicas !== undefined ? { numStandbyReplicas: options.numStandbyReplicas } : {}),
     });
     streams.onError((error) => {
@@ -155,7 +161,7 @@ export async function runWorker(file: string, options: WorkerOptions): Promise<n
 }
 
 export function registerWorkerCommand(program: Command): void {
-  program
+  const command = program
     .command('worker')
     .description('run a topology as a speed-layer worker on Kafka (consumer group, local state, changelogs)')
     .argument('<topology-file>', 'a file in topologies/ that exports default defineTopology({...})')
@@ -207,11 +213,11 @@ export function registerWorkerCommand(program: Command): void {
       '--num-standby-replicas <n>',
       'standby replicas per stateful task, kept warm on other workers (default 0)',
       parsePositiveInt,
-    )
-    .action(async (file: string, opts: WorkerOptions) => {
-      if (!opts.brokers && process.env.KAFKA_BROKERS) opts.brokers = process.env.KAFKA_BROKERS;
-      if (!opts.httpToken && process.env.LAMBDA_STREAMS_HTTP_TOKEN)
-        opts.httpToken = process.env.LAMBDA_STREAMS_HTTP_TOKEN;
-      process.exitCode = await runWorker(file, opts);
-    });
+    );
+  addErrorHandlerOptions(command, { deadLetter: true }).action(async (file: string, opts: WorkerOptions) => {
+    if (!opts.brokers && process.env.KAFKA_BROKERS) opts.brokers = process.env.KAFKA_BROKERS;
+    if (!opts.httpToken && process.env.LAMBDA_STREAMS_HTTP_TOKEN)
+      opts.httpToken = process.env.LAMBDA_STREAMS_HTTP_TOKEN;
+    process.exitCode = await runWorker(file, opts);
+  });
 }
