@@ -26,6 +26,12 @@ export {
 } from './dsl/options.ts';
 export { GlobalKTable } from './dsl/global-ktable.ts';
 export { KGroupedTable } from './dsl/kgrouped-table.ts';
+export { EmitStrategy, type StrategyType } from './dsl/emit-strategy.ts';
+export {
+  CogroupedKStream,
+  TimeWindowedCogroupedKStream,
+  SessionWindowedCogroupedKStream,
+} from './dsl/cogrouped-stream.ts';
 export { Branched, BranchedKStream } from './dsl/branched.ts';
 export { Suppressed, BufferConfig } from './dsl/suppressed.ts';
 export { JoinWindows } from './dsl/join-windows.ts';
