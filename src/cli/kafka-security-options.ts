@@ -73,7 +73,9 @@ export function kafkaSecurityFrom(
       try {
         return readFileSync(file, 'utf8');
       } catch (error) {
-        throw new KafkaSecuritySettingsError(`cannot read the ${what} file ${file}: ${(error as Error).message}`);
+        throw new KafkaSecuritySettingsError(
+          `cannot read the ${what} file ${file}: ${(error as Error).message}`,
+        );
       }
     };
     const ca = read(flags.sslCaFile, 'CA');
@@ -90,7 +92,8 @@ export function kafkaSecurityFrom(
   }
   if (usesSasl) {
     const mechanism = flags.saslMechanism;
-    if (!mechanism) throw new KafkaSecuritySettingsError(`--security-protocol ${protocol} needs --sasl-mechanism`);
+    if (!mechanism)
+      throw new KafkaSecuritySettingsError(`--security-protocol ${protocol} needs --sasl-mechanism`);
     const username = flags.saslUsername;
     let password = env.KAFKA_SASL_PASSWORD;
     if (flags.saslPasswordFile !== undefined) {
