@@ -44,21 +44,44 @@ export interface ServerPropertiesInput {
   dataDir: string;
   /** Host for the listeners and the advertised listener; default 127.0.0.1. */
   host?: string;
+  /**
+   * A second client listener, SASL_PLAINTEXT with the PLAIN mechanism, for these users (name →
+   * password): tests of secured connections. The PLAINTEXT listener stays (readiness, admin).
+   */
+  saslPlain?: { port: number; users: Readonly<Record<string, string>> };
+}
+
+/** A JAAS value quoted for server.properties (PLAIN users and passwords). */
+function jaasQuoted(value: string): string {
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
 /** The settings of a combined broker+controller KRaft node (node.id 1) listening on loopback. */
 export function serverSettings(input: ServerPropertiesInput): Record<string, string> {
   const host = input.host ?? '127.0.0.1';
+  const sasl = input.saslPlain;
+  const saslListener = sasl ? `,SASL_PLAINTEXT://${host}:${sasl.port}` : '';
   return {
     'process.roles': 'broker,controller',
     'node.id': '1',
     'controller.quorum.voters': `1@${host}:${input.controllerPort}`,
-    listeners: `PLAINTEXT://${host}:${input.port},CONTROLLER://${host}:${input.controllerPort}`,
-    'advertised.listeners': `PLAINTEXT://${host}:${input.port}`,
+    listeners: `PLAINTEXT://${host}:${input.port},CONTROLLER://${host}:${input.controllerPort}${saslListener}`,
+    'advertised.listeners': `PLAINTEXT://${host}:${input.port}${saslListener}`,
     'controller.listener.names': 'CONTROLLER',
     'inter.broker.listener.name': 'PLAINTEXT',
-    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'listener.security.protocol.map': `PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT${sasl ? ',SASL_PLAINTEXT:SASL_PLAINTEXT' : ''}`,
     'log.dirs': input.dataDir,
+    ...(sasl
+      ? {
+          'sasl.enabled.mechanisms': 'PLAIN',
+          'listener.name.sasl_plaintext.plain.sasl.jaas.config':
+            'org.apache.kafka.common.security.plain.PlainLoginModule required ' +
+            Object.entries(sasl.users)
+              .map(([user, password]) => `user_${user}=${jaasQuoted(password)}`)
+              .join(' ') +
+            ';',
+        }
+      : {}),
     ...SINGLE_NODE_SETTINGS,
   };
 }

@@ -40,6 +40,8 @@ export interface RunningBroker {
   logFile?: string;
   /** Stops what this call started (idempotent); a no-op for env and reused brokers. */
   stop(): Promise<void>;
+  /** The SASL_PLAINTEXT listener's bootstrap addresses (saslPlainUsers only). */
+  saslBrokers?: string[];
 }
 
 /** Contents of .lambda-streams/broker.json. */
@@ -75,6 +77,8 @@ export interface EnsureBrokerOptions {
   reuse?: boolean;
   /** Environment to read KAFKA_BROKERS etc. from; default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** startLocalBroker only: also listen with SASL_PLAINTEXT/PLAIN for these users (name → password). */
+  saslPlainUsers?: Readonly<Record<string, string>>;
 }
 
 const COMPOSE_PROJECT = 'lambda-streams';
@@ -418,7 +422,14 @@ export async function startLocalBroker(options: EnsureBrokerOptions = {}): Promi
   // Two tries: a free port can be taken by someone else between our probe and the broker's bind.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startJavaBrokerOnce({ rootDir, libsDir, log, timeoutMs, detached });
+      return await startJavaBrokerOnce({
+        rootDir,
+        libsDir,
+        log,
+        timeoutMs,
+        detached,
+        ...(options.saslPlainUsers ? { saslPlainUsers: options.saslPlainUsers } : {}),
+      });
     } catch (err) {
       if (attempt >= 2 || !(err instanceof PortInUseError)) throw err;
       log(`port taken while starting (${err.message}); retrying on other ports`);
@@ -434,8 +445,9 @@ async function startJavaBrokerOnce(args: {
   log: (line: string) => void;
   timeoutMs: number;
   detached: boolean;
+  saslPlainUsers?: Readonly<Record<string, string>>;
 }): Promise<RunningBroker> {
-  const { rootDir, libsDir, log, timeoutMs, detached } = args;
+  const { rootDir, libsDir, log, timeoutMs, detached, saslPlainUsers } = args;
   const started = Date.now();
   const java = javaCommand();
   const dir = await mkdtemp(join(tmpdir(), 'lambda-streams-kafka-'));
@@ -446,12 +458,20 @@ async function startJavaBrokerOnce(args: {
 
   const port = await freePort();
   const controllerPort = await freePort(new Set([port]));
+  const saslPort = saslPlainUsers ? await freePort(new Set([port, controllerPort])) : undefined;
   const propsFile = join(dir, 'server.properties');
   const log4jFile = join(dir, 'log4j.properties');
   await writeFile(
     propsFile,
     renderProperties(
-      serverSettings({ port, controllerPort, dataDir }),
+      serverSettings({
+        port,
+        controllerPort,
+        dataDir,
+        ...(saslPort !== undefined && saslPlainUsers
+          ? { saslPlain: { port: saslPort, users: saslPlainUsers } }
+          : {}),
+      }),
       `Written by lambda-streams (src/kafka/local-broker.ts) for Kafka ${KAFKA_VERSION}`,
     ),
   );
@@ -594,7 +614,16 @@ async function startJavaBrokerOnce(args: {
     kafkaVersion: KAFKA_VERSION,
   });
   log(`Kafka ready at ${brokers[0]} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  return { kind: 'java', brokers, reused: false, pid, dir, logFile, stop };
+  return {
+    kind: 'java',
+    brokers,
+    reused: false,
+    pid,
+    dir,
+    logFile,
+    stop,
+    ...(saslPort !== undefined ? { saslBrokers: [`127.0.0.1:${saslPort}`] } : {}),
+  };
 }
 
 function readTail(file: string, lines: number): string {
