@@ -563,6 +563,8 @@ export class BatchExecutor {
       // depend on when caches would have flushed; mergeable aggregations still combine.
       cachingDisabled: true,
       combiningEnabled: taskId !== 'global',
+      // No delta index downstream: one partial per key whatever the records' buckets.
+      combineAcrossBuckets: true,
       ...(stores.size > 0 ? { stores } : {}),
     });
     return task;

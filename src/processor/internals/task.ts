@@ -85,6 +85,13 @@ export interface TaskConfig {
    * forwarded, as Kafka Streams' test driver) but keep combining, which leaves every final result as is.
    */
   combiningEnabled?: boolean;
+  /**
+   * Batch runs: combiners fold records of every Lambda bucket into one partial per key. Workers keep
+   * buckets apart (default), because their delta index attributes a partial to the bucket of its
+   * timestamp; a batch run keeps no delta index and publishes only final store values, which do not
+   * depend on how records were grouped into partials.
+   */
+  combineAcrossBuckets?: boolean;
   /** Stores built elsewhere (e.g. standby or restored) to use instead of building new ones. */
   stores?: Map<string, StateStore>;
   /**
@@ -656,6 +663,7 @@ export class StreamTask {
       deltaIndex: (store: string) => task.deltaIndexes.get(store),
       bucketMs: task.config.topology.bucketMs,
       combiningEnabled: task.config.combiningEnabled ?? !task.config.cachingDisabled,
+      combineAcrossBuckets: task.config.combineAcrossBuckets === true,
     };
   }
 
@@ -689,5 +697,7 @@ export interface InternalProcessorContext {
   deltaIndex(store: string): DeltaIndex | undefined;
   /** The topology's Lambda bucket size (combiners keep buckets apart). */
   readonly bucketMs: number;
+  /** Combiners may fold records of different buckets together (batch runs: no delta index). */
+  readonly combineAcrossBuckets: boolean;
   recordDropped(reason: DropReason): void;
 }
