@@ -26,17 +26,13 @@ import { defaultPartition } from '../kafka/partitioner.ts';
 import { childLogger } from '../logger.ts';
 import type { Headers } from '../processor/record.ts';
 import type { InputQueue } from '../processor/internals/record-queue.ts';
-import {
-  StreamTask,
-  type BadRecordHandling,
-  type DropReason,
-  type RawRecord,
-} from '../processor/internals/task.ts';
+import { StreamTask, type BadRecordHandling, type DropReason } from '../processor/internals/task.ts';
 import { sharedStoreView } from '../runtime/global-state.ts';
 import { exportStoreRecords, type StoreRecord } from '../state/store-export.ts';
 import type { StateStore } from '../state/types.ts';
 import type { Topology } from '../topology/topology.ts';
 import type { BatchPlan, BatchStage, BatchTask, PublishedStore } from './batch-plan.ts';
+import type { ExchangeCursor } from './exchange-partition.ts';
 import type { ViewStorePartition } from './view-manifest.ts';
 
 /** A bounded offset range of one partition: [fromOffset, toOffset). */
@@ -65,40 +61,35 @@ export interface SourceReader {
   read(ranges: SourceRange[], handlers: SourceHandlers): Promise<void>;
 }
 
-/** Which task wrote a repartition record, and when: the sort key of the exchange. */
+/** Which task wrote a repartition record (with the task's sequence number, the exchange's tie-break). */
 export interface RecordOrigin {
   subtopology: number;
   partition: number;
-  seq: number;
 }
 
-export interface ExchangeRecord {
-  topic: string;
-  partition: number;
-  key: Buffer | null;
-  value: Buffer | null;
-  timestamp: number;
-  headers: Headers;
-  origin: RecordOrigin;
+/** Where one task writes its repartition records; the writer numbers them (the origin sequence). */
+export interface ExchangeWriter {
+  write(
+    topic: string,
+    partition: number,
+    key: Buffer | null,
+    value: Buffer | null,
+    timestamp: number,
+    headers: Headers,
+  ): void;
 }
 
-/** Carries repartition records from one stage to the next (memory in one process, Kafka across). */
+/**
+ * Carries repartition records from one stage to the next (memory in one process, Kafka across). A
+ * stage reads each partition complete, in exchange order: (timestamp, origin sub-topology, origin
+ * partition, origin sequence), whatever process wrote what (see exchange-partition.ts).
+ */
 export interface RepartitionExchange {
-  write(record: ExchangeRecord): void;
+  writer(origin: RecordOrigin): ExchangeWriter;
   /** This process finished writing a stage's records; resolves once they are readable everywhere. */
   stageWritten(stage: BatchStage): Promise<void>;
-  /** Every record of one repartition partition, in exchange order (see compareExchangeRecords). */
-  readSorted(topic: string, partition: number): Promise<ExchangeRecord[]>;
-}
-
-/** The order a stage reads repartition records in, whatever wrote them: time, then origin. */
-export function compareExchangeRecords(a: ExchangeRecord, b: ExchangeRecord): number {
-  return (
-    a.timestamp - b.timestamp ||
-    a.origin.subtopology - b.origin.subtopology ||
-    a.origin.partition - b.origin.partition ||
-    a.origin.seq - b.origin.seq
-  );
+  /** Every record of one repartition partition, in exchange order. */
+  read(topic: string, partition: number): Promise<ExchangeCursor>;
 }
 
 /** Output of sinks to external topics. */
@@ -186,8 +177,6 @@ interface TaskRun {
   spec: BatchTask;
   task: StreamTask;
   unit: Unit;
-  /** Next sequence number of a repartition record written by this task. */
-  seq: number;
   /** Round-robin position for repartition records without a key. */
   nullKeyCursor: number;
 }
@@ -315,8 +304,8 @@ export class BatchExecutor {
         if (route?.live) continue; // fed by tasks of this stage while it runs
         const input: Input = { owner: run, topic, partition: run.spec.partition, queue, finished: false };
         if (route) {
-          const records = await this.config.exchange.readSorted(topic, run.spec.partition);
-          input.refill = this.feeder(run.task, records);
+          const cursor = await this.config.exchange.read(topic, run.spec.partition);
+          input.refill = this.feeder(run.task, cursor);
           input.finished = true;
           // Exchanged records are all here: "finished" means no more will arrive, not all are queued.
         } else {
@@ -367,29 +356,17 @@ export class BatchExecutor {
     );
   }
 
-  /** Feeds exchanged records into a task's queue a chunk at a time (memory: raw bytes until needed). */
-  private feeder(task: StreamTask, records: ExchangeRecord[]): () => boolean {
-    let next = 0;
+  /**
+   * Feeds exchanged records into a task's queue a chunk at a time (memory: compact bytes until
+   * needed). True when records were queued; false when none are left (records the task passes over,
+   * beyond the boundary or unreadable, do not count as queued).
+   */
+  private feeder(task: StreamTask, cursor: ExchangeCursor): () => boolean {
     return () => {
-      if (next >= records.length) return false;
-      const end = Math.min(records.length, next + FEED_CHUNK);
-      const chunk: RawRecord[] = [];
-      for (let i = next; i < end; i++) {
-        const r = records[i]!;
-        chunk.push({
-          topic: r.topic,
-          partition: r.partition,
-          offset: i,
-          key: r.key,
-          value: r.value,
-          timestamp: r.timestamp,
-          headers: r.headers,
-        });
-        records[i] = undefined as unknown as ExchangeRecord; // let the bytes go once queued
+      while (cursor.remaining > 0) {
+        if (task.addRecords(cursor.take(FEED_CHUNK)) > 0) return true;
       }
-      next = end;
-      task.addRecords(chunk);
-      return true;
+      return false;
     };
   }
 
@@ -471,7 +448,9 @@ export class BatchExecutor {
   ): TaskRun {
     const { plan, exchange, sinks } = this.config;
     const run = {} as TaskRun;
-    const liveOffsets = new Map<string, number>();
+    const writer = exchange.writer({ subtopology: spec.subtopology, partition: spec.partition });
+    /** Topic → partition → next offset of records routed within a cyclic stage. */
+    const liveOffsets = new Map<string, number[]>();
     const task = this.newTask(spec.id, nodes, {
       send: (record) => {
         const route = plan.repartition.get(record.topic);
@@ -489,9 +468,10 @@ export class BatchExecutor {
           // Within a cyclic stage: straight into the queue of the task that reads the partition.
           const target = runs.get(`${route.consumer}_${partition}`);
           if (!target) throw new Error(`batch: no task ${route.consumer}_${partition} for ${record.topic}`);
-          const key = `${record.topic}:${partition}`;
-          const offset = liveOffsets.get(key) ?? 0;
-          liveOffsets.set(key, offset + 1);
+          let offsets = liveOffsets.get(record.topic);
+          if (!offsets) liveOffsets.set(record.topic, (offsets = []));
+          const offset = offsets[partition] ?? 0;
+          offsets[partition] = offset + 1;
           target.task.addRecords([
             {
               topic: record.topic,
@@ -505,19 +485,11 @@ export class BatchExecutor {
           ]);
           return;
         }
-        exchange.write({
-          topic: record.topic,
-          partition,
-          key: record.key,
-          value: record.value,
-          timestamp: record.timestamp,
-          headers: record.headers,
-          origin: { subtopology: spec.subtopology, partition: spec.partition, seq: run.seq++ },
-        });
+        writer.write(record.topic, partition, record.key, record.value, record.timestamp, record.headers);
       },
       partitionsFor: (topic) => plan.topics.partitionCounts.get(topic),
     });
-    Object.assign(run, { spec, task, unit, seq: 0, nullKeyCursor: 0 });
+    Object.assign(run, { spec, task, unit, nullKeyCursor: 0 });
     return run;
   }
 

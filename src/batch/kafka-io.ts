@@ -7,8 +7,8 @@ import type { KafkaAdmin, KafkaClient, KafkaProducer, OutgoingRecord } from '../
 import type { StoreRecord } from '../state/store-export.ts';
 import type { BatchStage, PublishedStore } from './batch-plan.ts';
 import {
-  compareExchangeRecords,
-  type ExchangeRecord,
+  type ExchangeWriter,
+  type RecordOrigin,
   type RepartitionExchange,
   type SinkWriter,
   type SourceHandlers,
@@ -16,6 +16,7 @@ import {
   type SourceReader,
   type ViewWriter,
 } from './batch-executor.ts';
+import { ExchangePartition, type ExchangeCursor } from './exchange-partition.ts';
 import { StoreChecksum, type ViewStorePartition } from './view-manifest.ts';
 
 /** Records per produce call: large enough to pipeline, small enough to bound memory. */
@@ -131,7 +132,8 @@ export const ORIGIN_HEADER = 'lambda-streams-batch-origin';
 /**
  * A multi-process run's exchange: repartition records go to per-run topics (same partition count as
  * the speed layer's repartition topics), each tagged with its origin; after a stage's barrier the
- * reading task fetches its partition complete and sorts it, so every process count yields one order.
+ * reading task fetches its partition complete into an ExchangePartition, which orders it as the
+ * in-memory exchange does, so every process count yields one order.
  */
 export class KafkaExchange implements RepartitionExchange {
   private buffer: OutgoingRecord[] = [];
@@ -146,18 +148,23 @@ export class KafkaExchange implements RepartitionExchange {
     private readonly runTopic: (topic: string) => string,
   ) {}
 
-  write(record: ExchangeRecord): void {
-    if (this.failure) throw this.failure;
-    const { subtopology, partition, seq } = record.origin;
-    this.buffer.push({
-      topic: this.runTopic(record.topic),
-      partition: record.partition,
-      key: record.key,
-      value: record.value,
-      timestamp: record.timestamp,
-      headers: { ...record.headers, [ORIGIN_HEADER]: `${subtopology}:${partition}:${seq}` },
-    });
-    if (this.buffer.length >= SEND_CHUNK) this.sendBuffered();
+  writer(origin: RecordOrigin): ExchangeWriter {
+    const prefix = `${origin.subtopology}:${origin.partition}:`;
+    let seq = 0;
+    return {
+      write: (topic, partition, key, value, timestamp, headers) => {
+        if (this.failure) throw this.failure;
+        this.buffer.push({
+          topic: this.runTopic(topic),
+          partition,
+          key,
+          value,
+          timestamp,
+          headers: { ...headers, [ORIGIN_HEADER]: `${prefix}${seq++}` },
+        });
+        if (this.buffer.length >= SEND_CHUNK) this.sendBuffered();
+      },
+    };
   }
 
   async stageWritten(_stage: BatchStage): Promise<void> {
@@ -166,11 +173,11 @@ export class KafkaExchange implements RepartitionExchange {
     if (this.failure) throw this.failure;
   }
 
-  async readSorted(topic: string, partition: number): Promise<ExchangeRecord[]> {
+  async read(topic: string, partition: number): Promise<ExchangeCursor> {
     const source = this.runTopic(topic);
     const end = (await this.admin.endOffsets(source)).find((o) => o.partition === partition);
-    const records: ExchangeRecord[] = [];
-    if (!end || end.high <= end.low) return records;
+    const exchanged = new ExchangePartition(topic, partition);
+    if (!end || end.high <= end.low) return exchanged.cursor();
     await this.client.fetchRanges([{ topic: source, partition, fromOffset: end.low, toOffset: end.high }], {
       isolationLevel: 'read_committed',
       onBatch: (batch) => {
@@ -184,19 +191,11 @@ export class KafkaExchange implements RepartitionExchange {
               `batch exchange: record at ${source}[${partition}]@${r.offset} has no origin header`,
             );
           }
-          records.push({
-            topic,
-            partition,
-            key: r.key,
-            value: r.value,
-            timestamp: r.timestamp,
-            headers,
-            origin: { subtopology: sub, partition: part, seq },
-          });
+          exchanged.append(exchanged.runOf(sub, part), seq, r.key, r.value, r.timestamp, headers);
         }
       },
     });
-    return records.sort(compareExchangeRecords);
+    return exchanged.cursor();
   }
 
   private sendBuffered(): void {
