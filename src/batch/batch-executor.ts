@@ -160,6 +160,8 @@ const PAUSE_ABOVE = 50_000;
 const RESUME_BELOW = 10_000;
 /** Records fed at a time from an exchanged partition into a task's queue. */
 const FEED_CHUNK = 2_000;
+/** Store partitions of the view written at once. */
+const PUBLISH_CONCURRENCY = 8;
 
 interface Input {
   owner: TaskRun;
@@ -378,11 +380,20 @@ export class BatchExecutor {
     if (unit.done) return;
     const single = unit.tasks.length === 1 ? unit.tasks[0]! : undefined;
     for (;;) {
-      for (;;) {
-        if (!this.ready(unit)) break;
-        const run = single ?? this.earliest(unit);
-        if (!run || !run.task.processNext()) break;
-        run.task.maybePunctuateStreamTime();
+      if (single) {
+        // One task: take as many records at once as keep every gating input non-empty.
+        for (;;) {
+          let n = this.readyCount(unit);
+          if (n === Infinity) n = single.task.queuedRecords;
+          if (n === 0 || single.task.processUpTo(n) === 0) break;
+        }
+      } else {
+        for (;;) {
+          if (this.readyCount(unit) === 0) break;
+          const run = this.earliest(unit);
+          if (!run || !run.task.processNext()) break;
+          run.task.maybePunctuateStreamTime();
+        }
       }
       if (!unit.inputs.every((i) => i.finished)) break; // more records will arrive
       // All inputs finished and every queue drained; exchanged partitions may still hold records.
@@ -400,13 +411,26 @@ export class BatchExecutor {
     }
   }
 
-  private ready(unit: Unit): boolean {
+  /**
+   * How many records the unit may take before it must look at its inputs again: 0 while an
+   * unfinished input has nothing queued (its next record may be the earliest), else the fewest
+   * queued in an input that can still block (taking n records empties no such input before the
+   * n-th), Infinity when none can. Refills exchanged partitions whose queue ran empty.
+   */
+  private readyCount(unit: Unit): number {
+    let n = Infinity;
     for (const input of unit.inputs) {
-      if (input.queue.size > 0) continue;
-      if (input.refill?.()) continue;
-      if (!input.finished) return false;
+      let size = input.queue.size;
+      if (size === 0) {
+        if (input.refill?.()) size = input.queue.size;
+        else if (!input.finished) return 0;
+        else continue; // read and drained: never blocks again
+      }
+      // Exchanged partitions may have more to refill once the queue runs empty; ranges still being
+      // read block when it does. A finished range's queue only drains.
+      if ((!input.finished || input.refill) && size < n) n = size;
     }
-    return true;
+    return n;
   }
 
   private earliest(unit: Unit): TaskRun | undefined {
@@ -574,20 +598,40 @@ export class BatchExecutor {
       list.push(store);
       storesBySub.set(store.subtopology, list);
     }
-    for (const run of runs) {
-      await run.task.flushStores();
-      for (const store of storesBySub.get(run.spec.subtopology) ?? []) {
+    for (const run of runs) await run.task.flushStores();
+    // Store partitions are written a few at a time (each its own produce to its own partition: the
+    // round trips overlap), and recorded in task order.
+    const jobs = runs.flatMap((run) =>
+      (storesBySub.get(run.spec.subtopology) ?? []).map((store) => ({ run, store })),
+    );
+    const results: ViewStorePartition[] = [];
+    let next = 0;
+    let failed = false;
+    const worker = async (): Promise<void> => {
+      while (next < jobs.length && !failed) {
+        const i = next++;
+        const { run, store } = jobs[i]!;
         const instance = run.task.getStore(store.name);
         if (!instance) throw new Error(`batch task ${run.spec.id} has no store '${store.name}'`);
-        const result = await this.config.views.write(
-          store,
-          run.spec.partition,
-          exportStoreRecords(instance, store.kind),
-        );
-        const list = this.published.get(store.name) ?? [];
-        list.push(result);
-        this.published.set(store.name, list);
+        try {
+          results[i] = await this.config.views.write(
+            store,
+            run.spec.partition,
+            exportStoreRecords(instance, store.kind),
+          );
+        } catch (error) {
+          failed = true; // the others take no new partition
+          throw error;
+        }
       }
+    };
+    await Promise.all(Array.from({ length: Math.min(PUBLISH_CONCURRENCY, jobs.length) }, worker));
+    jobs.forEach(({ store }, i) => {
+      const list = this.published.get(store.name) ?? [];
+      list.push(results[i]!);
+      this.published.set(store.name, list);
+    });
+    for (const run of runs) {
       this.collectTaskCounters(run.task);
       await run.task.close();
       await rm(run.task.taskDir, { recursive: true, force: true });

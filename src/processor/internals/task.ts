@@ -15,7 +15,7 @@ import { DeltaIndex } from '../../state/delta-index.ts';
 import type { KeyValueStore, StateStore, StateStoreContext } from '../../state/types.ts';
 import { serdeName, type Serde } from '../../serde/serde.ts';
 import { DeserializationError, SerializationError } from '../../serde/errors.ts';
-import { PartitionGroup, type InputQueue, type StampedRecord } from './record-queue.ts';
+import { PartitionGroup, type InputQueue, type RecordQueue, type StampedRecord } from './record-queue.ts';
 import { PunctuationQueue } from './punctuation.ts';
 import { StreamsError, describeOrigin } from './errors.ts';
 import { childLogger } from '../../logger.ts';
@@ -120,6 +120,8 @@ export interface PartitionState {
   time: number;
   /** Next offset to commit; -1 before the first record. */
   nextOffset: number;
+  /** Its input queue, once the partition group made one (set by PartitionGroup). */
+  queue?: RecordQueue;
 }
 
 /** Runtime form of a graph node. */
@@ -308,8 +310,11 @@ export class StreamTask {
   /** Deserializes, stamps and queues raw records; returns how many were queued. */
   addRecords(records: Iterable<RawRecord>): number {
     let queued = 0;
+    // Records mostly come a partition at a time: look the partition up when it changes.
+    let state: PartitionState | undefined;
     for (const raw of records) {
-      const state = this.partitionState(raw.topic, raw.partition);
+      if (state === undefined || raw.partition !== state.partition || raw.topic !== state.topic)
+        state = this.partitionState(raw.topic, raw.partition);
       const stamped = this.stamp(raw, state);
       if (stamped) {
         this.queues.add(stamped);
@@ -367,6 +372,23 @@ export class StreamTask {
     while (this.processNext()) {
       n++;
       this.maybePunctuateStreamTime();
+    }
+    if (n > 0) this.config.metrics?.recordProcessed?.(this.id, n);
+    return n;
+  }
+
+  /**
+   * Processes up to `max` queued records, smallest timestamp first, firing stream-time punctuations
+   * after each (processNext and maybePunctuateStreamTime in a loop, for hosts that know how many
+   * records they may take: the batch layer). Returns how many it processed.
+   */
+  processUpTo(max: number): number {
+    let n = 0;
+    for (; n < max; n++) {
+      const record = this.queues.next();
+      if (!record) break;
+      this.processStamped(record);
+      if (this.streamTime >= 0) this.punctuations.mayPunctuate(PunctuationType.STREAM_TIME, this.streamTime);
     }
     if (n > 0) this.config.metrics?.recordProcessed?.(this.id, n);
     return n;
