@@ -95,6 +95,8 @@ export interface RepartitionExchange {
 /** Output of sinks to external topics. */
 export interface SinkWriter {
   send(record: OutgoingRecord): void;
+  /** True when records of the topic are not written (then counted here, never serialized). */
+  discard?(topic: string): boolean;
   flush(): Promise<void>;
 }
 
@@ -512,6 +514,9 @@ export class BatchExecutor {
         writer.write(record.topic, partition, record.key, record.value, record.timestamp, record.headers);
       },
       partitionsFor: (topic) => plan.topics.partitionCounts.get(topic),
+      ...(sinks.discard
+        ? { discard: (topic: string) => !plan.repartition.has(topic) && sinks.discard!(topic) }
+        : {}),
     });
     Object.assign(run, { spec, task, unit, nullKeyCursor: 0 });
     return run;

@@ -70,12 +70,21 @@ export class KafkaViewWriter implements ViewWriter {
   }
 }
 
-/** Sink records are not written (the live topics hold the speed layer's output); counted per topic. */
+/**
+ * Sink records are not written (the live topics hold the speed layer's output); counted per topic,
+ * without being serialized.
+ */
 export class DroppingSinks implements SinkWriter {
   readonly counts = new Map<string, number>();
 
   send(record: OutgoingRecord): void {
-    this.counts.set(record.topic, (this.counts.get(record.topic) ?? 0) + 1);
+    this.discard(record.topic);
+  }
+
+  /** Every sink record is dropped: counted before its sink would serialize it. */
+  discard(topic: string): boolean {
+    this.counts.set(topic, (this.counts.get(topic) ?? 0) + 1);
+    return true;
   }
 
   flush(): Promise<void> {

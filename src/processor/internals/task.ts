@@ -44,6 +44,11 @@ export interface RecordCollector {
   }): void;
   /** Partition count of a topic, for StreamPartitioners; undefined when unknown. */
   partitionsFor?(topic: string): number | undefined;
+  /**
+   * Whether the collector throws records of this topic away (a batch run's sinks, `--sinks drop`):
+   * true means it counted one more, and the sink node neither serializes nor sends the record.
+   */
+  discard?(topic: string): boolean;
 }
 
 /** Counters a task reports; the runtime maps them to Prometheus metrics. */
@@ -603,6 +608,7 @@ export class StreamTask {
             ? def.topic
             : def.topic(record.key, record.value, { ...this.current, timestamp: record.timestamp });
         const topic = resolveTopic(topicName);
+        if (collector.discard?.(topic)) return;
         let key: Buffer | null;
         let value: Buffer | null;
         try {
