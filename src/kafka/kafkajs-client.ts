@@ -53,7 +53,11 @@ import type {
 } from './client.ts';
 import { RebalanceInProgressError, type KafkaErrorKind } from './errors.ts';
 import { classifyKafkajsError } from './kafkajs-errors.ts';
+import { installFastRecordDecoder } from './kafkajs-record-decoder.ts';
 import { RejoinGuard } from './kafkajs-rejoin.ts';
+
+// Fetched records are decoded without kafkajs' BigInt Long per record (same results: see the module).
+installFastRecordDecoder();
 
 const {
   Kafka: KafkaJs,
