@@ -21,6 +21,12 @@ import { StoreChecksum, type ViewStorePartition } from './view-manifest.ts';
 
 /** Records per produce call: large enough to pipeline, small enough to bound memory. */
 const SEND_CHUNK = 20_000;
+/**
+ * Bytes per partition and fetch of a source range. A fetch's records are all decoded at once (tens
+ * of thousands of records per partition at 2 MiB), so larger fetches only raise the peak memory:
+ * measured on the bench inputs, 8 MiB cost ~120 MiB more RSS at 300k page views, for no CPU gain.
+ */
+const FETCH_BYTES_PER_PARTITION = 2 * 1024 * 1024;
 
 /** Reads the snapshot ranges (read_committed: aborted transactions are not part of the dataset). */
 export class KafkaSourceReader implements SourceReader {
@@ -32,6 +38,7 @@ export class KafkaSourceReader implements SourceReader {
       onBatch: (records, range, control) => handlers.onBatch(records, range, control),
       onRangeDone: (range, control) => handlers.onRangeDone(range, control),
       idleTimeoutMs: 120_000,
+      maxBytesPerPartition: FETCH_BYTES_PER_PARTITION,
     });
   }
 }

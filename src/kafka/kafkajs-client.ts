@@ -769,7 +769,7 @@ export class KafkajsClient implements KafkaClient {
       sessionTimeout: 10_000,
       heartbeatInterval: 1_000,
       maxWaitTimeInMs: 50,
-      maxBytesPerPartition: 8 * 1024 * 1024,
+      maxBytesPerPartition: options.maxBytesPerPartition ?? 8 * 1024 * 1024,
       maxBytes: 64 * 1024 * 1024,
       allowAutoTopicCreation: false,
     });
