@@ -40,6 +40,7 @@ import {
 import { PAGEVIEWS_TOPIC, SENTENCES_TOPIC, loadPageViews, loadSentences, recreateTopic } from './lib/load.ts';
 import { GroupJoinWatcher } from './lib/group-join.ts';
 import { OutputWatcher, verifyCounts } from './lib/output-watcher.ts';
+import { measureQueries, type QueryMeasurement } from './lib/query.ts';
 import { addRatios, markdown, type Measurement, type Report } from './lib/report.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url)).replace(/\/$/, '');
@@ -226,6 +227,8 @@ async function measureSystem(
         String(commitIntervalMs),
         '--application-id',
         applicationId,
+        '--http-port',
+        '0',
       ];
       env.BENCH_INPUT_TOPIC = expected.topic;
       env.BENCH_OUTPUT_TOPIC = output;
@@ -560,6 +563,7 @@ async function main(): Promise<number> {
 
     // 3. measure
     const measurements: Measurement[] = [];
+    let query: QueryMeasurement | undefined;
     const writeReport = (): Report => {
       addRatios(measurements);
       const report: Report = {
@@ -575,6 +579,7 @@ async function main(): Promise<number> {
         config,
         load,
         measurements,
+        ...(query ? { query } : {}),
       };
       writeFileSync(path.join(resultsDir, `bench-${stamp}.json`), `${JSON.stringify(report, null, 2)}\n`);
       writeFileSync(path.join(resultsDir, `bench-${stamp}.md`), markdown(report));
@@ -631,12 +636,36 @@ async function main(): Promise<number> {
       }
     }
 
+    // The query row: point-query latency over HTTP on a word-count worker.
+    if (config.systems.includes('query') && config.workloads.includes('word-count') && !interrupted) {
+      query = await measureQueries({
+        root: ROOT,
+        brokers,
+        admin,
+        inputTopic: expected.get('word-count')!.topic,
+        expected: expected.get('word-count')!.counts,
+        partitions: config.partitions,
+        logDir,
+        runTag,
+        rate: config.queryRate,
+        durationS: config.queryDurationS,
+        connections: config.queryConnections,
+        say,
+        cleanup,
+      });
+      say(
+        `  → query ${query.status}: p50 ${query.p50Ms} ms, p99 ${query.p99Ms} ms, p99.9 ${query.p999Ms} ms at ${Math.round(query.achievedRate)} requests/s` +
+          `${query.problems ? `: ${query.problems.join('; ')}` : ''}`,
+      );
+    }
+
     // 4. report
     const report = writeReport();
     process.stdout.write(`${markdown(report)}\n`);
     say(`results: ${path.join(resultsDir, `bench-${stamp}.{json,md}`)}; logs: ${logDir}`);
     const bad = measurements.filter((m) => m.status !== 'ok');
-    if (bad.length > 0) {
+    if (query && query.status !== 'ok') say(`FAILED: query row (${query.problems?.join('; ') ?? ''})`);
+    if (bad.length > 0 || (query && query.status !== 'ok')) {
       say(
         `FAILED: ${bad.map((m) => `${[m.system, m.workload, m.guarantee].filter(Boolean).join(' ')} (${m.status})`).join(', ')}`,
       );

@@ -1,7 +1,7 @@
 /** Benchmark settings from flags (`npm run bench -- --sentences 100000`) and BENCH_* environment variables. */
 import { parseArgs } from 'node:util';
 
-export type System = 'raw' | 'kafka-streams' | 'lambda-streams' | 'lambda-streams-batch';
+export type System = 'raw' | 'kafka-streams' | 'lambda-streams' | 'lambda-streams-batch' | 'query';
 export type Workload = 'word-count' | 'pageviews';
 export type Guarantee = 'at_least_once' | 'exactly_once';
 
@@ -27,9 +27,13 @@ export interface BenchConfig {
   keepTopics: boolean;
   /** Run the batch child with `node --cpu-prof` (profiles land in the run's log directory). */
   batchCpuProf: boolean;
+  /** The query row: requests/s asked for, seconds, connections. */
+  queryRate: number;
+  queryDurationS: number;
+  queryConnections: number;
 }
 
-const SYSTEMS: System[] = ['raw', 'kafka-streams', 'lambda-streams', 'lambda-streams-batch'];
+const SYSTEMS: System[] = ['raw', 'kafka-streams', 'lambda-streams', 'lambda-streams-batch', 'query'];
 const WORKLOADS: Workload[] = ['word-count', 'pageviews'];
 const GUARANTEES: Guarantee[] = ['at_least_once', 'exactly_once'];
 
@@ -58,7 +62,7 @@ export const USAGE = `npm run bench [-- options]
   --quick                 100 000 sentences and 100 000 page views (same as --sentences 100000 --pageviews 100000)
   --sentences <n>         sentences to load and count        (BENCH_SENTENCES, default 1 000 000)
   --pageviews <n>         page-view events to load and count (BENCH_PAGEVIEWS, default 1 000 000)
-  --systems <list>        raw,kafka-streams,lambda-streams,lambda-streams-batch (BENCH_SYSTEMS)
+  --systems <list>        raw,kafka-streams,lambda-streams,lambda-streams-batch,query (BENCH_SYSTEMS)
   --workloads <list>      word-count,pageviews               (BENCH_WORKLOADS)
   --guarantees <list>     at_least_once,exactly_once         (BENCH_GUARANTEES)
   --keep-topics           keep output and internal topics    (BENCH_KEEP_TOPICS=1)
@@ -67,7 +71,8 @@ export const USAGE = `npm run bench [-- options]
 More: BENCH_VOCABULARY (10000), BENCH_PAGES (50), BENCH_USERS (10000), BENCH_PAGEVIEW_MINUTES (10),
 BENCH_GRACE_MS (the page-view span), BENCH_PARTITIONS (4), BENCH_SEED (42),
 BENCH_COMMIT_INTERVAL_ALOS_MS (1000), BENCH_COMMIT_INTERVAL_EOS_MS (100), BENCH_TIMEOUT_S (900),
-BENCH_JAVA_OPTS ("-Xmx1g"), KAFKA_BROKERS (use that broker instead of starting one).`;
+BENCH_JAVA_OPTS ("-Xmx1g"), BENCH_QUERY_RATE (5000 requests/s), BENCH_QUERY_SECONDS (10),
+BENCH_QUERY_CONNECTIONS (10), KAFKA_BROKERS (use that broker instead of starting one).`;
 
 export function readConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): BenchConfig | 'help' {
   const { values } = parseArgs({
@@ -110,5 +115,8 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     javaOptions: (env.BENCH_JAVA_OPTS ?? '-Xmx1g').split(/\s+/).filter(Boolean),
     keepTopics: values['keep-topics'] === true || env.BENCH_KEEP_TOPICS === '1',
     batchCpuProf: values['batch-cpu-prof'] === true || env.BENCH_BATCH_CPU_PROF === '1',
+    queryRate: Math.max(1, integer('BENCH_QUERY_RATE', env.BENCH_QUERY_RATE, 5_000)),
+    queryDurationS: Math.max(1, integer('BENCH_QUERY_SECONDS', env.BENCH_QUERY_SECONDS, 10)),
+    queryConnections: Math.max(1, integer('BENCH_QUERY_CONNECTIONS', env.BENCH_QUERY_CONNECTIONS, 10)),
   };
 }

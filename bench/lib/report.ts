@@ -1,3 +1,5 @@
+import type { QueryMeasurement } from './query.ts';
+import { queryMarkdown } from './query.ts';
 /** The benchmark's results: one JSON document and one Markdown table per run, in bench/results/. */
 import type { BenchConfig, Guarantee, System, Workload } from './config.ts';
 
@@ -56,6 +58,8 @@ export interface Report {
   config: BenchConfig;
   load: Array<{ topic: string; records: number; ms: number; recordsPerSec: number }>;
   measurements: Measurement[];
+  /** The HTTP query row (word-count worker), when measured. */
+  query?: QueryMeasurement;
 }
 
 /**
@@ -163,5 +167,6 @@ export function markdown(report: Report): string {
       'From this one run, on this machine; not absolute claims.',
     '',
   );
+  if (report.query) lines.push(...queryMarkdown(report.query), '');
   return lines.join('\n');
 }

@@ -2,7 +2,7 @@
  * Reads a published view back: the records of one store partition, verified against the checksum
  * and count in its manifest. The serving layer loads views through this; tests compare them.
  */
-import type { KafkaAdmin, KafkaClient } from '../kafka/client.ts';
+import type { FetchRange, KafkaAdmin, KafkaClient } from '../kafka/client.ts';
 import { fromSessionChangelogKey } from '../state/session-key-schema.ts';
 import type { StoreRecord } from '../state/store-export.ts';
 import { timestampedSerde, type ValueAndTimestamp } from '../state/timestamped-serde.ts';
@@ -22,45 +22,78 @@ export async function readViewPartition(
   store: string,
   partition: number,
 ): Promise<StoreRecord[]> {
-  const entry = manifest.stores[store];
-  if (!entry) {
-    throw new ViewIntegrityError(
-      `view ${manifest.viewId} has no store '${store}' (it has ${Object.keys(manifest.stores).join(', ') || 'none'})`,
-    );
+  const read = await readViewPartitions(client, admin, manifest, [{ store, partition }]);
+  return read.get(`${store}:${partition}`)!;
+}
+
+/**
+ * The records of several store partitions of a view, read in one pass (one consumer), each verified
+ * against the record count and checksum of its manifest. Keyed "store:partition".
+ */
+export async function readViewPartitions(
+  client: KafkaClient,
+  admin: KafkaAdmin,
+  manifest: ViewManifest,
+  wanted: Array<{ store: string; partition: number }>,
+): Promise<Map<string, StoreRecord[]>> {
+  const ranges: FetchRange[] = [];
+  const parts = new Map<
+    string,
+    { store: string; partition: number; records: StoreRecord[]; checksum: StoreChecksum }
+  >();
+  const ends = new Map<string, Awaited<ReturnType<KafkaAdmin['endOffsets']>>>();
+  for (const { store, partition } of wanted) {
+    const entry = manifest.stores[store];
+    if (!entry) {
+      throw new ViewIntegrityError(
+        `view ${manifest.viewId} has no store '${store}' (it has ${Object.keys(manifest.stores).join(', ') || 'none'})`,
+      );
+    }
+    if (!entry.partitions.some((p) => p.partition === partition))
+      throw new ViewIntegrityError(`view ${manifest.viewId}: store '${store}' has no partition ${partition}`);
+    if (!ends.has(entry.topic)) ends.set(entry.topic, await admin.endOffsets(entry.topic));
+    const end = ends.get(entry.topic)!.find((o) => o.partition === partition);
+    if (!end)
+      throw new ViewIntegrityError(
+        `view ${manifest.viewId}: topic ${entry.topic} is missing partition ${partition}`,
+      );
+    parts.set(`${entry.topic}:${partition}`, {
+      store,
+      partition,
+      records: [],
+      checksum: new StoreChecksum(),
+    });
+    ranges.push({ topic: entry.topic, partition, fromOffset: end.low, toOffset: end.high });
   }
-  const expected = entry.partitions.find((p) => p.partition === partition);
-  if (!expected)
-    throw new ViewIntegrityError(`view ${manifest.viewId}: store '${store}' has no partition ${partition}`);
-  const end = (await admin.endOffsets(entry.topic)).find((o) => o.partition === partition);
-  if (!end)
-    throw new ViewIntegrityError(
-      `view ${manifest.viewId}: topic ${entry.topic} is missing partition ${partition}`,
-    );
-  const records: StoreRecord[] = [];
-  const checksum = new StoreChecksum();
-  await client.fetchRanges([{ topic: entry.topic, partition, fromOffset: end.low, toOffset: end.high }], {
+  await client.fetchRanges(ranges, {
     isolationLevel: 'read_committed',
-    onBatch: (batch) => {
+    onBatch: (batch, range) => {
+      const part = parts.get(`${range.topic}:${range.partition}`)!;
       for (const r of batch) {
         if (r.key === null || r.value === null) {
           throw new ViewIntegrityError(
-            `view ${manifest.viewId}: ${entry.topic}[${partition}]@${r.offset} has a null key or value`,
+            `view ${manifest.viewId}: ${range.topic}[${range.partition}]@${r.offset} has a null key or value`,
           );
         }
         const record = { key: r.key, value: r.value };
-        checksum.add(record);
-        records.push(record);
+        part.checksum.add(record);
+        part.records.push(record);
       }
     },
   });
-  const digest = checksum.digest();
-  if (checksum.records !== expected.records || digest !== expected.checksum) {
-    throw new ViewIntegrityError(
-      `view ${manifest.viewId}: ${entry.topic}[${partition}] holds ${checksum.records} records with checksum ${digest.slice(0, 12)}…, ` +
-        `the manifest says ${expected.records} with ${expected.checksum.slice(0, 12)}…; the view is damaged, run the batch again`,
-    );
+  const out = new Map<string, StoreRecord[]>();
+  for (const [id, part] of parts) {
+    const expected = manifest.stores[part.store]!.partitions.find((p) => p.partition === part.partition)!;
+    const digest = part.checksum.digest();
+    if (part.checksum.records !== expected.records || digest !== expected.checksum) {
+      throw new ViewIntegrityError(
+        `view ${manifest.viewId}: ${id} holds ${part.checksum.records} records with checksum ${digest.slice(0, 12)}…, ` +
+          `the manifest says ${expected.records} with ${expected.checksum.slice(0, 12)}…; the view is damaged, run the batch again`,
+      );
+    }
+    out.set(`${part.store}:${part.partition}`, part.records);
   }
-  return records;
+  return out;
 }
 
 /** A view record decoded with the store's serdes (windowed stores: the window start too). */

@@ -11,6 +11,7 @@ import { registerKafkaCommand } from './kafka-command.ts';
 import { registerWorkerCommand } from './worker-command.ts';
 import { registerDemoCommand } from './demo-command.ts';
 import { registerBatchCommand } from './batch-command.ts';
+import { registerQueryCommand } from './query-command.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
@@ -19,6 +20,7 @@ const COMMANDS: readonly RegisterCommand[] = [
   registerDescribeCommand,
   registerWorkerCommand,
   registerBatchCommand,
+  registerQueryCommand,
   registerDemoCommand,
 ];
 

@@ -1,11 +1,12 @@
 /**
- * `lambda-streams worker <topology-file>`: runs a topology as a speed-layer worker on Kafka until
- * SIGTERM/SIGINT, then finishes the current batch, commits, writes checkpoints and leaves the group.
+ * `lambda-streams worker <topology-file>`: runs a topology as a speed-layer worker on Kafka, with
+ * the serving layer (batch views merged with its state) behind an HTTP API, until SIGTERM/SIGINT;
+ * then finishes the current batch, commits, writes checkpoints and leaves the group.
  */
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 
-import type { KafkaStreams, ProcessingGuarantee } from '../runtime/kafka-streams.ts';
+import type { ProcessingGuarantee } from '../runtime/kafka-streams.ts';
 
 export interface WorkerOptions {
   brokers?: string;
@@ -14,6 +15,14 @@ export interface WorkerOptions {
   commitInterval?: number;
   applicationServer?: string;
   applicationId?: string;
+  /** Port of the worker's HTTP API (queries, /metrics, /health); 0: any free port. */
+  httpPort?: number;
+  /** Bind address of the HTTP API (default 127.0.0.1). */
+  httpHost?: string;
+  httpToken?: string;
+  /** false: no HTTP API (--no-http). */
+  http?: boolean;
+  /** Old name of --http-port. */
   metricsPort?: number;
   onBadRecord?: 'skip' | 'fail';
   numStandbyReplicas?: number;
@@ -43,64 +52,32 @@ export async function resolveBrokers(
   return { brokers: broker.brokers, stop: () => broker.stop() };
 }
 
-/** Serves GET /metrics (Prometheus text) and GET /health on the given port; returns a closer. */
-export async function serveMetrics(streams: KafkaStreams, port: number): Promise<() => Promise<void>> {
-  const http = await import('node:http');
-  const server = http.createServer((req, res) => {
-    void (async () => {
-      if (req.method === 'GET' && req.url === '/metrics') {
-        const body = await streams.metrics.scrape();
-        res.writeHead(200, { 'content-type': streams.metrics.contentType });
-        res.end(body);
-      } else if (req.method === 'GET' && req.url === '/health') {
-        const ok = streams.state === 'RUNNING' || streams.state === 'REBALANCING';
-        res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ state: streams.state, tasks: streams.localTasks().map((t) => t.id) }));
-      } else {
-        res.writeHead(404, { 'content-type': 'application/json' });
-        res.end(
-          JSON.stringify({ error: `no route ${req.method} ${req.url}; try GET /metrics or GET /health` }),
-        );
-      }
-    })().catch((err: unknown) => {
-      res.writeHead(500);
-      res.end(String(err));
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, resolve);
-  });
-  const address = server.address();
-  info(`metrics on http://localhost:${typeof address === 'object' && address ? address.port : port}/metrics`);
-  return () => new Promise<void>((resolve) => server.close(() => resolve()));
-}
-
 /**
  * Runs a worker until a signal (or a fatal error); resolves with the exit code. Exported for the demo
  * and tests.
  */
 export async function runWorker(file: string, options: WorkerOptions): Promise<number> {
-  const [{ loadTopologyFile }, { KafkaStreams }] = await Promise.all([
+  const [
+    { loadTopologyFile },
+    { KafkaStreams },
+    { startServing },
+    { createServingServer },
+    { DeferredQueryService },
+  ] = await Promise.all([
     import('./load-topology.ts'),
     import('../runtime/kafka-streams.ts'),
+    import('../serving/serving.ts'),
+    import('../serving/http/server.ts'),
+    import('../serving/deferred-query-service.ts'),
   ]);
+  const { DEFAULT_HTTP_PORT } = await import('../serving/http/limits.ts');
   const { definition, topology } = await loadTopologyFile(file);
   const broker = await resolveBrokers(options.brokers);
-  const streams = new KafkaStreams(topology, {
-    applicationId: options.applicationId ?? definition.applicationId,
-    brokers: broker.brokers,
-    stateDir: options.stateDir,
-    processingGuarantee: options.guarantee,
-    ...(options.commitInterval !== undefined ? { commitIntervalMs: options.commitInterval } : {}),
-    ...(options.applicationServer ? { applicationServer: options.applicationServer } : {}),
-    // A worker keeps going past a record it cannot read: logged with topic, partition and offset,
-    // counted as lambda_streams_dropped_records_total{reason="deserialization"}; the record stays in
-    // its topic. --on-bad-record fail stops instead (Kafka Streams' LogAndFail).
-    badRecordHandling: options.onBadRecord ?? 'skip',
-    ...(options.numStandbyReplicas !== undefined ? { numStandbyReplicas: options.numStandbyReplicas } : {}),
-  });
-  let stopMetrics: (() => Promise<void>) | undefined;
+  const httpEnabled = options.http !== false;
+  const httpHost = options.httpHost ?? '127.0.0.1';
+  let streams: InstanceType<typeof KafkaStreams> | undefined;
+  let serving: Awaited<ReturnType<typeof startServing>> | undefined;
+  let server: Awaited<ReturnType<typeof createServingServer>> | undefined;
   let signalled: (code: number) => void = () => {};
   const stopped = new Promise<number>((resolve) => (signalled = resolve));
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -109,22 +86,70 @@ export async function runWorker(file: string, options: WorkerOptions): Promise<n
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
-  streams.onError((error) => {
-    info(`stopping: ${error.message}`);
-    signalled(1);
-  });
   try {
-    if (options.metricsPort !== undefined) stopMetrics = await serveMetrics(streams, options.metricsPort);
+    // The HTTP API listens first: the group must learn this worker's application.server, and a port
+    // of 0 is only known once bound. Queries answer 503 until the worker has started.
+    const deferred = new DeferredQueryService(options.applicationServer);
+    let applicationServer = options.applicationServer;
+    if (httpEnabled) {
+      server = await createServingServer({
+        service: deferred,
+        host: httpHost,
+        port: options.httpPort ?? options.metricsPort ?? DEFAULT_HTTP_PORT,
+        ...(options.httpToken ? { token: options.httpToken } : {}),
+        scrapeMetrics: async () =>
+          streams
+            ? { contentType: streams.metrics.contentType, body: await streams.metrics.scrape() }
+            : { contentType: 'text/plain; version=0.0.4', body: '' },
+        health: () => ({
+          ok: streams?.state === 'RUNNING' || streams?.state === 'REBALANCING',
+          state: streams?.state ?? 'STARTING',
+          tasks: streams?.localTasks().map((t) => t.id) ?? [],
+          view: serving?.views.current?.ref ?? null,
+        }),
+      });
+      const port = new URL(server.url).port;
+      applicationServer ??= `${httpHost === '0.0.0.0' || httpHost === '::' ? (await import('node:os')).hostname() : httpHost}:${port}`;
+      info(
+        `HTTP API on ${server.url} (application.server ${applicationServer}); metrics on ${server.url}/metrics`,
+      );
+    }
+    streams = new KafkaStreams(topology, {
+      applicationId: options.applicationId ?? definition.applicationId,
+      brokers: broker.brokers,
+      stateDir: options.stateDir,
+      processingGuarantee: options.guarantee,
+      ...(options.commitInterval !== undefined ? { commitIntervalMs: options.commitInterval } : {}),
+      ...(applicationServer ? { applicationServer } : {}),
+      // A worker keeps going past a record it cannot read: logged with topic, partition and offset,
+      // counted as lambda_streams_dropped_records_total{reason="deserialization"}; the record stays in
+      // its topic. --on-bad-record fail stops instead (Kafka Streams' LogAndFail).
+      badRecordHandling: options.onBadRecord ?? 'skip',
+      ...(options.numStandbyReplicas !== undefined ? { numStandbyReplicas: options.numStandbyReplicas } : {}),
+    });
+    streams.onError((error) => {
+      info(`stopping: ${error.message}`);
+      signalled(1);
+    });
     await streams.start();
+    serving = await startServing(streams, {
+      stateDir: options.stateDir,
+      ...(applicationServer ? { endpoint: applicationServer } : {}),
+    });
+    const queries = serving.queries;
+    // The engine knows this worker by its application.server; the deferred one answers through it.
+    deferred.resolve(queries);
     info(`worker ${definition.applicationId} running on ${broker.brokers.join(',')} (${options.guarantee})`);
     const code = await stopped;
+    await serving.close();
     await streams.close();
     return streams.error ? 1 : code;
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
-    await streams.close();
-    await stopMetrics?.();
+    await serving?.close().catch(() => {});
+    await streams?.close();
+    await server?.close();
     await broker.stop();
   }
 }
@@ -153,9 +178,23 @@ export function registerWorkerCommand(program: Command): void {
       'commit interval (default 100 ms exactly_once, 30 000 ms at_least_once)',
       parsePositiveInt,
     )
-    .option('--application-server <host:port>', 'endpoint of this worker for the serving layer')
+    .option(
+      '--application-server <host:port>',
+      'how other workers reach this one (default: the HTTP API address; set it when binding 0.0.0.0 behind NAT)',
+    )
     .option('--application-id <id>', "override the topology file's application id")
-    .option('--metrics-port <port>', 'serve Prometheus metrics on this port', parsePositiveInt)
+    .option(
+      '--http-port <port>',
+      "port of the worker's HTTP API: queries, /metrics, /health (default 7070; 0: any free port)",
+      parsePositiveInt,
+    )
+    .option('--http-host <host>', 'bind address of the HTTP API (default 127.0.0.1: this machine only)')
+    .option(
+      '--http-token <token>',
+      'require Authorization: Bearer <token> on every route but /health (default: LAMBDA_STREAMS_HTTP_TOKEN)',
+    )
+    .option('--no-http', 'no HTTP API (no queries, no /metrics)')
+    .option('--metrics-port <port>', 'old name of --http-port', parsePositiveInt)
     .addOption(
       new Option(
         '--on-bad-record <action>',
@@ -171,6 +210,8 @@ export function registerWorkerCommand(program: Command): void {
     )
     .action(async (file: string, opts: WorkerOptions) => {
       if (!opts.brokers && process.env.KAFKA_BROKERS) opts.brokers = process.env.KAFKA_BROKERS;
+      if (!opts.httpToken && process.env.LAMBDA_STREAMS_HTTP_TOKEN)
+        opts.httpToken = process.env.LAMBDA_STREAMS_HTTP_TOKEN;
       process.exitCode = await runWorker(file, opts);
     });
 }

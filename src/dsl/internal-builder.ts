@@ -84,6 +84,31 @@ export class InternalStreamsBuilder {
     return builder;
   }
 
+  /**
+   * Builds a session store for a session-windowed aggregation (aggregates kept as they are, without
+   * timestamps, as Kafka Streams' session stores).
+   */
+  sessionStore<K, V>(
+    name: string,
+    materialized: Materialized<K, V> | undefined,
+    keySerde: Serde<K> | undefined,
+    valueSerde: Serde<V> | undefined,
+    retentionMs: number,
+  ): StoreBuilder {
+    const supplier =
+      materialized?.storeType === 'in-memory'
+        ? Stores.inMemorySessionStore(name, retentionMs)
+        : Stores.persistentSessionStore(name, retentionMs);
+    return this.applyFlags(
+      Stores.sessionStoreBuilder(
+        supplier,
+        keySerde ?? this.defaultSerde(),
+        valueSerde ?? this.defaultSerde(),
+      ),
+      materialized,
+    );
+  }
+
   /** The serde used where none is given (msgpack unless StreamsBuilder was given another). */
   defaultSerde<T>(): Serde<T> {
     return this.topology.defaultSerde as Serde<T>;

@@ -1,7 +1,6 @@
 import type { Serde } from '../serde/serde.ts';
 import { Serdes } from '../serde/index.ts';
-import { Stores } from '../state/index.ts';
-import type { StoreBuilder, Windowed } from '../state/types.ts';
+import type { Windowed } from '../state/types.ts';
 import { WindowedGroupedBase } from './grouped-base.ts';
 import { KTable } from './ktable.ts';
 import type { Materialized, Merger, Named } from './options.ts';
@@ -13,7 +12,8 @@ import { sessionWindowAggregateProcessor } from './processors/session-window-agg
  * A grouped stream cut into session windows (Kafka Streams' SessionWindowedKStream): per key,
  * activity separated by less than the inactivity gap forms one session, and sessions merge when a
  * record bridges them. Results are KTables keyed by Windowed<K> whose window is the session
- * [start, end], both ends inclusive. Session stores have no cache: every update is forwarded.
+ * [start, end], both ends inclusive. Where caching is on, updates are forwarded deduplicated when the
+ * session store's cache flushes (at commit), as Kafka Streams does.
  */
 export class SessionWindowedKStream<K, V> extends WindowedGroupedBase<K, V, SessionWindows> {
   /** Counts records per session (records with null values count too, as in Kafka Streams). */
@@ -91,19 +91,7 @@ export class SessionWindowedKStream<K, V> extends WindowedGroupedBase<K, V, Sess
         `Store '${storeName}': retention (${retentionMs} ms) must be at least inactivity gap + grace (${minimum} ms)`,
       );
     }
-    const supplier =
-      materialized?.storeType === 'in-memory'
-        ? Stores.inMemorySessionStore(storeName, retentionMs)
-        : Stores.persistentSessionStore(storeName, retentionMs);
-    const storeBuilder = Stores.sessionStoreBuilder(
-      supplier,
-      keySerde ?? this.builder.defaultSerde<K>(),
-      valueSerde ?? this.builder.defaultSerde<VA>(),
-    );
-    const built: StoreBuilder =
-      materialized?.loggingEnabled === false
-        ? storeBuilder.withLoggingDisabled()
-        : storeBuilder.withLoggingEnabled(materialized?.changelogConfig ?? {});
+    const built = this.builder.sessionStore(storeName, materialized, keySerde, valueSerde, retentionMs);
     this.builder.topology.addStateStore(built);
     this.builder.topology.storeMetadata.set(storeName, {
       timestamped: false,

@@ -244,27 +244,81 @@ function toPartitionAssigner(assignor: GroupAssignor): PartitionAssigner {
   });
 }
 
+/** True when a kafkajs error (or one it wraps) says a topic or partition is unknown. */
+function isUnknownTopicError(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e && typeof e === 'object' && depth < 6; depth++) {
+    if ((e as { type?: unknown }).type === 'UNKNOWN_TOPIC_OR_PARTITION') return true;
+    if (/does not host this topic-partition/.test(String((e as { message?: unknown }).message ?? '')))
+      return true;
+    e = (e as { cause?: unknown }).cause ?? (e as { originalError?: unknown }).originalError;
+  }
+  return false;
+}
+
 class KafkajsAdmin implements KafkaAdmin {
-  constructor(private readonly admin: Admin) {}
+  /**
+   * A kafkajs admin refreshes the metadata of every topic it ever touched, so once one of them is
+   * deleted (a retired batch view, say) every later call fails with UNKNOWN_TOPIC_OR_PARTITION. Such
+   * a failure is retried once on a fresh admin; a topic that is really missing fails again.
+   */
+  private admin: Admin;
+
+  constructor(
+    admin: Admin,
+    private readonly fresh: () => Promise<Admin>,
+  ) {
+    this.admin = admin;
+  }
+
+  /**
+   * Runs an admin request; retries it (a few times, 200 ms apart) when the broker answers with a
+   * retriable error kafkajs' admin does not retry itself, such as NOT_LEADER_OR_FOLLOWER for a topic
+   * created a moment ago, and once on a fresh admin after UNKNOWN_TOPIC_OR_PARTITION.
+   */
+  private async call<T>(fn: (admin: Admin) => Promise<T>): Promise<T> {
+    let freshTried = false;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn(this.admin);
+      } catch (error) {
+        if (isUnknownTopicError(error) && !freshTried) {
+          freshTried = true;
+          const stale = this.admin;
+          this.admin = await this.fresh();
+          await stale.disconnect().catch(() => {});
+          continue;
+        }
+        if (attempt >= 5 || (error as { retriable?: unknown }).retriable !== true) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+  }
 
   async createTopics(topics: NewTopic[]): Promise<string[]> {
     if (topics.length === 0) return [];
-    const existing = new Set(await this.admin.listTopics());
+    const existing = new Set(await this.call((a) => a.listTopics()));
     const missing = topics.filter((t) => !existing.has(t.name));
     if (missing.length === 0) return [];
     try {
-      await this.admin.createTopics({
-        waitForLeaders: true,
-        topics: missing.map((t) => ({
-          topic: t.name,
-          numPartitions: t.partitions,
-          replicationFactor: t.replicationFactor ?? -1,
-          configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
-        })),
-      });
+      await this.call((a) =>
+        a.createTopics({
+          waitForLeaders: true,
+          topics: missing.map((t) => ({
+            topic: t.name,
+            numPartitions: t.partitions,
+            replicationFactor: t.replicationFactor ?? -1,
+            configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
+          })),
+        }),
+      );
     } catch (error) {
-      // Another instance may have created them at the same time.
-      if ((error as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') {
+      const type = (error as { type?: string }).type;
+      if (type === 'UNKNOWN_TOPIC_OR_PARTITION') {
+        // kafkajs' wait for leaders gives up when a just-created topic is not in the metadata yet
+        // (a busy broker); the topics were created: wait until every partition has a leader.
+        await this.waitForLeaders(missing);
+      } else if (type !== 'TOPIC_ALREADY_EXISTS') {
+        // Another instance may have created them at the same time.
         const nested = (error as { errors?: Array<{ type?: string }> }).errors;
         if (!nested || !nested.every((e) => e.type === 'TOPIC_ALREADY_EXISTS')) throw error;
       }
@@ -272,48 +326,71 @@ class KafkajsAdmin implements KafkaAdmin {
     return missing.map((t) => t.name);
   }
 
+  private async waitForLeaders(topics: NewTopic[], timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const metadata = await this.call((a) => a.fetchTopicMetadata({ topics: topics.map((t) => t.name) }));
+        const ready = metadata.topics.every(
+          (t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0),
+        );
+        if (ready && metadata.topics.length === topics.length) return;
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+      }
+      if (Date.now() > deadline) {
+        throw new Error(
+          `topics ${topics.map((t) => t.name).join(', ')} have no leader after ${timeoutMs} ms`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
   async partitionCounts(topics: string[]): Promise<Map<string, number>> {
     const counts = new Map<string, number>();
     if (topics.length === 0) return counts;
-    const existing = new Set(await this.admin.listTopics());
+    const existing = new Set(await this.call((a) => a.listTopics()));
     const present = [...new Set(topics)].filter((t) => existing.has(t));
     if (present.length === 0) return counts;
-    const metadata = await this.admin.fetchTopicMetadata({ topics: present });
+    const metadata = await this.call((a) => a.fetchTopicMetadata({ topics: present }));
     for (const t of metadata.topics) counts.set(t.name, t.partitions.length);
     return counts;
   }
 
   listTopics(): Promise<string[]> {
-    return this.admin.listTopics();
+    return this.call((a) => a.listTopics());
   }
 
   async endOffsets(topic: string): Promise<PartitionEndOffsets[]> {
-    const offsets = await this.admin.fetchTopicOffsets(topic);
+    const offsets = await this.call((a) => a.fetchTopicOffsets(topic));
     return offsets
       .map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) }))
       .sort((a, b) => a.partition - b.partition);
   }
 
   async committedOffsets(groupId: string, topics: string[]): Promise<TopicPartitionOffset[]> {
-    const result = await this.admin.fetchOffsets({ groupId, topics });
+    const result = await this.call((a) => a.fetchOffsets({ groupId, topics }));
     return result.flatMap((t) =>
       t.partitions.map((p) => ({ topic: t.topic, partition: p.partition, offset: Number(p.offset) })),
     );
   }
 
   async deleteTopics(topics: string[]): Promise<void> {
-    if (topics.length > 0) await this.admin.deleteTopics({ topics });
+    if (topics.length > 0) await this.call((a) => a.deleteTopics({ topics }));
   }
 
   async topicConfigs(topics: string[]): Promise<Map<string, Record<string, string>>> {
     const configs = new Map<string, Record<string, string>>();
-    const existing = new Set(await this.admin.listTopics());
+    const existing = new Set(await this.call((a) => a.listTopics()));
     const present = [...new Set(topics)].filter((t) => existing.has(t));
     if (present.length === 0) return configs;
-    const described = await this.admin.describeConfigs({
-      includeSynonyms: false,
-      resources: present.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })),
-    });
+    const described = await this.call((a) =>
+      a.describeConfigs({
+        includeSynonyms: false,
+        resources: present.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })),
+      }),
+    );
     for (const resource of described.resources) {
       const entries: Record<string, string> = {};
       for (const entry of resource.configEntries) entries[entry.configName] = entry.configValue;
@@ -323,11 +400,11 @@ class KafkajsAdmin implements KafkaAdmin {
   }
 
   async deleteGroups(groupIds: string[]): Promise<void> {
-    if (groupIds.length > 0) await this.admin.deleteGroups(groupIds);
+    if (groupIds.length > 0) await this.call((a) => a.deleteGroups(groupIds));
   }
 
   async groupAssignments(groupId: string): Promise<GroupMemberAssignment[]> {
-    const { groups } = await this.admin.describeGroups([groupId]);
+    const { groups } = await this.call((a) => a.describeGroups([groupId]));
     const group = groups[0];
     if (!group) return [];
     return group.members.map((m) => {
@@ -727,9 +804,12 @@ export class KafkajsClient implements KafkaClient {
   }
 
   async admin(): Promise<KafkaAdmin> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    return new KafkajsAdmin(admin);
+    const connect = async (): Promise<Admin> => {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      return admin;
+    };
+    return new KafkajsAdmin(await connect(), connect);
   }
 
   async producer(options: ProducerOptions = {}): Promise<KafkaProducer> {

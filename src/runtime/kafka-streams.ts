@@ -203,6 +203,21 @@ export class KafkaStreams {
     }));
   }
 
+  /** One active task of this instance by id (a query's partition), or undefined. */
+  activeTask(id: string): ActiveTaskView | undefined {
+    const t = this.thread?.tasks.tasks.get(id);
+    return t
+      ? {
+          id: t.id,
+          partition: t.partition,
+          subtopology: t.sub.id,
+          sourceTopics: t.sub.sourceTopics,
+          task: t.task,
+          restoring: t.restoring !== undefined,
+        }
+      : undefined;
+  }
+
   /** Standby replicas' stores by task id (stale reads). */
   standbyStores(): Map<string, ReadonlyMap<string, StateStore>> {
     return new Map([...(this.thread?.tasks.standbys.values() ?? [])].map((s) => [s.id, s.stores]));

@@ -9,7 +9,9 @@ import type { Logger } from 'pino';
 import { defaultPartition } from '../kafka/partitioner.ts';
 import type { KafkaStreams } from '../runtime/kafka-streams.ts';
 import type { Serde } from '../serde/serde.ts';
-import type { StateStore } from '../state/types.ts';
+import { fromSessionChangelogKey } from '../state/session-key-schema.ts';
+import type { SessionBytesStore, StateStore, WindowBytesStore } from '../state/types.ts';
+import { fromChangelogKey as fromWindowChangelogKey } from '../state/window-key-schema.ts';
 import type { StoreMetadata, Topology } from '../topology/topology.ts';
 import {
   candidateKeys,
@@ -243,6 +245,75 @@ export class LocalQueryService implements QueryService {
     return this.answer([partition], entry, stale, sessions);
   }
 
+  /**
+   * Merged windows of every key of this worker's partitions with key in [keyFrom, keyTo] (serialized;
+   * undefined: unbounded) and start in [fromMs, toMs], by key bytes then start (Kafka Streams'
+   * fetchKeyRange / fetchAll over local stores).
+   */
+  localWindows(
+    store: string,
+    keyFrom: Buffer | undefined,
+    keyTo: Buffer | undefined,
+    fromMs: number,
+    toMs: number,
+  ): WindowEntry[] {
+    const entry = this.entry(store);
+    if (entry.info.kind !== 'window')
+      throw new BadQueryError(`store '${store}' is a ${entry.info.kind} store, not a window store`);
+    const size = entry.meta.window?.sizeMs ?? 0;
+    const out: WindowEntry[] = [];
+    for (const { sources, keyBytes } of this.localKeys(entry, keyFrom, keyTo, (s) =>
+      windowKeysOf(s, fromMs, toMs),
+    )) {
+      const key = entry.keySerde.deserialize(keyBytes);
+      for (const w of mergedWindows(sources, key, keyBytes, fromMs, toMs))
+        out.push({ key, start: w.start, end: w.start + size, value: w.value });
+    }
+    return out;
+  }
+
+  /** Sessions of every key of this worker's partitions with key in [keyFrom, keyTo], by key bytes. */
+  localSessions(store: string, keyFrom: Buffer | undefined, keyTo: Buffer | undefined): SessionEntry[] {
+    const entry = this.entry(store);
+    if (entry.info.kind !== 'session')
+      throw new BadQueryError(`store '${store}' is a ${entry.info.kind} store, not a session store`);
+    const out: SessionEntry[] = [];
+    for (const { sources, keyBytes } of this.localKeys(entry, keyFrom, keyTo, sessionKeysOf)) {
+      const key = entry.keySerde.deserialize(keyBytes);
+      for (const s of mergedSessions(sources, key, keyBytes))
+        out.push({ key, start: s.start, end: s.end, value: s.value });
+    }
+    return out;
+  }
+
+  /** Keys (serialized) of the local partitions that may hold windows or sessions, each with its sources. */
+  private localKeys(
+    entry: StoreEntry,
+    keyFrom: Buffer | undefined,
+    keyTo: Buffer | undefined,
+    keysOf: (store: StateStore) => Buffer[],
+  ): Array<{ sources: PartitionSources; keyBytes: Buffer }> {
+    const inRange = (k: Buffer): boolean =>
+      (keyFrom === undefined || Buffer.compare(k, keyFrom) >= 0) &&
+      (keyTo === undefined || Buffer.compare(k, keyTo) <= 0);
+    const out: Array<{ sources: PartitionSources; keyBytes: Buffer }> = [];
+    for (const partition of this.localPartitions(entry)) {
+      const { sources } = this.sources(entry, partition, {});
+      const keys = new Map<string, Buffer>();
+      const add = (k: Buffer): void => {
+        if (inRange(k)) keys.set(k.toString('latin1'), k);
+      };
+      keysOf(sources.speed).forEach(add);
+      if (sources.view) keysOf(sources.view).forEach(add);
+      if (sources.view && sources.delta) {
+        for (const k of sources.delta.keysSince(sources.boundaryBucket))
+          add(entry.info.kind === 'window' ? fromWindowChangelogKey(k).key : fromSessionChangelogKey(k).key);
+      }
+      for (const keyBytes of [...keys.values()].sort(Buffer.compare)) out.push({ sources, keyBytes });
+    }
+    return out.sort((a, b) => Buffer.compare(a.keyBytes, b.keyBytes));
+  }
+
   position(): Position & { view: ViewRef | null; lagMs: number | undefined } {
     const tasks = this.config.streams.activeTasks();
     const position = this.positionOf(
@@ -272,7 +343,7 @@ export class LocalQueryService implements QueryService {
 
   private metadataForPartition(entry: StoreEntry, partition: number): KeyMetadata {
     const task = `${entry.subtopology}_${partition}`;
-    const local = this.config.streams.activeTasks().some((t) => t.id === task);
+    const local = this.config.streams.activeTask(task) !== undefined;
     const active = this.activeHosts.get(task) ?? (local ? this.endpoint : undefined);
     return {
       store: entry.info.name,
@@ -299,7 +370,7 @@ export class LocalQueryService implements QueryService {
   ): { sources: PartitionSources; stale: boolean } {
     const name = entry.info.name;
     const taskId = `${entry.subtopology}_${partition}`;
-    const task = this.config.streams.activeTasks().find((t) => t.id === taskId);
+    const task = this.config.streams.activeTask(taskId);
     const view = this.config.views.current;
     const viewStore = view && view.manifest.stores[name] ? view.store(name, partition) : undefined;
     if (!task) {
@@ -379,4 +450,18 @@ export class LocalQueryService implements QueryService {
     }
     return { offsets, lagRecords };
   }
+}
+
+/** Serialized keys with a window starting in [fromMs, toMs] in a window store. */
+function windowKeysOf(store: StateStore, fromMs: number, toMs: number): Buffer[] {
+  const bytes = (store as unknown as { inner: WindowBytesStore }).inner;
+  return [...bytes.fetchKeyRange(undefined, undefined, fromMs, toMs)].map((e) => e.key);
+}
+
+/** Serialized keys with a live session in a session store. */
+function sessionKeysOf(store: StateStore): Buffer[] {
+  const bytes = (store as unknown as { inner: SessionBytesStore }).inner;
+  return [...bytes.findSessions(undefined, undefined, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)].map(
+    (e) => e.key,
+  );
 }

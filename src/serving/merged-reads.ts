@@ -56,7 +56,7 @@ export function mergedGet(src: PartitionSources, key: unknown, keyBytes: Buffer)
       acc = acc === undefined ? partial : meta.merge(key, acc, partial);
     return acc;
   }
-  return delta.entriesOf(keyBytes, src.boundaryBucket).length > 0 ? unwrap(meta, speed.get(key)) : batch;
+  return delta.changedSince(keyBytes, src.boundaryBucket) ? unwrap(meta, speed.get(key)) : batch;
 }
 
 /** Serialized keys in [from, to] (undefined: unbounded) that may have a merged value, sorted. */
@@ -116,10 +116,9 @@ export function mergedWindows(
       for (const partial of delta.partialsOf(windowKey, src.boundaryBucket))
         value = value === undefined ? partial : meta.merge(key, value, partial);
     } else {
-      value =
-        delta.entriesOf(windowKey, src.boundaryBucket).length > 0
-          ? unwrap(meta, speed.fetch(key, start))
-          : fromBatch;
+      value = delta.changedSince(windowKey, src.boundaryBucket)
+        ? unwrap(meta, speed.fetch(key, start))
+        : fromBatch;
     }
     if (value !== undefined) out.push({ start, value });
   }
@@ -143,8 +142,8 @@ export function mergedSessions(src: PartitionSources, key: unknown, keyBytes: Bu
   const all = (store: SessionStore<unknown, unknown>): MergedSession[] =>
     [...store.fetch(key)].map(({ key: w, value }) => ({ start: w.window.start, end: w.window.end, value }));
   if (!view || !delta) return all(speed);
-  const changed = all(speed).filter(
-    (s) => delta.entriesOf(toSessionChangelogKey(keyBytes, s.start, s.end), src.boundaryBucket).length > 0,
+  const changed = all(speed).filter((s) =>
+    delta.changedSince(toSessionChangelogKey(keyBytes, s.start, s.end), src.boundaryBucket),
   );
   const kept = all(view as SessionStore<unknown, unknown>).filter(
     (s) => !changed.some((c) => c.start <= s.end && s.start <= c.end),

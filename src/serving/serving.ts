@@ -19,6 +19,7 @@ import type {
 } from '../state/types.ts';
 import { LocalQueryService } from './local-query-service.ts';
 import { NotLocalError, StoreNotReadyError, UnknownStoreError, type QueryService } from './query-service.ts';
+import { ServingMetrics } from './serving-metrics.ts';
 import { ViewLoader, type LoadedView } from './view-loader.ts';
 
 export interface ServingOptions {
@@ -42,7 +43,8 @@ export async function startServing(streams: KafkaStreams, options: ServingOption
   if (!client) throw new Error('startServing: start the KafkaStreams instance first');
   const log = options.log ?? childLogger({ component: 'serving', applicationId: streams.applicationId });
   const admin = await client.admin();
-  const views = new ViewLoader({
+  const metrics = new ServingMetrics(streams, () => views.current);
+  const views: ViewLoader = new ViewLoader({
     streams,
     client,
     admin,
@@ -50,7 +52,12 @@ export async function startServing(streams: KafkaStreams, options: ServingOption
     applicationId: streams.applicationId,
     stateDir: options.stateDir,
     log,
-    ...(options.onSwap ? { onSwap: options.onSwap } : {}),
+    onSwap: (view, loadMs) => {
+      metrics.swapped(view, loadMs);
+      options.onSwap?.(view, loadMs);
+    },
+    onLoadFailure: () => metrics.loadFailures.inc(),
+    onLateRecord: (topic) => metrics.lateRecords.inc({ topic }),
   });
   const partitions = streams.subTopologyPartitions();
   const queries = new LocalQueryService(
@@ -79,7 +86,7 @@ export async function startServing(streams: KafkaStreams, options: ServingOption
 
 /** Read-only stores over this instance's partitions, answering merged values (Kafka Streams' IQ). */
 class QueryStoreProvider implements StoreProvider {
-  constructor(private readonly queries: QueryService) {}
+  constructor(private readonly queries: LocalQueryService) {}
 
   store<T>(parameters: StoreQueryParameters<T>): T {
     const { storeName: name, queryableStoreType: type } = parameters;
@@ -155,20 +162,24 @@ class QueryStoreProvider implements StoreProvider {
         const out = windows.map((w) => ({ windowStart: w.start, value: w.value }));
         return (backward ? out.reverse() : out)[Symbol.iterator]();
       };
-      const unsupported = (): never => {
-        throw new InvalidStateStoreError(
-          name,
-          'key-range window scans are not served yet; fetch one key at a time',
-        );
+      const scan = (from: unknown, to: unknown, timeFrom: number, timeTo: number) => {
+        const keyBytes = (k: unknown): Buffer | undefined =>
+          k === undefined ? undefined : q.serializeKey(name, k);
+        const entries = local(() => q.localWindows(name, keyBytes(from), keyBytes(to), timeFrom, timeTo), []);
+        const out = entries.map((w) => ({
+          key: { key: w.key, window: { start: w.start, end: w.end } },
+          value: w.value,
+        }));
+        return out[Symbol.iterator]();
       };
       const store: ReadOnlyWindowStore<unknown, unknown> = {
         fetch: (key, windowStart) =>
           local(() => q.fetchWindows(name, key, windowStart, windowStart, stale).result, [])[0]?.value,
         fetchRange: (key, from, to) => fetchRange(key, from, to, false),
         backwardFetchRange: (key, from, to) => fetchRange(key, from, to, true),
-        fetchKeyRange: unsupported,
-        fetchAll: unsupported,
-        all: unsupported,
+        fetchKeyRange: (from, to, timeFrom, timeTo) => scan(from, to, timeFrom, timeTo),
+        fetchAll: (timeFrom, timeTo) => scan(undefined, undefined, timeFrom, timeTo),
+        all: () => scan(undefined, undefined, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
       };
       return store as T;
     }
@@ -179,11 +190,13 @@ class QueryStoreProvider implements StoreProvider {
       }));
     const within = (key: unknown, earliestEnd: number, latestStart: number) =>
       sessions(key).filter((s) => s.key.window.end >= earliestEnd && s.key.window.start <= latestStart);
-    const unsupported = (): never => {
-      throw new InvalidStateStoreError(
-        name,
-        'key-range session scans are not served yet; fetch one key at a time',
-      );
+    const sessionScan = (from: unknown, to: unknown): Array<KeyValue<Windowed<unknown>, unknown>> => {
+      const keyBytes = (k: unknown): Buffer | undefined =>
+        k === undefined ? undefined : q.serializeKey(name, k);
+      return local(() => q.localSessions(name, keyBytes(from), keyBytes(to)), []).map((s) => ({
+        key: { key: s.key, window: { start: s.start, end: s.end } },
+        value: s.value,
+      }));
     };
     const store: ReadOnlySessionStore<unknown, unknown> = {
       fetch: (key) => sessions(key)[Symbol.iterator](),
@@ -194,8 +207,13 @@ class QueryStoreProvider implements StoreProvider {
         within(key, earliestEnd, latestStart).reverse()[Symbol.iterator](),
       fetchSession: (key, start, end) =>
         sessions(key).find((s) => s.key.window.start === start && s.key.window.end === end)?.value,
-      findSessionsInRange: unsupported,
-      fetchRange: unsupported,
+      findSessionsInRange: (from, to, earliestEnd, latestStart) => {
+        const found = sessionScan(from, to).filter(
+          (s) => s.key.window.end >= earliestEnd && s.key.window.start <= latestStart,
+        );
+        return found[Symbol.iterator]();
+      },
+      fetchRange: (from, to) => sessionScan(from, to)[Symbol.iterator](),
     };
     return store as T;
   }

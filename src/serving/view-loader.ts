@@ -19,7 +19,7 @@ import {
   decodeManifest,
   type ViewManifest,
 } from '../batch/view-manifest.ts';
-import { readViewPartition } from '../batch/view-reader.ts';
+import { readViewPartitions } from '../batch/view-reader.ts';
 import type { KafkaAdmin, KafkaClient, PartitionReader } from '../kafka/client.ts';
 import type { KafkaStreams } from '../runtime/kafka-streams.ts';
 import type { RestorableStateStore, StateStore } from '../state/types.ts';
@@ -59,34 +59,39 @@ export class LoadedView {
     return this.stores.get(store)?.get(partition);
   }
 
-  /** Reads one store partition from Kafka (checksum verified) into a local store. */
+  /** Reads store partitions from Kafka in one pass (checksums verified) into local stores. */
   async load(
     client: KafkaClient,
     admin: KafkaAdmin,
     topology: Topology,
-    store: string,
-    partition: number,
+    wanted: Array<{ store: string; partition: number }>,
   ): Promise<number> {
-    if (this.has(store, partition)) return 0;
-    const records = await readViewPartition(client, admin, this.manifest, store, partition);
-    const local = topology
-      .storeBuilder(store)
-      .withLoggingDisabled()
-      .withCachingDisabled()
-      .build() as RestorableStateStore;
-    await local.init({
-      applicationId: this.manifest.applicationId,
-      taskId: `view-${partition}`,
-      taskDir: path.join(this.dir, `${store}-${partition}`),
-      currentTimestamp: () => -1,
-    });
-    for (let i = 0; i < records.length; i += RESTORE_CHUNK)
-      local.restoreBatch(records.slice(i, i + RESTORE_CHUNK));
-    await local.flush();
-    let partitions = this.stores.get(store);
-    if (!partitions) this.stores.set(store, (partitions = new Map()));
-    partitions.set(partition, local);
-    return records.length;
+    const missing = wanted.filter((w) => !this.has(w.store, w.partition));
+    if (missing.length === 0) return 0;
+    const read = await readViewPartitions(client, admin, this.manifest, missing);
+    let count = 0;
+    for (const { store, partition } of missing) {
+      const records = read.get(`${store}:${partition}`)!;
+      const local = topology
+        .storeBuilder(store)
+        .withLoggingDisabled()
+        .withCachingDisabled()
+        .build() as RestorableStateStore;
+      await local.init({
+        applicationId: this.manifest.applicationId,
+        taskId: `view-${partition}`,
+        taskDir: path.join(this.dir, `${store}-${partition}`),
+        currentTimestamp: () => -1,
+      });
+      for (let i = 0; i < records.length; i += RESTORE_CHUNK)
+        local.restoreBatch(records.slice(i, i + RESTORE_CHUNK));
+      await local.flush();
+      let partitions = this.stores.get(store);
+      if (!partitions) this.stores.set(store, (partitions = new Map()));
+      partitions.set(partition, local);
+      count += records.length;
+    }
+    return count;
   }
 
   async close(): Promise<void> {
@@ -108,6 +113,10 @@ export interface ViewLoaderConfig {
   log: Logger;
   /** Called after each swap (metrics). */
   onSwap?: (view: LoadedView, loadMs: number) => void;
+  /** Called when a view fails to load (metrics). */
+  onLoadFailure?: (manifest: ViewManifest, error: Error) => void;
+  /** A source record arrived after the view's snapshot for a bucket the view covers (metrics). */
+  onLateRecord?: (topic: string) => void;
 }
 
 export class ViewLoader {
@@ -204,13 +213,12 @@ export class ViewLoader {
         )
       : this.current!;
     try {
-      let records = 0;
+      const wanted: Array<{ store: string; partition: number }> = [];
       for (const task of streams.activeTasks()) {
-        for (const store of task.task.stores.keys()) {
-          if (!manifest.stores[store]) continue;
-          records += await view.load(client, admin, topology, store, task.partition);
-        }
+        for (const store of task.task.stores.keys())
+          if (manifest.stores[store]) wanted.push({ store, partition: task.partition });
       }
+      const records = await view.load(client, admin, topology, wanted);
       this.lastError = undefined;
       if (!isNew) {
         if (records > 0)
@@ -232,6 +240,7 @@ export class ViewLoader {
       await old?.close();
     } catch (error) {
       this.lastError = error as Error;
+      this.config.onLoadFailure?.(manifest, error as Error);
       log.error(
         { err: error, viewId: manifest.viewId },
         `loading batch view ${manifest.viewId} failed: ${(error as Error).message}`,
@@ -240,12 +249,37 @@ export class ViewLoader {
     }
   }
 
+  /**
+   * A record is late for a view when it lies past the view's snapshot of its source partition but its
+   * bucket is below the view's boundary: in neither the view nor a mergeable answer until the next
+   * batch run. Source topics the view did not read (repartition topics) are not watched.
+   */
+  private lateRecordObserver(
+    view: LoadedView,
+  ): (topic: string, partition: number, offset: number, ts: number) => void {
+    const snapshotEnd = new Map<string, number[]>();
+    for (const source of view.manifest.sources) {
+      const ends: number[] = [];
+      for (const p of source.partitions) ends[p.partition] = p.to;
+      snapshotEnd.set(source.topic, ends);
+    }
+    const boundaryMs = view.boundaryMs;
+    const onLate = this.config.onLateRecord;
+    return (topic, partition, offset, ts) => {
+      if (ts >= boundaryMs) return;
+      const end = snapshotEnd.get(topic)?.[partition];
+      if (end !== undefined && offset >= end) onLate?.(topic);
+    };
+  }
+
   /** Tells the delta indexes the view's boundary and drops the buckets it covers. */
   private applyBoundary(view: LoadedView): void {
     const boundary = view.manifest.boundaryBucket;
+    const observer = this.lateRecordObserver(view);
     void this.config.streams.runExclusive(() => {
       if (this.current !== view) return;
       for (const task of this.config.streams.activeTasks()) {
+        task.task.sourceRecordObserver = observer;
         for (const delta of task.task.deltaIndexes.values()) {
           if (!view.manifest.stores[delta.store]) continue;
           delta.boundary = boundary;

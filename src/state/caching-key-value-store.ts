@@ -1,8 +1,10 @@
-import { CachingLayer } from './caching-layer.ts';
+import { CachingStore } from './caching-store.ts';
 import { compareStrings, fromLatin1, toLatin1 } from './key-encoding.ts';
 import { mergeCacheWithStore } from './merge-iterators.ts';
+import { latin1Bounds } from './sorted-range.ts';
 import type { KeyValue, KeyValueBytesStore } from './types.ts';
 import type { CacheEntry } from './write-back-cache.ts';
+import { putAllVia, putIfAbsentVia } from './key-value-ops.ts';
 
 /** Bytes-level CacheFlushListener; the metered layer wraps it with serdes. Null: no value. */
 export type BytesFlushListener = (
@@ -12,37 +14,26 @@ export type BytesFlushListener = (
   timestamp: number,
 ) => void;
 
+type KeyParts = { key: Buffer };
+
 /**
- * Write-back cache over a key-value bytes store (Kafka Streams' CachingKeyValueStore). Writes stay
- * in the cache, deduplicated per key, until `flushCache()` (the commit) or until the cache outgrows
- * its byte budget while its least recently used entry is dirty; then every dirty entry goes down
- * in the order of its latest write and is handed to the flush listener. Reads fall through to the
- * layer below and are cached clean; scans merge the cache with the layer below.
+ * Write-back cache over a key-value bytes store (Kafka Streams' CachingKeyValueStore): cache keys
+ * are the keys; scans merge the cache with the layer below.
  */
 export class CachingKeyValueBytesStore
-  extends CachingLayer<KeyValueBytesStore>
+  extends CachingStore<KeyValueBytesStore, KeyParts>
   implements KeyValueBytesStore
 {
-  private listener: BytesFlushListener | undefined;
-  private sendOldValues = false;
-
   setFlushListener(listener: BytesFlushListener, sendOldValues: boolean): void {
-    this.listener = listener;
-    this.sendOldValues = sendOldValues;
+    this.setEntryFlushListener(
+      ({ key }, newValue, oldValue, timestamp) => listener(key, newValue, oldValue, timestamp),
+      sendOldValues,
+    );
   }
 
   get(key: Buffer): Buffer | undefined {
     this.openContext();
-    const k = toLatin1(key);
-    const entry = this.cache.get(k);
-    if (entry !== undefined) {
-      this.counters.cacheHits++;
-      return CachingLayer.valueOf(entry);
-    }
-    this.counters.cacheMisses++;
-    const value = this.inner.get(key);
-    this.readThrough(k, value);
-    return value;
+    return this.lookup(toLatin1(key), { key });
   }
 
   put(key: Buffer, value: Buffer | null): void {
@@ -50,13 +41,11 @@ export class CachingKeyValueBytesStore
   }
 
   putIfAbsent(key: Buffer, value: Buffer): Buffer | undefined {
-    const existing = this.get(key);
-    if (existing === undefined) this.put(key, value);
-    return existing;
+    return putIfAbsentVia(this, key, value);
   }
 
   putAll(entries: ReadonlyArray<KeyValue<Buffer, Buffer | null>>): void {
-    for (const { key, value } of entries) this.put(key, value);
+    putAllVia(this, entries);
   }
 
   delete(key: Buffer): Buffer | undefined {
@@ -72,11 +61,7 @@ export class CachingKeyValueBytesStore
   ): IterableIterator<KeyValue<Buffer, Buffer>> {
     this.openContext();
     if (from !== undefined && to !== undefined && Buffer.compare(from, to) > 0) return [][Symbol.iterator]();
-    const cached = this.cache.range({
-      from: from === undefined ? undefined : toLatin1(from),
-      to: to === undefined ? undefined : toLatin1(to),
-      reverse,
-    });
+    const cached = this.cache.range(latin1Bounds(from, to, reverse));
     return merge(cached, this.inner.range(from, to, reverse), reverse);
   }
 
@@ -90,22 +75,20 @@ export class CachingKeyValueBytesStore
     return this.inner.approximateNumEntries();
   }
 
-  restoreBatch(records: ReadonlyArray<KeyValue<Buffer, Buffer | null>>): void {
-    for (const { key } of records) this.cache.remove(toLatin1(key));
-    this.inner.restoreBatch(records);
+  protected partsOf(cacheKey: string): KeyParts {
+    return { key: fromLatin1(cacheKey) };
   }
 
-  protected flushEntry(k: string, entry: CacheEntry): void {
-    const key = fromLatin1(k);
-    const { listener, sendOldValues } = this;
-    const newValue = CachingLayer.valueOf(entry) ?? null;
-    // As Kafka Streams: read the old value only when it is forwarded, or to decide whether a delete
-    // is worth forwarding at all (deleting an absent key forwards nothing).
-    const oldValue = listener && (newValue === null || sendOldValues) ? (this.inner.get(key) ?? null) : null;
-    this.inner.put(key, newValue);
-    if (listener && (newValue !== null || oldValue !== null)) {
-      listener(key, newValue, sendOldValues ? oldValue : null, entry.timestamp);
-    }
+  protected cacheKeyOfChangelog(changelogKey: Buffer): string {
+    return toLatin1(changelogKey);
+  }
+
+  protected readBelow({ key }: KeyParts): Buffer | undefined {
+    return this.inner.get(key);
+  }
+
+  protected writeBelow({ key }: KeyParts, value: Buffer | null): void {
+    this.inner.put(key, value);
   }
 }
 

@@ -1,34 +1,14 @@
-import type { KeyValue, KeyValueBytesStore, StateStoreContext } from './types.ts';
+import { ChangeLoggingStore } from './change-logging-store.ts';
+import type { KeyValue, KeyValueBytesStore } from './types.ts';
 
 /**
- * Sends every write that reaches it to the store's changelog through `context.logChange` (Kafka
- * Streams' ChangeLoggingKeyValueBytesStore); a pass-through when the context has no logChange
- * (batch mode). Below a cache it sees, and logs, only the deduplicated writes of each flush.
+ * Change logging of a key-value store (Kafka Streams' ChangeLoggingKeyValueBytesStore): the
+ * changelog key is the key itself.
  */
-export class ChangeLoggingKeyValueBytesStore implements KeyValueBytesStore {
-  private logging = false;
-  private context: StateStoreContext | undefined;
-
-  constructor(readonly inner: KeyValueBytesStore) {}
-
-  get name(): string {
-    return this.inner.name;
-  }
-
-  get persistent(): boolean {
-    return this.inner.persistent;
-  }
-
-  init(context: StateStoreContext): Promise<void> {
-    this.context = context;
-    this.logging = context.logChange !== undefined;
-    return this.inner.init(context);
-  }
-
-  isOpen(): boolean {
-    return this.inner.isOpen();
-  }
-
+export class ChangeLoggingKeyValueBytesStore
+  extends ChangeLoggingStore<KeyValueBytesStore>
+  implements KeyValueBytesStore
+{
   get(key: Buffer): Buffer | undefined {
     return this.inner.get(key);
   }
@@ -70,31 +50,5 @@ export class ChangeLoggingKeyValueBytesStore implements KeyValueBytesStore {
 
   approximateNumEntries(): number {
     return this.inner.approximateNumEntries();
-  }
-
-  /** Restored records come from the changelog; they are not logged again. */
-  restoreBatch(records: ReadonlyArray<KeyValue<Buffer, Buffer | null>>): void {
-    this.inner.restoreBatch(records);
-  }
-
-  flushCache(): void {
-    this.inner.flushCache();
-  }
-
-  flush(): Promise<void> {
-    return this.inner.flush();
-  }
-
-  async close(): Promise<void> {
-    this.context = undefined;
-    this.logging = false;
-    await this.inner.close();
-  }
-
-  private log(key: Buffer, value: Buffer | null): void {
-    if (this.logging) {
-      const context = this.context!;
-      context.logChange!(this.name, key, value, context.currentTimestamp());
-    }
   }
 }

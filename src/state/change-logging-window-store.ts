@@ -1,26 +1,16 @@
+import { ChangeLoggingStore } from './change-logging-store.ts';
+import type { WindowBytesEntry, WindowStoreLayer } from './store-layers.ts';
 import { toChangelogKey } from './window-key-schema.ts';
-import type { WindowBytesEntry, WindowStoreLayer } from './window-store-layer.ts';
-import type { StateStoreContext } from './types.ts';
 
 /**
- * Sends every window write that was stored to the changelog, keyed by toChangelogKey (raw key +
- * window start + seq, Kafka Streams' layout); the segmented store's restoreBatch reads that back.
- * Puts dropped as expired are not logged.
+ * Change logging of a window store: every window write that was stored, keyed by toChangelogKey
+ * (raw key + window start + seq, Kafka Streams' layout); the segmented store's restoreBatch reads
+ * that back. Puts dropped as expired are not logged.
  */
-export class ChangeLoggingWindowBytesStore implements WindowStoreLayer {
-  private context: StateStoreContext | undefined;
-  private logging = false;
-
-  constructor(readonly inner: WindowStoreLayer) {}
-
-  get name(): string {
-    return this.inner.name;
-  }
-
-  get persistent(): boolean {
-    return this.inner.persistent;
-  }
-
+export class ChangeLoggingWindowBytesStore
+  extends ChangeLoggingStore<WindowStoreLayer>
+  implements WindowStoreLayer
+{
   get windowSize(): number {
     return this.inner.windowSize;
   }
@@ -37,16 +27,6 @@ export class ChangeLoggingWindowBytesStore implements WindowStoreLayer {
     return this.inner.segmentInterval;
   }
 
-  init(context: StateStoreContext): Promise<void> {
-    this.context = context;
-    this.logging = context.logChange !== undefined;
-    return this.inner.init(context);
-  }
-
-  isOpen(): boolean {
-    return this.inner.isOpen();
-  }
-
   observedStreamTime(): number {
     return this.inner.observedStreamTime();
   }
@@ -57,10 +37,7 @@ export class ChangeLoggingWindowBytesStore implements WindowStoreLayer {
 
   putAndReturnSeq(key: Buffer, value: Buffer | null, windowStart: number): number {
     const seq = this.inner.putAndReturnSeq(key, value, windowStart);
-    if (seq >= 0 && this.logging) {
-      const context = this.context!;
-      context.logChange!(this.name, toChangelogKey(key, windowStart, seq), value, context.currentTimestamp());
-    }
+    if (seq >= 0 && this.logging) this.log(toChangelogKey(key, windowStart, seq), value);
     return seq;
   }
 
@@ -89,24 +66,5 @@ export class ChangeLoggingWindowBytesStore implements WindowStoreLayer {
 
   all(): IterableIterator<WindowBytesEntry> {
     return this.inner.all();
-  }
-
-  /** Restored records come from the changelog; they are not logged again. */
-  restoreBatch(records: ReadonlyArray<{ key: Buffer; value: Buffer | null }>): void {
-    this.inner.restoreBatch(records);
-  }
-
-  flushCache(): void {
-    this.inner.flushCache();
-  }
-
-  flush(): Promise<void> {
-    return this.inner.flush();
-  }
-
-  async close(): Promise<void> {
-    this.context = undefined;
-    this.logging = false;
-    await this.inner.close();
   }
 }

@@ -28,21 +28,23 @@ export function deltaStoreName(store: string): string {
   return `${store}-delta`;
 }
 
-export interface DeltaEntry {
-  bucket: number;
-  /** Serialized partial aggregate (mergeable stores) or an empty marker. */
-  value: Buffer;
-}
-
 export class DeltaIndex<K = unknown, V = unknown> {
   /** Buckets that hold at least one entry, kept in memory (few: those no view covers yet). */
   private readonly present = new Set<number>();
   /** False until the buckets were read from the store (and again after a restore). */
   private loaded = false;
+  /** `present`, sorted; rebuilt when a bucket comes or goes. */
+  private sorted: number[] | undefined;
   /** The boundary of the view in use: updates below it are already in the view (or late). */
   boundary = Number.NEGATIVE_INFINITY;
   /** Updates for buckets below the boundary (records the view holds, or late records). */
   belowBoundary = 0;
+  /**
+   * Written since the last flush (index key as latin1 → key and value): a write-back cache, so a
+   * record costs a map lookup and a fold, and the store (and its changelog) sees one write per entry
+   * and commit. Values are decoded partials (mergeable) or MARKER.
+   */
+  private readonly dirty = new Map<string, { indexKey: Buffer; value: V | Buffer }>();
 
   constructor(
     readonly store: string,
@@ -63,6 +65,7 @@ export class DeltaIndex<K = unknown, V = unknown> {
     this.present.clear();
     for (const { key } of this.entries.all()) this.present.add(readSortableInt64(key, 0));
     this.loaded = true;
+    this.sorted = undefined;
   }
 
   bucketOf(timestamp: number): number {
@@ -72,7 +75,8 @@ export class DeltaIndex<K = unknown, V = unknown> {
   /** Buckets present, ascending. */
   buckets(): number[] {
     this.ensureLoaded();
-    return [...this.present].sort((a, b) => a - b);
+    this.sorted ??= [...this.present].sort((a, b) => a - b);
+    return this.sorted;
   }
 
   /** Folds an update into the partial of (key, bucket of timestamp). Mergeable stores only. */
@@ -95,8 +99,9 @@ export class DeltaIndex<K = unknown, V = unknown> {
     const bucket = this.bucketOf(timestamp);
     if (bucket < this.boundary) this.belowBoundary++;
     this.ensureLoaded();
-    this.entries.put(this.indexKey(bucket, storeKey), MARKER);
-    this.present.add(bucket);
+    const indexKey = this.indexKey(bucket, storeKey);
+    this.dirty.set(indexKey.toString('latin1'), { indexKey, value: MARKER });
+    this.addBucket(bucket);
   }
 
   /** Same, for a session (key, start, end). */
@@ -104,20 +109,30 @@ export class DeltaIndex<K = unknown, V = unknown> {
     this.markChanged(toSessionChangelogKey(this.keySerde.serialize(key), start, end), timestamp);
   }
 
-  /** Entries of one key (changelog form) in buckets >= fromBucket, ascending. */
-  entriesOf(storeKey: Buffer, fromBucket: number): DeltaEntry[] {
-    const out: DeltaEntry[] = [];
+  /** Whether one key (changelog form) has an entry in a bucket >= fromBucket. */
+  changedSince(storeKey: Buffer, fromBucket: number): boolean {
+    for (const bucket of this.buckets()) {
+      if (bucket >= fromBucket && this.read(this.indexKey(bucket, storeKey)) !== undefined) return true;
+    }
+    return false;
+  }
+
+  /** Partials of one key in buckets >= fromBucket, decoded, ascending. Mergeable stores. */
+  partialsOf(storeKey: Buffer, fromBucket: number): V[] {
+    const out: V[] = [];
     for (const bucket of this.buckets()) {
       if (bucket < fromBucket) continue;
-      const value = this.entries.get(this.indexKey(bucket, storeKey));
-      if (value !== undefined) out.push({ bucket, value });
+      const value = this.read(this.indexKey(bucket, storeKey));
+      if (value !== undefined) out.push(value as V);
     }
     return out;
   }
 
-  /** Partials of one key in buckets >= fromBucket, decoded, ascending. */
-  partialsOf(storeKey: Buffer, fromBucket: number): V[] {
-    return this.entriesOf(storeKey, fromBucket).map((e) => this.valueSerde.deserialize(e.value));
+  /** Writes the entries changed since the last flush to the store (the task's commit calls it). */
+  flush(): void {
+    for (const { indexKey, value } of this.dirty.values())
+      this.entries.put(indexKey, value === MARKER ? MARKER : this.valueSerde.serialize(value as V));
+    this.dirty.clear();
   }
 
   /** Keys (changelog form) with an entry in buckets >= fromBucket, each once, in key order. */
@@ -131,6 +146,11 @@ export class DeltaIndex<K = unknown, V = unknown> {
         const storeKey = key.subarray(BUCKET_BYTES);
         seen.set(storeKey.toString('latin1'), Buffer.from(storeKey));
       }
+    }
+    for (const { indexKey } of this.dirty.values()) {
+      if (readSortableInt64(indexKey, 0) < fromBucket) continue;
+      const storeKey = indexKey.subarray(BUCKET_BYTES);
+      seen.set(storeKey.toString('latin1'), Buffer.from(storeKey));
     }
     return [...seen.values()].sort(Buffer.compare);
   }
@@ -146,7 +166,10 @@ export class DeltaIndex<K = unknown, V = unknown> {
       for (const key of keys) this.entries.delete(key);
       deleted += keys.length;
       this.present.delete(bucket);
+      this.sorted = undefined;
     }
+    for (const [id, { indexKey }] of this.dirty)
+      if (readSortableInt64(indexKey, 0) < belowBucket) this.dirty.delete(id);
     return deleted;
   }
 
@@ -155,10 +178,27 @@ export class DeltaIndex<K = unknown, V = unknown> {
     if (bucket < this.boundary) this.belowBoundary++;
     this.ensureLoaded();
     const indexKey = this.indexKey(bucket, storeKey);
-    const previous = this.entries.get(indexKey);
-    const next = fold(previous === undefined ? undefined : this.valueSerde.deserialize(previous));
-    this.entries.put(indexKey, this.valueSerde.serialize(next));
+    const id = indexKey.toString('latin1');
+    const cached = this.dirty.get(id);
+    const previous = cached ? (cached.value as V) : (this.read(indexKey) as V | undefined);
+    if (cached) cached.value = fold(previous);
+    else this.dirty.set(id, { indexKey, value: fold(previous) });
+    this.addBucket(bucket);
+  }
+
+  private addBucket(bucket: number): void {
+    if (this.present.has(bucket)) return;
     this.present.add(bucket);
+    this.sorted = undefined;
+  }
+
+  /** An entry through the write-back cache: a decoded partial, MARKER, or undefined. */
+  private read(indexKey: Buffer): V | Buffer | undefined {
+    const cached = this.dirty.get(indexKey.toString('latin1'));
+    if (cached) return cached.value;
+    const stored = this.entries.get(indexKey);
+    if (stored === undefined) return undefined;
+    return this.mergeable ? this.valueSerde.deserialize(stored) : MARKER;
   }
 
   private indexKey(bucket: number, storeKey: Buffer): Buffer {

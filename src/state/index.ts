@@ -3,15 +3,24 @@ export { Stores } from './stores.ts';
 export {
   KeyValueStoreBuilder,
   WindowStoreBuilder,
+  SessionStoreBuilder,
   WINDOW_CHANGELOG_ADDITIONAL_RETENTION_MS,
 } from './store-builders.ts';
 export {
   keyValueSupplier,
   windowSupplier,
+  sessionSupplier,
   validateStoreName,
   type KeyValueBytesStoreSupplier,
   type WindowBytesStoreSupplier,
+  type SessionBytesStoreSupplier,
 } from './store-suppliers.ts';
+export { WrappedStateStore, type ChangelogRecord } from './wrapped-state-store.ts';
+export { MeteredStore } from './metered-store.ts';
+export { ChangeLoggingStore } from './change-logging-store.ts';
+export { CachingStore, SegmentedCachingStore, type EntryFlushListener } from './caching-store.ts';
+export { SegmentedBytesStore } from './segmented-store.ts';
+export { SegmentedKeySchema } from './segmented-key-schema.ts';
 export { MeteredKeyValueStore } from './metered-key-value-store.ts';
 export { MeteredWindowStore } from './metered-window-store.ts';
 export { CachingKeyValueBytesStore, type BytesFlushListener } from './caching-key-value-store.ts';
@@ -21,7 +30,12 @@ export { ChangeLoggingWindowBytesStore } from './change-logging-window-store.ts'
 export { InMemoryKeyValueBytesStore } from './in-memory-key-value-store.ts';
 export { LevelDbKeyValueBytesStore } from './leveldb-key-value-store.ts';
 export { SegmentedWindowBytesStore, type SegmentedWindowOptions } from './segmented-window-store.ts';
-export type { WindowStoreLayer, WindowBytesEntry } from './window-store-layer.ts';
+export type {
+  WindowStoreLayer,
+  WindowBytesEntry,
+  SessionStoreLayer,
+  SegmentedLayer,
+} from './store-layers.ts';
 export {
   WindowKeySchema,
   defaultSegmentInterval,
@@ -42,18 +56,10 @@ export {
   writeInt64BE,
   readInt64BE,
 } from './key-encoding.ts';
-export {
-  SessionStoreBuilder,
-  sessionSupplier,
-  type SessionBytesStoreSupplier,
-} from './session-store-builder.ts';
-export { MeteredSessionStore } from './session-metered-store.ts';
-export { ChangeLoggingSessionBytesStore } from './session-change-logging-store.ts';
-export {
-  SegmentedSessionBytesStore,
-  type SessionStoreLayer,
-  type SegmentedSessionOptions,
-} from './session-bytes-store.ts';
+export { MeteredSessionStore } from './metered-session-store.ts';
+export { ChangeLoggingSessionBytesStore } from './change-logging-session-store.ts';
+export { CachingSessionBytesStore } from './caching-session-store.ts';
+export { SegmentedSessionBytesStore, type SegmentedSessionOptions } from './segmented-session-store.ts';
 export {
   SessionKeySchema,
   toSessionChangelogKey,

@@ -3,12 +3,10 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { BTree } from './btree.ts';
-import { countersFor, createStoreCounters } from './counters.ts';
 import { notOpen, StateStoreError } from './errors.ts';
 import { compareStrings, fromLatin1, toLatin1 } from './key-encoding.ts';
-import { walkRange } from './sorted-range.ts';
-import type { KeyScanningBytesStore } from './key-scan.ts';
-import type { KeyValue, StateStoreContext, StoreCounters } from './types.ts';
+import { SortedBytesStore } from './sorted-bytes-store.ts';
+import type { KeyValue, StateStoreContext } from './types.ts';
 
 type Db = ClassicLevel<Buffer, Buffer>;
 
@@ -27,7 +25,7 @@ const NO_WRITES: ReadonlyMap<string, string | null> = new Map();
  * Writes go to a pending map, visible to reads at once, and reach LevelDB as one `db.batch()` on
  * `flush()` (the commit). While a batch is being written, its entries stay readable from `flushing`.
  */
-export class LevelDbKeyValueBytesStore implements KeyScanningBytesStore {
+export class LevelDbKeyValueBytesStore extends SortedBytesStore<undefined> {
   readonly persistent = true;
   private db: Db | undefined;
   private index = new BTree<string, undefined>(undefined, compareStrings);
@@ -37,15 +35,12 @@ export class LevelDbKeyValueBytesStore implements KeyScanningBytesStore {
    */
   private pending = new Map<string, string | null>();
   private flushing: ReadonlyMap<string, string | null> = NO_WRITES;
-  private counters: StoreCounters = createStoreCounters();
   /** Background open of a store created in a fresh directory (see init). */
   private opening: Promise<void> | undefined;
 
-  constructor(readonly name: string) {}
-
   init(context: StateStoreContext): Promise<void> {
     if (this.db) return Promise.reject(new StateStoreError(this.name, 'is already open'));
-    this.counters = countersFor(context, this.name);
+    this.useCounters(context);
     const location = join(context.taskDir, this.name);
     const db: Db = new ClassicLevel<Buffer, Buffer>(location, {
       keyEncoding: 'buffer',
@@ -89,8 +84,6 @@ export class LevelDbKeyValueBytesStore implements KeyScanningBytesStore {
   isOpen(): boolean {
     return this.db !== undefined;
   }
-
-  flushCache(): void {}
 
   async flush(): Promise<void> {
     const db = this.openDb();
@@ -148,62 +141,17 @@ export class LevelDbKeyValueBytesStore implements KeyScanningBytesStore {
     else this.index.set(k, undefined);
   }
 
-  putIfAbsent(key: Buffer, value: Buffer): Buffer | undefined {
-    const existing = this.get(key);
-    if (existing === undefined) this.put(key, value);
-    return existing;
+  /** Keys come from the in-memory index; values from the pending writes or LevelDB. */
+  protected get sortedKeys(): BTree<string, undefined> {
+    return this.index;
   }
 
-  putAll(entries: ReadonlyArray<KeyValue<Buffer, Buffer | null>>): void {
-    for (const { key, value } of entries) this.put(key, value);
-  }
-
-  delete(key: Buffer): Buffer | undefined {
-    const existing = this.get(key);
-    if (existing !== undefined) this.put(key, null);
-    return existing;
-  }
-
-  range(
-    from: Buffer | undefined,
-    to: Buffer | undefined,
-    reverse = false,
-  ): IterableIterator<KeyValue<Buffer, Buffer>> {
-    this.openDb();
-    return this.values(
-      walkRange(this.index, {
-        from: from === undefined ? undefined : toLatin1(from),
-        to: to === undefined ? undefined : toLatin1(to),
-        reverse,
-      }),
-    );
-  }
-
-  /** Keys only, from the in-memory index: no disk reads. */
-  *keys(from: Buffer | undefined, to: Buffer | undefined, reverse = false): IterableIterator<Buffer> {
-    this.openDb();
-    const walk = walkRange(this.index, {
-      from: from === undefined ? undefined : toLatin1(from),
-      to: to === undefined ? undefined : toLatin1(to),
-      reverse,
-    });
-    for (const [key] of walk) yield fromLatin1(key);
-  }
-
-  prefixScan(prefix: Buffer): IterableIterator<KeyValue<Buffer, Buffer>> {
-    this.openDb();
-    return this.values(walkRange(this.index, { prefix: toLatin1(prefix) }));
-  }
-
-  approximateNumEntries(): number {
-    this.openDb();
-    return this.index.size;
-  }
-
-  /** Lands in the pending map like any write; the restorer flushes between large batches. */
-  restoreBatch(records: ReadonlyArray<KeyValue<Buffer, Buffer | null>>): void {
-    this.putAll(records);
-    this.counters.restored += records.length;
+  protected *entriesOf(keys: Iterable<[string, undefined]>): Generator<KeyValue<Buffer, Buffer>> {
+    for (const [key] of keys) {
+      if (!this.db) throw notOpen(this.name);
+      const value = this.read(key);
+      if (value !== undefined) yield { key: fromLatin1(key), value };
+    }
   }
 
   private openDb(): Db {
@@ -218,14 +166,6 @@ export class LevelDbKeyValueBytesStore implements KeyScanningBytesStore {
     const flushing = this.flushing.get(key);
     if (flushing != null) return fromLatin1(flushing);
     return this.db!.getSync(fromLatin1(key));
-  }
-
-  private *values(keys: Iterable<[string, undefined]>): Generator<KeyValue<Buffer, Buffer>> {
-    for (const [key] of keys) {
-      if (!this.db) throw notOpen(this.name);
-      const value = this.read(key);
-      if (value !== undefined) yield { key: fromLatin1(key), value };
-    }
   }
 }
 

@@ -1,15 +1,13 @@
+import { StateStoreError } from './errors.ts';
 import {
-  escapedLength,
   readEscaped,
   readInt64BE,
   readSortableInt64,
-  writeEscaped,
   writeInt64BE,
   writeSortableInt64,
 } from './key-encoding.ts';
+import { SEGMENT_BYTES, SegmentedKeySchema, TIME_BYTES } from './segmented-key-schema.ts';
 
-const SEGMENT_BYTES = 8;
-const TIME_BYTES = 8;
 /** Sorts after any end + start suffix: the inclusive upper bound of one key's block. */
 const MAX_SUFFIX = Buffer.alloc(2 * TIME_BYTES, 0xff);
 
@@ -28,23 +26,13 @@ export interface SessionKeyParts {
  * Segments cut time by session end, so expired sessions (by end) are whole key ranges; within a
  * segment one key's sessions are contiguous and sorted by end, then start (Kafka Streams' order).
  */
-export class SessionKeySchema {
-  constructor(readonly segmentInterval: number) {}
-
-  segmentId(end: number): number {
-    return Math.floor(end / this.segmentInterval);
-  }
-
-  segmentPrefix(segmentId: number): Buffer {
-    const out = Buffer.allocUnsafe(SEGMENT_BYTES);
-    writeSortableInt64(out, segmentId, 0);
-    return out;
+export class SessionKeySchema extends SegmentedKeySchema {
+  constructor(segmentInterval: number) {
+    super(segmentInterval, MAX_SUFFIX);
   }
 
   toStoreKey(key: Buffer, start: number, end: number): Buffer {
-    const out = Buffer.allocUnsafe(SEGMENT_BYTES + escapedLength(key) + 2 * TIME_BYTES);
-    writeSortableInt64(out, this.segmentId(end), 0);
-    const at = writeEscaped(out, key, SEGMENT_BYTES);
+    const [out, at] = this.keyWithSuffix(this.segmentId(end), key, 2 * TIME_BYTES);
     writeSortableInt64(out, end, at);
     writeSortableInt64(out, start, at + TIME_BYTES);
     return out;
@@ -67,16 +55,9 @@ export class SessionKeySchema {
     };
   }
 
-  segmentOf(storeKey: Buffer): number {
-    return readSortableInt64(storeKey, 0);
-  }
-
   /** Inclusive store-key bounds of one key's sessions with end in [endFrom, endTo], in one segment. */
   keyBounds(segmentId: number, key: Buffer, endFrom: number, endTo: number): [Buffer, Buffer] {
-    const prefixLength = SEGMENT_BYTES + escapedLength(key);
-    const low = Buffer.alloc(prefixLength + 2 * TIME_BYTES);
-    writeSortableInt64(low, segmentId, 0);
-    writeEscaped(low, key, SEGMENT_BYTES);
+    const [low, prefixLength] = this.keyWithSuffix(segmentId, key, 2 * TIME_BYTES);
     const high = Buffer.from(low);
     writeSortableInt64(low, endFrom, prefixLength);
     writeSortableInt64(low, Number.MIN_SAFE_INTEGER, prefixLength + TIME_BYTES);
@@ -84,29 +65,13 @@ export class SessionKeySchema {
     writeSortableInt64(high, Number.MAX_SAFE_INTEGER, prefixLength + TIME_BYTES);
     return [low, high];
   }
-
-  /** Inclusive store-key bounds of keys in [keyFrom, keyTo] (undefined: open) within one segment. */
-  keyRangeBounds(
-    segmentId: number,
-    keyFrom: Buffer | undefined,
-    keyTo: Buffer | undefined,
-  ): [Buffer, Buffer] {
-    const segment = this.segmentPrefix(segmentId);
-    const low = keyFrom === undefined ? segment : withEscaped(segment, keyFrom, Buffer.alloc(0));
-    // The next segment's bare prefix is shorter than any real key: as an inclusive bound it admits
-    // exactly this segment.
-    const high =
-      keyTo === undefined ? this.segmentPrefix(segmentId + 1) : withEscaped(segment, keyTo, MAX_SUFFIX);
-    return [low, high];
-  }
 }
 
-function withEscaped(segment: Buffer, key: Buffer, suffix: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(SEGMENT_BYTES + escapedLength(key) + suffix.length);
-  segment.copy(out, 0);
-  const at = writeEscaped(out, key, SEGMENT_BYTES);
-  suffix.copy(out, at);
-  return out;
+/** A session window a session store can hold: safe integers, start <= end. */
+export function checkSessionWindow(storeName: string, start: number, end: number): void {
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || end < start) {
+    throw new StateStoreError(storeName, `invalid session window [${start}, ${end}]`);
+  }
 }
 
 /*

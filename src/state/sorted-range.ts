@@ -43,3 +43,16 @@ export function* walkRange<V>(tree: BTree<string, V>, bounds: RangeBounds): Gene
     skipCursor = true;
   }
 }
+
+/** Bounds of a walk over latin1-keyed trees for a bytes range (undefined: open). */
+export function latin1Bounds(
+  from: Buffer | undefined,
+  to: Buffer | undefined,
+  reverse: boolean,
+): RangeBounds {
+  return {
+    from: from === undefined ? undefined : from.toString('latin1'),
+    to: to === undefined ? undefined : to.toString('latin1'),
+    reverse,
+  };
+}

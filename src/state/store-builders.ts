@@ -1,13 +1,20 @@
 import type { Serde } from '../serde/serde.ts';
 import { CachingKeyValueBytesStore } from './caching-key-value-store.ts';
+import { CachingSessionBytesStore } from './caching-session-store.ts';
 import { CachingWindowBytesStore } from './caching-window-store.ts';
 import { ChangeLoggingKeyValueBytesStore } from './change-logging-key-value-store.ts';
+import { ChangeLoggingSessionBytesStore } from './change-logging-session-store.ts';
 import { ChangeLoggingWindowBytesStore } from './change-logging-window-store.ts';
 import { MeteredKeyValueStore } from './metered-key-value-store.ts';
+import { MeteredSessionStore } from './metered-session-store.ts';
 import { MeteredWindowStore } from './metered-window-store.ts';
-import type { KeyValueBytesStoreSupplier, WindowBytesStoreSupplier } from './store-suppliers.ts';
+import type { SessionStoreLayer, WindowStoreLayer } from './store-layers.ts';
+import type {
+  KeyValueBytesStoreSupplier,
+  SessionBytesStoreSupplier,
+  WindowBytesStoreSupplier,
+} from './store-suppliers.ts';
 import type { KeyValueBytesStore, StateStore, StoreBuilder } from './types.ts';
-import type { WindowStoreLayer } from './window-store-layer.ts';
 
 /** Kafka Streams keeps window changelogs one day longer than the store (windowstore.changelog.additional.retention.ms). */
 export const WINDOW_CHANGELOG_ADDITIONAL_RETENTION_MS = 24 * 60 * 60 * 1000;
@@ -97,10 +104,7 @@ export class WindowStoreBuilder<K, V> extends AbstractStoreBuilder<MeteredWindow
     readonly keySerde: Serde<K>,
     readonly valueSerde: Serde<V>,
   ) {
-    super(supplier.name, {
-      'cleanup.policy': 'compact,delete',
-      'retention.ms': String(supplier.retentionPeriod + WINDOW_CHANGELOG_ADDITIONAL_RETENTION_MS),
-    });
+    super(supplier.name, segmentedChangelogConfig(supplier.retentionPeriod));
   }
 
   override get cachingEnabled(): boolean {
@@ -113,4 +117,30 @@ export class WindowStoreBuilder<K, V> extends AbstractStoreBuilder<MeteredWindow
     if (this.cachingEnabled) store = new CachingWindowBytesStore(store);
     return new MeteredWindowStore(store, this.keySerde, this.valueSerde);
   }
+}
+
+/** Assembles Metered → [Caching] → [ChangeLogging] → segmented session bytes store. */
+export class SessionStoreBuilder<K, V> extends AbstractStoreBuilder<MeteredSessionStore<K, V>> {
+  constructor(
+    readonly supplier: SessionBytesStoreSupplier,
+    readonly keySerde: Serde<K>,
+    readonly valueSerde: Serde<V>,
+  ) {
+    super(supplier.name, segmentedChangelogConfig(supplier.retentionPeriod));
+  }
+
+  build(): MeteredSessionStore<K, V> {
+    let store: SessionStoreLayer = this.supplier.get();
+    if (this.loggingEnabled) store = new ChangeLoggingSessionBytesStore(store);
+    if (this.cachingEnabled) store = new CachingSessionBytesStore(store);
+    return new MeteredSessionStore(store, this.keySerde, this.valueSerde);
+  }
+}
+
+/** Changelogs of window and session stores: compacted, and deleted a day after the store's retention. */
+function segmentedChangelogConfig(retentionPeriod: number): globalThis.Record<string, string> {
+  return {
+    'cleanup.policy': 'compact,delete',
+    'retention.ms': String(retentionPeriod + WINDOW_CHANGELOG_ADDITIONAL_RETENTION_MS),
+  };
 }

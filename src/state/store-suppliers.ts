@@ -1,9 +1,10 @@
 import { InMemoryKeyValueBytesStore } from './in-memory-key-value-store.ts';
 import { LevelDbKeyValueBytesStore } from './leveldb-key-value-store.ts';
+import { SegmentedSessionBytesStore } from './segmented-session-store.ts';
 import { SegmentedWindowBytesStore } from './segmented-window-store.ts';
+import type { SessionStoreLayer, WindowStoreLayer } from './store-layers.ts';
 import type { KeyValueBytesStore } from './types.ts';
 import { defaultSegmentInterval } from './window-key-schema.ts';
-import type { WindowStoreLayer } from './window-store-layer.ts';
 
 /** Makes the innermost bytes store of a key-value store, one per task (Kafka Streams' KeyValueBytesStoreSupplier). */
 export interface KeyValueBytesStoreSupplier {
@@ -21,6 +22,15 @@ export interface WindowBytesStoreSupplier {
   readonly retainDuplicates: boolean;
   readonly segmentInterval: number;
   get(): WindowStoreLayer;
+}
+
+/** Makes the segmented bytes store of a session store, one per task (Kafka Streams' SessionBytesStoreSupplier). */
+export interface SessionBytesStoreSupplier {
+  readonly name: string;
+  readonly persistent: boolean;
+  readonly retentionPeriod: number;
+  readonly segmentInterval: number;
+  get(): SessionStoreLayer;
 }
 
 /** Store names become directory names and part of changelog topic names: Kafka's topic charset. */
@@ -56,8 +66,7 @@ export function windowSupplier(
       `store '${name}': retention period (${retentionPeriod} ms) must be an integer no smaller than the window size (${windowSize} ms)`,
     );
   }
-  const segmentInterval = defaultSegmentInterval(retentionPeriod);
-  const kv = keyValueSupplier(name, persistent);
+  const { segmentInterval, kv } = segmented(name, persistent, retentionPeriod);
   return {
     name,
     persistent,
@@ -73,4 +82,34 @@ export function windowSupplier(
         segmentInterval,
       }),
   };
+}
+
+export function sessionSupplier(
+  name: string,
+  persistent: boolean,
+  retentionPeriod: number,
+): SessionBytesStoreSupplier {
+  validateStoreName(name);
+  if (!Number.isSafeInteger(retentionPeriod) || retentionPeriod < 0) {
+    throw new Error(
+      `store '${name}': retention period must be a non-negative integer (ms), got ${retentionPeriod}`,
+    );
+  }
+  const { segmentInterval, kv } = segmented(name, persistent, retentionPeriod);
+  return {
+    name,
+    persistent,
+    retentionPeriod,
+    segmentInterval,
+    get: () => new SegmentedSessionBytesStore(kv.get(), { retentionPeriod, segmentInterval }),
+  };
+}
+
+/** The segment interval and the key-value supplier under a segmented store. */
+function segmented(
+  name: string,
+  persistent: boolean,
+  retentionPeriod: number,
+): { segmentInterval: number; kv: KeyValueBytesStoreSupplier } {
+  return { segmentInterval: defaultSegmentInterval(retentionPeriod), kv: keyValueSupplier(name, persistent) };
 }

@@ -1,17 +1,14 @@
 import type { Serde } from '../serde/serde.ts';
-import { KeyValueStoreBuilder, WindowStoreBuilder } from './store-builders.ts';
+import { KeyValueStoreBuilder, SessionStoreBuilder, WindowStoreBuilder } from './store-builders.ts';
 import {
   keyValueSupplier,
+  sessionSupplier,
   windowSupplier,
   type KeyValueBytesStoreSupplier,
+  type SessionBytesStoreSupplier,
   type WindowBytesStoreSupplier,
 } from './store-suppliers.ts';
 import { timestampedSerde, type ValueAndTimestamp } from './timestamped-serde.ts';
-import {
-  SessionStoreBuilder,
-  sessionSupplier,
-  type SessionBytesStoreSupplier,
-} from './session-store-builder.ts';
 
 /** Factory of store suppliers and builders (Kafka Streams' Stores). */
 export const Stores = {

@@ -1,15 +1,13 @@
+import { StateStoreError } from './errors.ts';
 import {
-  escapedLength,
   readEscaped,
   readInt64BE,
   readSortableInt64,
-  writeEscaped,
   writeInt64BE,
   writeSortableInt64,
 } from './key-encoding.ts';
+import { SEGMENT_BYTES, SegmentedKeySchema, TIME_BYTES } from './segmented-key-schema.ts';
 
-const SEGMENT_BYTES = 8;
-const TIME_BYTES = 8;
 const SEQ_BYTES = 4;
 /** Sorts after any time + sequence suffix: the inclusive upper bound of one key's block. */
 const MAX_SUFFIX = Buffer.alloc(TIME_BYTES + SEQ_BYTES, 0xff);
@@ -36,30 +34,19 @@ export interface WindowKeyParts {
  * prefix-free and order-preserving, so within a segment one key's windows are contiguous (never
  * interleaved with a key it is a prefix of) and sorted by start time, and keys sort in byte order.
  */
-export class WindowKeySchema {
+export class WindowKeySchema extends SegmentedKeySchema {
   private readonly seqBytes: number;
 
   constructor(
-    readonly segmentInterval: number,
+    segmentInterval: number,
     readonly retainDuplicates: boolean,
   ) {
+    super(segmentInterval, MAX_SUFFIX);
     this.seqBytes = retainDuplicates ? SEQ_BYTES : 0;
   }
 
-  segmentId(windowStart: number): number {
-    return Math.floor(windowStart / this.segmentInterval);
-  }
-
-  segmentPrefix(segmentId: number): Buffer {
-    const out = Buffer.allocUnsafe(SEGMENT_BYTES);
-    writeSortableInt64(out, segmentId, 0);
-    return out;
-  }
-
   toStoreKey(key: Buffer, windowStart: number, seq: number): Buffer {
-    const out = Buffer.allocUnsafe(SEGMENT_BYTES + escapedLength(key) + TIME_BYTES + this.seqBytes);
-    writeSortableInt64(out, this.segmentId(windowStart), 0);
-    const at = writeEscaped(out, key, SEGMENT_BYTES);
+    const [out, at] = this.keyWithSuffix(this.segmentId(windowStart), key, TIME_BYTES + this.seqBytes);
     writeSortableInt64(out, windowStart, at);
     if (this.retainDuplicates) out.writeUInt32BE(seq, at + TIME_BYTES);
     return out;
@@ -79,16 +66,9 @@ export class WindowKeySchema {
     return readSortableInt64(storeKey, storeKey.length - TIME_BYTES - this.seqBytes);
   }
 
-  segmentOf(storeKey: Buffer): number {
-    return readSortableInt64(storeKey, 0);
-  }
-
   /** Inclusive store-key bounds of one key's windows with start in [timeFrom, timeTo], in one segment. */
   timeRangeBounds(segmentId: number, key: Buffer, timeFrom: number, timeTo: number): [Buffer, Buffer] {
-    const prefixLength = SEGMENT_BYTES + escapedLength(key);
-    const low = Buffer.allocUnsafe(prefixLength + TIME_BYTES);
-    writeSortableInt64(low, segmentId, 0);
-    writeEscaped(low, key, SEGMENT_BYTES);
+    const [low, prefixLength] = this.keyWithSuffix(segmentId, key, TIME_BYTES);
     const high = Buffer.allocUnsafe(prefixLength + TIME_BYTES + this.seqBytes);
     low.copy(high, 0, 0, prefixLength);
     writeSortableInt64(low, timeFrom, prefixLength);
@@ -96,29 +76,13 @@ export class WindowKeySchema {
     if (this.retainDuplicates) MAX_SEQ.copy(high, prefixLength + TIME_BYTES);
     return [low, high];
   }
-
-  /** Inclusive store-key bounds of keys in [keyFrom, keyTo] (undefined: open) within one segment. */
-  keyRangeBounds(
-    segmentId: number,
-    keyFrom: Buffer | undefined,
-    keyTo: Buffer | undefined,
-  ): [Buffer, Buffer] {
-    const segment = this.segmentPrefix(segmentId);
-    const low = keyFrom === undefined ? segment : withEscaped(segment, keyFrom, Buffer.alloc(0));
-    // The next segment's bare prefix is shorter than any real key, so as an inclusive bound it
-    // admits exactly this segment.
-    const high =
-      keyTo === undefined ? this.segmentPrefix(segmentId + 1) : withEscaped(segment, keyTo, MAX_SUFFIX);
-    return [low, high];
-  }
 }
 
-function withEscaped(segment: Buffer, key: Buffer, suffix: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(SEGMENT_BYTES + escapedLength(key) + suffix.length);
-  segment.copy(out, 0);
-  const at = writeEscaped(out, key, SEGMENT_BYTES);
-  suffix.copy(out, at);
-  return out;
+/** A window start a window store can hold: a safe integer. */
+export function checkWindowStart(storeName: string, windowStart: number): void {
+  if (!Number.isSafeInteger(windowStart)) {
+    throw new StateStoreError(storeName, `window start must be an integer, got ${windowStart}`);
+  }
 }
 
 /*

@@ -13,7 +13,7 @@ import type { KafkaAdmin, KafkaClient, OutgoingRecord } from '../../src/kafka/cl
 import { createKafkaClient } from '../../src/kafka/kafkajs-client.ts';
 import type { KafkaStreams } from '../../src/runtime/kafka-streams.ts';
 import { exportStoreRecords, type StoreRecord } from '../../src/state/store-export.ts';
-import { brokers, createTopic, deleteTopics, eventually } from './helpers.ts';
+import { brokers, createTopic, deleteTopics, eventually, withAdmin } from './helpers.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -21,12 +21,23 @@ export function portClient(): KafkaClient {
   return createKafkaClient({ brokers: brokers(), clientId: 'lambda-streams-batch-test' });
 }
 
-/** Deletes and creates the topics of an example topology, so a test starts from empty topics. */
-export async function freshTopics(topics: Record<string, number>): Promise<void> {
+/**
+ * Deletes and creates the topics of an example topology, so a test starts from empty topics. Source
+ * topics are the master dataset: `retention.ms=-1` keeps the broker from deleting records whose
+ * (old, chosen) timestamps lie beyond the default retention of 7 days; `finiteRetention` leaves the
+ * broker's default, for the warning tests.
+ */
+export async function freshTopics(
+  topics: Record<string, number>,
+  options: { finiteRetention?: boolean } = {},
+): Promise<void> {
   await deleteTopics(...Object.keys(topics));
+  const config: Record<string, string> = options.finiteRetention ? {} : { 'retention.ms': '-1' };
   await eventually(
     async () => {
-      for (const [name, partitions] of Object.entries(topics)) await createTopic(name, { partitions });
+      const existing = await withAdmin((admin) => admin.listTopics());
+      for (const [name, partitions] of Object.entries(topics))
+        if (!existing.includes(name)) await createTopic(name, { partitions, config });
     },
     { timeoutMs: 30_000, intervalMs: 500 },
   );

@@ -30,8 +30,11 @@ import {
 import { tempStateDir } from './runtime-support.ts';
 
 const HOUR = 3_600_000;
-/** Data spans buckets [START, START + 6 h); the boundary falls after 4 of them. */
-const START = Date.UTC(2026, 10, 30, 0, 0, 0);
+/**
+ * Data spans buckets [START, START + 6 h), ending 2 h before now (so every boundary has begun); the
+ * boundary falls after 4 of them.
+ */
+const START = Math.floor((Date.now() - 8 * 3_600_000) / 3_600_000) * 3_600_000;
 const BOUNDARY = START + 4 * HOUR;
 const TEST_MS = 300_000;
 
@@ -117,7 +120,8 @@ describe('batch layer on a real broker', () => {
         const file = path.join(ROOT, 'topologies', example.file);
         const { topology, bucketMs } = await loadTopologyFile(file);
         expect(bucketMs).toBe(HOUR);
-        await freshTopics(example.topics);
+        // The broker's default retention (7 days): the view records a warning about it.
+        await freshTopics(example.topics, { finiteRetention: true });
         const all = example.records();
         const below = all.filter((r) => r.timestamp < BOUNDARY);
         const above = all.filter((r) => r.timestamp >= BOUNDARY);
@@ -218,6 +222,9 @@ describe('batch layer on a real broker', () => {
         const first = await runCli(batchArgs);
         expect(first.code, first.stderr).toBe(0);
         const one = JSON.parse(first.stdout) as ViewManifest;
+        // The source topic keeps its records forever (retention.ms=-1): nothing to warn about.
+        expect(one.warnings).toEqual([]);
+        expect(one.sources[0]!.retentionMs).toBe(-1);
         const second = await runCli(batchArgs);
         expect(second.code, second.stderr).toBe(0);
         const again = JSON.parse(second.stdout) as ViewManifest;

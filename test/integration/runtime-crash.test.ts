@@ -72,6 +72,8 @@ function startWorker(file: string, stateDir: string): ChildProcess {
       stateDir,
       '--commit-interval',
       '100',
+      '--http-port',
+      '0',
     ],
     {
       cwd: root,

@@ -75,6 +75,8 @@ function startWorker(file: string, stateDir: string, extra: string[]): Worker {
       stateDir,
       '--commit-interval',
       '200',
+      '--http-port',
+      '0',
       ...extra,
     ],
     {
@@ -131,10 +133,10 @@ describe('worker process', () => {
       const output = await LatestValues.start(setup.output);
       views.push(output);
 
-      const worker = startWorker(file, path.join(dir, 'state'), ['--metrics-port', '0']);
+      const worker = startWorker(file, path.join(dir, 'state'), []);
       const port = await eventually(
         () => {
-          const match = /metrics on http:\/\/localhost:(\d+)\/metrics/.exec(worker.stderr());
+          const match = /metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(worker.stderr());
           expect(match).not.toBeNull();
           return Number(match![1]);
         },
@@ -144,7 +146,7 @@ describe('worker process', () => {
 
       const text = await eventually(
         async () => {
-          const res = await fetch(`http://localhost:${port}/metrics`);
+          const res = await fetch(`http://127.0.0.1:${port}/metrics`);
           expect(res.status).toBe(200);
           expect(res.headers.get('content-type')).toContain('text/plain');
           const body = await res.text();

@@ -13,6 +13,7 @@ import {
   Materialized,
   QueryableStoreTypes,
   Serdes,
+  SessionWindows,
   StoreQueryParameters,
   StreamsBuilder,
   TimeWindows,
@@ -27,7 +28,8 @@ import { brokers, eventually, uniqueGroup, uniqueTopic } from './helpers.ts';
 import { tempStateDir } from './runtime-support.ts';
 
 const BUCKET = 10_000;
-const START = Date.UTC(2026, 10, 1); // bucket-aligned
+/** Bucket-aligned, an hour ago: every boundary of the test has begun. */
+const START = Math.floor((Date.now() - 3_600_000) / BUCKET) * BUCKET;
 
 function topology(input: string) {
   const builder = new StreamsBuilder();
@@ -38,6 +40,9 @@ function topology(input: string) {
     .windowedBy(TimeWindows.ofSizeAndGrace(15_000, 3_600_000))
     .count(Materialized.as<string, number>('per-window'));
   events.toTable(Materialized.as<string, string>('latest'));
+  grouped
+    .windowedBy(SessionWindows.ofInactivityGapWithNoGrace(5_000))
+    .count(Materialized.as<string, number>('sessions'));
   const built = builder.build();
   built.bucketMs = BUCKET;
   return built;
@@ -129,6 +134,38 @@ describe('serving: batch view merged with the speed layer', () => {
       );
       const local = [...store.all()];
       for (const { key, value } of local) expect(value).toBe(want.counts.get(key));
+      expect(local.length).toBeGreaterThan(0);
+      // Key-range scans of window and session stores equal their per-key fetches.
+      const windowStore = streams.store(
+        StoreQueryParameters.fromNameAndType('per-window', QueryableStoreTypes.windowStore<string, number>()),
+      );
+      const all = [...windowStore.fetchAll(START - 60_000, START + 200_000)].map(
+        (e) => `${e.key.key}@${e.key.window.start}=${e.value}`,
+      );
+      const perKey = local.flatMap(({ key }) =>
+        [...windowStore.fetchRange(key, START - 60_000, START + 200_000)].map(
+          (w) => `${key}@${w.windowStart}=${w.value}`,
+        ),
+      );
+      expect(all.sort()).toEqual(perKey.sort());
+      const sessionStore = streams.store(
+        StoreQueryParameters.fromNameAndType('sessions', QueryableStoreTypes.sessionStore<string, number>()),
+      );
+      const scanned = [...sessionStore.fetchRange(undefined, undefined)].map(
+        (e) => `${e.key.key}:${e.key.window.start}-${e.key.window.end}=${e.value}`,
+      );
+      const fetched = local.flatMap(({ key }) =>
+        [...sessionStore.fetch(key)].map(
+          (e) => `${key}:${e.key.window.start}-${e.key.window.end}=${e.value}`,
+        ),
+      );
+      expect(scanned.sort()).toEqual(fetched.sort());
+      // Before any view, every record of a key sits in exactly one of its sessions (the input is in
+      // time order per key, with gaps far below the inactivity gap: one session a key).
+      for (const { key } of viewId === null ? local : []) {
+        const total = [...sessionStore.fetch(key)].reduce((n, e) => n + Number(e.value), 0);
+        expect(total, `sessions of ${key}`).toBe(want.counts.get(key));
+      }
     };
 
     await caughtUp();
@@ -167,6 +204,13 @@ describe('serving: batch view merged with the speed layer', () => {
     const changedSince = new Set(later.map((r) => r.key!.toString()));
     for (const key of changedSince) withoutLate.latest.set(key, speedLatest.get(key)!);
     await eventually(() => check(withoutLate, view1.manifest.viewId), { timeoutMs: 30_000 });
+    // Every late record was counted, and nothing else.
+    const metrics = await streams.metrics.scrape();
+    const lateMetric = /lambda_streams_serving_late_records_total\{[^}]*topic="([^"]+)"[^}]*\} (\d+)/.exec(
+      metrics,
+    );
+    expect(lateMetric?.[1]).toBe(input);
+    expect(Number(lateMetric?.[2])).toBe(late.length);
 
     // The next run covers them: counted exactly once.
     const view2 = await runBatch({

@@ -5,15 +5,19 @@ import type { KeyValue, SessionStore, Window, Windowed } from '../../state/types
 import { logger } from '../../logger.ts';
 import type { SessionWindows } from '../session-windows.ts';
 import { change, type Change } from './change.ts';
+import { sessionRecord, TupleForwarder } from './forwarding.ts';
 
 /**
  * Session-windowed aggregation (Kafka Streams' KStreamSessionWindowAggregate, emit on every update):
  * a record at ts starts the session [ts, ts] and merges every session of its key that ends at or
  * after ts - gap and starts at or before ts + gap (aggregates combined with the merger, windows
  * spanned). Merged-away sessions are removed and forwarded as deletes (new value null) at their end
- * time, then the merged session is stored and forwarded at its end time. A record whose merged
- * session ends before `streamTime - grace - gap` is late: dropped and counted. Null keys are
- * skipped; null values are aggregated, as in Kafka Streams. Records carry no headers.
+ * time, then the merged session is stored and forwarded at its end time. Where the store caches,
+ * these updates are forwarded when the cache flushes instead, deduplicated: a session created and
+ * merged away between two commits is never forwarded (Kafka Streams' SessionCacheFlushListener).
+ * A record whose merged session ends before `streamTime - grace - gap` is late: dropped and
+ * counted. Null keys are skipped; null values are aggregated, as in Kafka Streams. Records carry
+ * no headers.
  */
 export function sessionWindowAggregateProcessor<K, V, VA>(
   storeName: string,
@@ -28,11 +32,13 @@ export function sessionWindowAggregateProcessor<K, V, VA>(
   return () => {
     let context: ProcessorContext<Windowed<K>, Change<VA>>;
     let store: SessionStore<K, VA>;
+    let forwarder: TupleForwarder<Windowed<K>, VA>;
     let observedStreamTime = -1;
     return {
       init(ctx) {
         context = ctx;
         store = ctx.getStateStore(storeName);
+        forwarder = new TupleForwarder(store, ctx, sendOldValues(), sessionRecord);
       },
       process(record: Record<K, V>) {
         const key = record.key;
@@ -77,7 +83,7 @@ export function sessionWindowAggregateProcessor<K, V, VA>(
         if (start !== timestamp || end !== timestamp) {
           for (const session of merged) {
             store.remove(session.key);
-            context.forward(
+            forwarder.maybeForward(
               new Record(
                 session.key,
                 change<VA>(null, oldValues ? session.value : null),
@@ -90,7 +96,7 @@ export function sessionWindowAggregateProcessor<K, V, VA>(
         const window: Window = { start, end };
         const sessionKey: Windowed<K> = { key, window };
         store.put(sessionKey, agg);
-        context.forward(new Record(sessionKey, change<VA>(agg, null), end));
+        forwarder.maybeForward(new Record(sessionKey, change<VA>(agg, null), end));
       },
     };
   };

@@ -164,6 +164,12 @@ export class StreamTask {
   private initialized = false;
   /** Source records passed over by `acceptTimestamp` (batch runs). */
   filteredRecords = 0;
+  /**
+   * Set by the serving layer while a batch view is in use: sees every source record's position and
+   * event time (it counts the records that arrive too late for the view). Undefined: no cost.
+   */
+  sourceRecordObserver:
+    ((topic: string, partition: number, offset: number, timestamp: number) => void) | undefined;
   /** Next offset to commit for one partition (last processed + 1), or -1 before its first record. */
   consumedOffset(topic: string, partition: number): number {
     return this.partitions.get(topic)?.[partition]?.nextOffset ?? -1;
@@ -420,6 +426,8 @@ export class StreamTask {
     this.current = undefined;
     for (const { processor } of this.processors) (processor as { flush?: () => void }).flush?.();
     for (const store of this.stores.values()) store.flushCache();
+    // After the stores: their cache flushes mark latest-wins changes in the delta indexes.
+    for (const delta of this.deltaIndexes.values()) delta.flush();
     this.commitRequested = false;
   }
 
@@ -519,6 +527,7 @@ export class StreamTask {
       this.filteredRecords++;
       return undefined;
     }
+    this.sourceRecordObserver?.(raw.topic, raw.partition, raw.offset, timestamp);
     if (timestamp > state.time) state.time = timestamp;
     return {
       topic: raw.topic,

@@ -1,25 +1,11 @@
 import fc from 'fast-check';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { MeteredKeyValueStore } from '../../../src/state/metered-key-value-store.ts';
-import type { StoreBuilder } from '../../../src/state/types.ts';
-import { b, hex, makeTempDir, removeDir, s, testContext, type TestContext } from './helpers.ts';
+import { b, hex, s, testContext, useStoreHarness, type StoreVariant } from './helpers.ts';
 
 export type KvStore = MeteredKeyValueStore<Buffer, string>;
 
-export interface KvVariant {
-  label: string;
-  /** A fresh builder for a store of this variant (Buffer keys, string values). */
-  builder: (name: string) => StoreBuilder<KvStore>;
-  persistent: boolean;
-  cacheMaxBytes?: number;
-}
-
-interface Harness {
-  store: KvStore;
-  context: TestContext;
-  builder: StoreBuilder<KvStore>;
-  reopen(): Promise<void>;
-}
+export type KvVariant = StoreVariant<KvStore>;
 
 const entries = (it: Iterable<{ key: Buffer; value: string }>): Array<[string, string]> =>
   [...it].map(({ key, value }) => [hex(key), value]);
@@ -30,35 +16,7 @@ const entries = (it: Iterable<{ key: Buffer; value: string }>): Array<[string, s
  */
 export function keyValueStoreConformance(variant: KvVariant): void {
   describe(variant.label, () => {
-    let dir: string;
-    let h: Harness;
-
-    async function open(name = 'counts'): Promise<Harness> {
-      const builder = variant.builder(name);
-      const context = testContext(dir, { cacheMaxBytes: variant.cacheMaxBytes });
-      const harness: Harness = {
-        store: builder.build(),
-        context,
-        builder,
-        async reopen() {
-          await harness.store.close();
-          harness.store = builder.build();
-          await harness.store.init(context);
-        },
-      };
-      await harness.store.init(context);
-      return harness;
-    }
-
-    beforeEach(async () => {
-      dir = await makeTempDir();
-      h = await open();
-    });
-
-    afterEach(async () => {
-      if (h.store.isOpen()) await h.store.close();
-      await removeDir(dir);
-    });
+    const h = useStoreHarness(variant, 'counts');
 
     it('gets, puts, overwrites and deletes', () => {
       const { store } = h;
@@ -332,7 +290,7 @@ export function keyValueStoreConformance(variant: KvVariant): void {
       store.flushCache();
       const expected = entries(store.all());
       const replica = variant.builder('replica').build();
-      await replica.init(testContext(dir, { logging: false }));
+      await replica.init(testContext(h.dir, { logging: false }));
       replica.restoreBatch(context.changelog.map(({ key, value }) => ({ key, value })));
       expect(entries(replica.all())).toEqual(expected);
       await replica.close();
@@ -385,7 +343,7 @@ export function keyValueStoreConformance(variant: KvVariant): void {
       await fc.assert(
         fc.asyncProperty(fc.array(op, { maxLength: 60 }), async (ops) => {
           const store = variant.builder(`model${run++}`).build();
-          await store.init(testContext(dir, { cacheMaxBytes: variant.cacheMaxBytes }));
+          await store.init(testContext(h.dir, { cacheMaxBytes: variant.cacheMaxBytes }));
           const model = new Map<string, string>();
           const sortedModel = (from?: Buffer, to?: Buffer, reverse = false) => {
             const out = [...model.entries()]
@@ -438,7 +396,7 @@ export function keyValueStoreConformance(variant: KvVariant): void {
             }
             if (variant.persistent) {
               await store.close();
-              await store.init(testContext(dir));
+              await store.init(testContext(h.dir));
             }
             expect(entries(store.all())).toEqual(sortedModel());
           } finally {

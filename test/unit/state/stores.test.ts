@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { CachingKeyValueBytesStore } from '../../../src/state/caching-key-value-store.ts';
+import { CachingSessionBytesStore } from '../../../src/state/caching-session-store.ts';
 import { CachingWindowBytesStore } from '../../../src/state/caching-window-store.ts';
+import { ChangeLoggingSessionBytesStore } from '../../../src/state/change-logging-session-store.ts';
 import { ChangeLoggingKeyValueBytesStore } from '../../../src/state/change-logging-key-value-store.ts';
 import { ChangeLoggingWindowBytesStore } from '../../../src/state/change-logging-window-store.ts';
 import { InMemoryKeyValueBytesStore } from '../../../src/state/in-memory-key-value-store.ts';
 import { LevelDbKeyValueBytesStore } from '../../../src/state/leveldb-key-value-store.ts';
+import { SegmentedSessionBytesStore } from '../../../src/state/segmented-session-store.ts';
 import { SegmentedWindowBytesStore } from '../../../src/state/segmented-window-store.ts';
 import { isRestorable } from '../../../src/state/counters.ts';
 import { Stores } from '../../../src/state/stores.ts';
@@ -107,6 +110,41 @@ describe('Stores', () => {
       LevelDbKeyValueBytesStore.name,
     ]);
     expect(Stores.inMemoryWindowStore('w', 1000, 1000, false).segmentInterval).toBe(60_000);
+  });
+
+  it('stacks session stores like window stores: caching above logging above the segmented store', () => {
+    const supplier = Stores.inMemorySessionStore('sessions', 120_000);
+    expect(supplier).toMatchObject({ retentionPeriod: 120_000, segmentInterval: 60_000, persistent: false });
+    const builder = Stores.sessionStoreBuilder(supplier, stringSerde, stringSerde);
+    expect([builder.loggingEnabled, builder.cachingEnabled]).toEqual([true, false]);
+    expect(builder.changelogConfig).toEqual({
+      'cleanup.policy': 'compact,delete',
+      'retention.ms': String(120_000 + 86_400_000),
+    });
+    expect(layers(builder.build())).toEqual([
+      'MeteredSessionStore',
+      ChangeLoggingSessionBytesStore.name,
+      SegmentedSessionBytesStore.name,
+      InMemoryKeyValueBytesStore.name,
+    ]);
+    const cached = builder.withCachingEnabled();
+    expect([builder.cachingEnabled, cached.cachingEnabled]).toEqual([false, true]);
+    expect(layers(cached.build())).toEqual([
+      'MeteredSessionStore',
+      CachingSessionBytesStore.name,
+      ChangeLoggingSessionBytesStore.name,
+      SegmentedSessionBytesStore.name,
+      InMemoryKeyValueBytesStore.name,
+    ]);
+    expect(layers(cached.withLoggingDisabled().build())).toEqual([
+      'MeteredSessionStore',
+      CachingSessionBytesStore.name,
+      SegmentedSessionBytesStore.name,
+      InMemoryKeyValueBytesStore.name,
+    ]);
+    expect(() => Stores.persistentSessionStore('s', -1)).toThrow(
+      "store 's': retention period must be a non-negative integer (ms), got -1",
+    );
   });
 
   it('ignores caching for window stores that retain duplicates', () => {

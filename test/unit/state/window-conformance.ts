@@ -1,9 +1,8 @@
 import fc from 'fast-check';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { MeteredWindowStore } from '../../../src/state/metered-window-store.ts';
-import type { KeyValueBytesStore, StoreBuilder } from '../../../src/state/types.ts';
 import { fromChangelogKey } from '../../../src/state/window-key-schema.ts';
-import { makeTempDir, removeDir, testContext, type TestContext } from './helpers.ts';
+import { innermost, testContext, useStoreHarness, type StoreVariant } from './helpers.ts';
 
 export type WinStore = MeteredWindowStore<string, string>;
 
@@ -11,27 +10,9 @@ export const RETENTION = 600_000;
 export const WINDOW = 60_000;
 const SEGMENT = 300_000; // max(retention / 2, 60 s)
 
-export interface WindowVariant {
-  label: string;
-  /** A fresh builder: string keys and values, retention RETENTION, window size WINDOW. */
-  builder: (name: string) => StoreBuilder<WinStore>;
-  persistent: boolean;
+/** String keys and values, retention RETENTION, window size WINDOW. */
+export interface WindowVariant extends StoreVariant<WinStore> {
   retainDuplicates: boolean;
-  cacheMaxBytes?: number;
-}
-
-interface Harness {
-  store: WinStore;
-  context: TestContext;
-  builder: StoreBuilder<WinStore>;
-  reopen(): Promise<void>;
-}
-
-/** The key-value bytes store at the bottom of a window store stack. */
-function innermost(store: WinStore): KeyValueBytesStore {
-  let layer: unknown = store;
-  while ((layer as { inner?: unknown }).inner !== undefined) layer = (layer as { inner: unknown }).inner;
-  return layer as KeyValueBytesStore;
 }
 
 const flat = (
@@ -42,30 +23,7 @@ const times = (it: Iterable<{ windowStart: number; value: string }>) =>
 
 export function windowStoreConformance(variant: WindowVariant): void {
   describe(variant.label, () => {
-    let dir: string;
-    let h: Harness;
-
-    beforeEach(async () => {
-      dir = await makeTempDir();
-      const builder = variant.builder('windows');
-      const context = testContext(dir, { cacheMaxBytes: variant.cacheMaxBytes });
-      h = {
-        store: builder.build(),
-        context,
-        builder,
-        async reopen() {
-          await h.store.close();
-          h.store = builder.build();
-          await h.store.init(context);
-        },
-      };
-      await h.store.init(context);
-    });
-
-    afterEach(async () => {
-      if (h.store.isOpen()) await h.store.close();
-      await removeDir(dir);
-    });
+    const h = useStoreHarness(variant, 'windows');
 
     it('puts and fetches single windows', () => {
       const { store } = h;
@@ -224,7 +182,7 @@ export function windowStoreConformance(variant: WindowVariant): void {
       store.put('c', '4', 2 * WINDOW);
       store.flushCache();
       const replica = variant.builder('replica').build();
-      const replicaContext = testContext(dir);
+      const replicaContext = testContext(h.dir);
       await replica.init(replicaContext);
       replica.restoreBatch(context.changelog.map(({ key, value }) => ({ key, value })));
       expect(replicaContext.changelog).toEqual([]);
@@ -320,7 +278,7 @@ export function windowStoreConformance(variant: WindowVariant): void {
       await fc.assert(
         fc.asyncProperty(fc.array(op, { maxLength: 50 }), async (ops) => {
           const store = variant.builder(`model${run++}`).build();
-          await store.init(testContext(dir, { cacheMaxBytes: variant.cacheMaxBytes }));
+          await store.init(testContext(h.dir, { cacheMaxBytes: variant.cacheMaxBytes }));
           let observed = -Infinity;
           let seq = 0;
           const model: Array<{ key: string; time: number; seq: number; value: string }> = [];
@@ -398,7 +356,7 @@ export function windowStoreConformance(variant: WindowVariant): void {
               .map((e) => `${e.key}@${e.time}=${e.value}`);
             if (variant.persistent) {
               await store.close();
-              await store.init(testContext(dir));
+              await store.init(testContext(h.dir));
             }
             expect(flat(store.all())).toEqual(expectedAll);
           } finally {

@@ -1,0 +1,189 @@
+/**
+ * The query row of `npm run bench`: point-query latency over HTTP on one worker at a fixed request
+ * rate (autocannon). The worker runs the word count on the benchmark's sentences with its HTTP API;
+ * once every word's answer equals the expected count, autocannon asks for random words at
+ * `queryRate` requests/s for `queryDurationS` seconds. Every answer's status is checked (non-2xx and
+ * errors are reported); latencies are percentiles of the whole run.
+ */
+import { readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+
+import autocannon from 'autocannon';
+
+import type { KafkaAdmin } from '../../src/kafka/client.ts';
+import { spawnTracked } from './children.ts';
+import { recreateTopic } from './load.ts';
+
+export interface QueryMeasurement {
+  /** Requests per second asked for (autocannon's overallRate). */
+  targetRate: number;
+  /** Requests per second answered. */
+  achievedRate: number;
+  durationS: number;
+  requests: number;
+  errors: number;
+  non2xx: number;
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  maxMs: number;
+  connections: number;
+  status: 'ok' | 'failed';
+  problems?: string[];
+  logFile: string;
+}
+
+export interface QueryBenchOptions {
+  root: string;
+  brokers: string[];
+  admin: KafkaAdmin;
+  inputTopic: string;
+  expected: Map<string, number>;
+  partitions: number;
+  logDir: string;
+  runTag: string;
+  rate: number;
+  durationS: number;
+  connections: number;
+  say: (line: string) => void;
+  cleanup: string[];
+}
+
+async function until<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+export async function measureQueries(options: QueryBenchOptions): Promise<QueryMeasurement> {
+  const applicationId = `bench-${options.runTag}-query`;
+  const output = `${applicationId}-output`;
+  options.cleanup.push(applicationId);
+  const logFile = path.join(options.logDir, 'query-worker.log');
+  const stateDir = path.join(os.tmpdir(), `lambda-streams-bench-${applicationId}`);
+  await recreateTopic(options.admin, output, options.partitions, {});
+  const child = spawnTracked(
+    'query-worker',
+    process.execPath,
+    [
+      path.join(options.root, 'bin', 'lambda-streams.js'),
+      'worker',
+      path.join(options.root, 'bench', 'topologies', 'word-count.ts'),
+      '--brokers',
+      options.brokers.join(','),
+      '--state-dir',
+      stateDir,
+      '--application-id',
+      applicationId,
+      '--commit-interval',
+      '1000',
+      '--http-port',
+      '0',
+    ],
+    {
+      cwd: options.root,
+      logFile,
+      env: {
+        ...process.env,
+        BENCH_INPUT_TOPIC: options.inputTopic,
+        BENCH_OUTPUT_TOPIC: output,
+        LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
+      },
+    },
+  );
+  const base = {
+    targetRate: options.rate,
+    durationS: options.durationS,
+    connections: options.connections,
+    logFile,
+  };
+  try {
+    const url = await until('the worker printed no HTTP API address', 60_000, async () => {
+      const match = /HTTP API on (http:\/\/127\.0\.0\.1:\d+)/.exec(readFileSync(logFile, 'utf8'));
+      return match?.[1];
+    });
+    const words = [...options.expected.keys()];
+    // Complete before measuring: every word answers its expected count.
+    options.say(`query worker at ${url}; waiting until its ${words.length} counts are complete`);
+    await until('the worker did not reach the expected counts', 900_000, async () => {
+      for (let i = 0; i < words.length; i += Math.max(1, Math.floor(words.length / 200))) {
+        const word = words[i]!;
+        const res = await fetch(`${url}/stores/word-counts/keys/${encodeURIComponent(word)}`);
+        const body = (await res.json()) as { value?: number };
+        if (body.value !== options.expected.get(word)) return undefined;
+      }
+      return true;
+    });
+    options.say(
+      `autocannon: ${options.rate} requests/s for ${options.durationS} s over ${options.connections} connections`,
+    );
+    let next = 0;
+    const result = await autocannon({
+      url,
+      connections: options.connections,
+      duration: options.durationS,
+      overallRate: options.rate,
+      requests: [
+        {
+          method: 'GET',
+          setupRequest: (request) => {
+            const word = words[(next = (next * 1_103_515_245 + 12_345) % 2_147_483_648) % words.length]!;
+            return { ...request, path: `/stores/word-counts/keys/${encodeURIComponent(word)}` };
+          },
+        },
+      ],
+    });
+    const problems: string[] = [];
+    if (result.errors > 0) problems.push(`${result.errors} request errors`);
+    if (result.non2xx > 0) problems.push(`${result.non2xx} answers were not 2xx`);
+    return {
+      ...base,
+      achievedRate: result.requests.average,
+      requests: result.requests.total,
+      errors: result.errors,
+      non2xx: result.non2xx,
+      p50Ms: result.latency.p50,
+      p99Ms: result.latency.p99,
+      p999Ms: result.latency.p99_9,
+      maxMs: result.latency.max,
+      status: problems.length === 0 ? 'ok' : 'failed',
+      ...(problems.length > 0 ? { problems } : {}),
+    };
+  } catch (error) {
+    return {
+      ...base,
+      achievedRate: 0,
+      requests: 0,
+      errors: 0,
+      non2xx: 0,
+      p50Ms: 0,
+      p99Ms: 0,
+      p999Ms: 0,
+      maxMs: 0,
+      status: 'failed',
+      problems: [(error as Error).message],
+    };
+  } finally {
+    await child.stop(10_000);
+    await rm(stateDir, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+export function queryMarkdown(q: QueryMeasurement): string[] {
+  const ms = (n: number): string => n.toFixed(2);
+  return [
+    '',
+    '| query (HTTP, one worker, word-counts) | target req/s | achieved req/s | requests | p50 (ms) | p99 (ms) | p99.9 (ms) | max (ms) | errors / non-2xx | result |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    `| GET /stores/word-counts/keys/<word> | ${q.targetRate} | ${Math.round(q.achievedRate)} | ${q.requests} | ${ms(q.p50Ms)} | ${ms(q.p99Ms)} | ${ms(q.p999Ms)} | ${ms(q.maxMs)} | ${q.errors} / ${q.non2xx} | ${q.status === 'ok' ? 'ok' : `**FAILED**: ${q.problems?.[0] ?? ''}`} |`,
+    '',
+    `Point queries for random words of the vocabulary, ${q.connections} connections, ${q.durationS} s at a fixed rate (autocannon); ` +
+      'latency percentiles over the whole run (target: p99 < 2 ms at 5 000 requests/s).',
+  ];
+}
