@@ -259,15 +259,20 @@ export class BatchExecutor {
     for (const [name, store] of task.stores) this.sharedStores.set(name, sharedStoreView(store));
     const globalTopics = new Set(plan.globalTopics);
     const ranges = this.config.ranges.filter((r) => globalTopics.has(r.topic));
+    // Every instance (process or thread) loads the global tables; instance 0 counts their records.
+    const counted = this.config.instance === 0;
     await this.config.reader.read(ranges, {
       onBatch: (records) => {
-        this.stats.read += records.length;
-        this.stats.processed += task.addRecords(records);
+        const queued = task.addRecords(records);
+        if (counted) {
+          this.stats.read += records.length;
+          this.stats.processed += queued;
+        }
         task.processAll();
       },
       onRangeDone: () => {},
     });
-    this.stats.beyondBoundary += task.filteredRecords;
+    if (counted) this.stats.beyondBoundary += task.filteredRecords;
     this.log.debug(
       {
         stores: [...task.stores.keys()],
@@ -551,7 +556,9 @@ export class BatchExecutor {
       defaultValueSerde: topology.defaultSerde,
       badRecordHandling: this.config.badRecordHandling,
       metrics: {
-        recordDropped: (reason: DropReason, _task: string, node: string) => this.dropped(reason, node),
+        recordDropped: (reason: DropReason, task: string, node: string) => {
+          if (task !== 'global' || this.config.instance === 0) this.dropped(reason, node);
+        },
       },
       acceptTimestamp: (ts) => {
         if (ts >= boundaryMs) return false;

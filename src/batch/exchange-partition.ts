@@ -25,17 +25,51 @@ function grow<T extends Float64Array | Int32Array | Uint32Array>(array: T, capac
   return bigger;
 }
 
+/** One run as another thread receives it (structured clone keeps typed arrays; buffers transferred). */
+export interface ExchangeRunPayload {
+  subtopology: number;
+  partition: number;
+  size: number;
+  ordered: boolean;
+  timestamps: Float64Array;
+  seqs: Float64Array;
+  segments: Uint32Array;
+  offsets: Uint32Array;
+  keyLengths: Int32Array;
+  valueLengths: Int32Array;
+  headers?: Array<[number, Headers]>;
+}
+
+/** A partition's records as another thread receives them. */
+export interface ExchangePayload {
+  topic: string;
+  partition: number;
+  segments: ArrayBuffer[];
+  runs: ExchangeRunPayload[];
+}
+
+/** Header values cross threads as Uint8Arrays (structured clone): Buffers again. */
+function asBufferHeaders(headers: Headers): Headers {
+  const out: Headers = {};
+  for (const [name, value] of Object.entries(headers) as Array<[string, unknown]>)
+    out[name] =
+      value instanceof Uint8Array && !Buffer.isBuffer(value)
+        ? Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+        : (value as Headers[string]);
+  return out;
+}
+
 /** The records one origin task wrote to this partition. */
 export class ExchangeRun {
   size = 0;
   private capacity = INITIAL_CAPACITY;
-  timestamps = new Float64Array(INITIAL_CAPACITY);
-  seqs = new Float64Array(INITIAL_CAPACITY);
+  timestamps: Float64Array = new Float64Array(INITIAL_CAPACITY);
+  seqs: Float64Array = new Float64Array(INITIAL_CAPACITY);
   /** Segment index and byte offset of the record's key; its value follows the key. */
-  segments = new Uint32Array(INITIAL_CAPACITY);
-  offsets = new Uint32Array(INITIAL_CAPACITY);
-  keyLengths = new Int32Array(INITIAL_CAPACITY);
-  valueLengths = new Int32Array(INITIAL_CAPACITY);
+  segments: Uint32Array = new Uint32Array(INITIAL_CAPACITY);
+  offsets: Uint32Array = new Uint32Array(INITIAL_CAPACITY);
+  keyLengths: Int32Array = new Int32Array(INITIAL_CAPACITY);
+  valueLengths: Int32Array = new Int32Array(INITIAL_CAPACITY);
   /** Non-empty headers by record index (records without headers get a fresh empty object when read). */
   headers: Map<number, Headers> | undefined;
   /** Appended in (timestamp, sequence) order so far: no sort needed. */
@@ -45,6 +79,21 @@ export class ExchangeRun {
     readonly subtopology: number,
     readonly partition: number,
   ) {}
+
+  /** Takes another thread's arrays of this run (sizes and segment indexes already set). */
+  adopt(part: ExchangeRunPayload): void {
+    this.size = part.size;
+    this.capacity = part.timestamps.length;
+    this.timestamps = part.timestamps;
+    this.seqs = part.seqs;
+    this.segments = part.segments;
+    this.offsets = part.offsets;
+    this.keyLengths = part.keyLengths;
+    this.valueLengths = part.valueLengths;
+    this.ordered = part.ordered;
+    if (part.headers)
+      this.headers = new Map(part.headers.map(([i, headers]) => [i, asBufferHeaders(headers)]));
+  }
 
   /** Index of the next record, after making room for it. */
   reserve(): number {
@@ -80,7 +129,9 @@ export class ExchangePartition {
   /** Origin sub-topology → origin partition → run. */
   private readonly runs = new Map<number, ExchangeRun[]>();
   private readonly segments: Buffer[] = [];
+  /** The segment appends go to (adopted segments of other threads come after it, full). */
   private current: Buffer | undefined;
+  private currentIndex = -1;
   private position = 0;
   private count = 0;
   private read = false;
@@ -121,7 +172,7 @@ export class ExchangePartition {
     let segment = this.current;
     if (segment === undefined || this.position + bytes > segment.length) {
       segment = Buffer.allocUnsafeSlow(Math.max(SEGMENT_BYTES, bytes));
-      this.segments.push(segment);
+      this.currentIndex = this.segments.push(segment) - 1;
       this.current = segment;
       this.position = 0;
     }
@@ -135,13 +186,85 @@ export class ExchangePartition {
     }
     run.timestamps[i] = timestamp;
     run.seqs[i] = seq;
-    run.segments[i] = this.segments.length - 1;
+    run.segments[i] = this.currentIndex;
     run.offsets[i] = offset;
     run.keyLengths[i] = keyLength;
     run.valueLengths[i] = valueLength;
     if (headers !== undefined && hasEntries(headers)) (run.headers ??= new Map()).set(i, headers);
     run.size = i + 1;
     this.count++;
+  }
+
+  /**
+   * The partition as transferable parts (another thread adopts it): the runs' typed arrays and the
+   * byte segments move, nothing is copied. The partition is unusable afterwards.
+   */
+  export(): { payload: ExchangePayload; transfer: ArrayBuffer[] } {
+    if (this.read)
+      throw new Error(`batch exchange: ${this.topic}[${this.partition}] exported after it was read`);
+    this.read = true;
+    const runs: ExchangeRunPayload[] = [];
+    for (const bySub of this.runs.values())
+      for (const run of bySub)
+        if (run && run.size > 0)
+          runs.push({
+            subtopology: run.subtopology,
+            partition: run.partition,
+            size: run.size,
+            ordered: run.ordered,
+            timestamps: run.timestamps,
+            seqs: run.seqs,
+            segments: run.segments,
+            offsets: run.offsets,
+            keyLengths: run.keyLengths,
+            valueLengths: run.valueLengths,
+            ...(run.headers ? { headers: [...run.headers] } : {}),
+          });
+    const payload: ExchangePayload = {
+      topic: this.topic,
+      partition: this.partition,
+      // Segments come from Buffer.allocUnsafeSlow: each owns its whole ArrayBuffer.
+      segments: this.segments.map((segment) => segment.buffer as ArrayBuffer),
+      runs,
+    };
+    this.runs.clear();
+    this.segments.length = 0;
+    this.current = undefined;
+    return { payload, transfer: ExchangePartition.transferList(payload) };
+  }
+
+  /** Every buffer of a payload (to hand to postMessage's transfer list). */
+  static transferList(payload: ExchangePayload): ArrayBuffer[] {
+    const buffers = new Set<ArrayBuffer>(payload.segments);
+    for (const run of payload.runs)
+      for (const array of [
+        run.timestamps,
+        run.seqs,
+        run.segments,
+        run.offsets,
+        run.keyLengths,
+        run.valueLengths,
+      ])
+        buffers.add(array.buffer as ArrayBuffer);
+    return [...buffers];
+  }
+
+  /** Takes over the runs another thread exported for this partition (their origins are not here yet). */
+  adopt(payload: ExchangePayload): void {
+    if (this.read)
+      throw new Error(`batch exchange: ${this.topic}[${this.partition}] written after it was read`);
+    const base = this.segments.length;
+    for (const buffer of payload.segments) this.segments.push(Buffer.from(buffer));
+    for (const part of payload.runs) {
+      const run = this.runOf(part.subtopology, part.partition);
+      if (run.size > 0)
+        throw new Error(
+          `batch exchange: ${this.topic}[${this.partition}] has records of ${part.subtopology}_${part.partition} twice`,
+        );
+      for (let i = 0; i < part.size; i++) part.segments[i]! += base;
+      run.adopt(part);
+      this.count += part.size;
+    }
   }
 
   /** Reads the partition in exchange order (once: the cursor owns the records from now on). */

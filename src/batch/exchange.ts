@@ -56,7 +56,20 @@ export class InMemoryExchange implements RepartitionExchange {
     return Promise.resolve((exchanged ?? new ExchangePartition(topic, partition)).cursor());
   }
 
-  private partitionOf(topic: string, partition: number): ExchangePartition {
+  /** Partitions written and not read yet. */
+  *partitionsWritten(): Iterable<ExchangePartition> {
+    for (const byPartition of this.partitions.values())
+      for (const exchanged of byPartition) if (exchanged && exchanged.size > 0) yield exchanged;
+  }
+
+  /** Forgets a partition (its records went elsewhere); writers that still hold it must not write. */
+  remove(topic: string, partition: number): void {
+    const byPartition = this.partitions.get(topic);
+    if (byPartition) byPartition[partition] = undefined as unknown as ExchangePartition;
+  }
+
+  /** The partition's records here (created when missing). */
+  partitionOf(topic: string, partition: number): ExchangePartition {
     let byPartition = this.partitions.get(topic);
     if (!byPartition) this.partitions.set(topic, (byPartition = []));
     let exchanged = byPartition[partition];

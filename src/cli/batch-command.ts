@@ -15,6 +15,7 @@ interface BatchOptions {
   until?: string;
   instances: number;
   instanceId: number;
+  threads: number;
   sinks: SinkMode;
   keepViews: number;
   memoryBudget?: number;
@@ -188,7 +189,8 @@ async function runBatchCommand(file: string, opts: BatchOptions): Promise<number
   const untilMs = opts.until === undefined ? undefined : parseUntil(opts.until);
   const applicationId = opts.applicationId ?? definition.applicationId;
   const broker = await resolveBrokers(opts.brokers);
-  const client = defaultKafkaClientFactory({ brokers: broker.brokers, clientId: `${applicationId}-batch` });
+  const clientConfig = { brokers: broker.brokers, clientId: `${applicationId}-batch` };
+  const client = defaultKafkaClientFactory(clientConfig);
   const abort = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
     info(`${signal}: stopping the batch run; nothing is published`);
@@ -207,6 +209,9 @@ async function runBatchCommand(file: string, opts: BatchOptions): Promise<number
       ...(untilMs !== undefined ? { untilMs } : {}),
       instances: opts.instances,
       instanceId: opts.instanceId,
+      threads: opts.threads,
+      topologyFile: path.resolve(file),
+      clientConfig,
       sinks: opts.sinks,
       keepViews: opts.keepViews,
       ...(opts.memoryBudget !== undefined ? { memoryBudgetBytes: opts.memoryBudget } : {}),
@@ -294,6 +299,12 @@ export function registerBatchCommand(program: Command): void {
       'this process in a multi-process run (0 takes the snapshot and publishes)',
       nonNegativeInt,
       0,
+    )
+    .option(
+      '--threads <n>',
+      'threads of this process that share the run (at most one per task; not with --instances): worth it on idle cores',
+      positiveInt,
+      1,
     )
     .addOption(
       new Option(

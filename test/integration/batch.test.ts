@@ -112,6 +112,11 @@ const EXAMPLES: Example[] = [
   },
 ];
 
+const storeChecksums = (m: ViewManifest): string[] =>
+  Object.entries(m.stores).flatMap(([store, s]) =>
+    s.partitions.map((p) => `${store}/${p.partition}:${p.records}:${p.checksum}`),
+  );
+
 describe('batch layer on a real broker', () => {
   for (const example of EXAMPLES) {
     it(
@@ -188,6 +193,25 @@ describe('batch layer on a real broker', () => {
         }
         const listed = await views(client, admin, applicationId);
         expect(listed.map((v) => v.viewId)).toEqual([manifest.viewId]);
+
+        // Three threads of one process (batch-threads.ts) publish the very same view.
+        const threaded = await runBatch({
+          topology: (await loadTopologyFile(file)).topology,
+          applicationId,
+          topologyName: example.file,
+          bucketMs,
+          client,
+          untilMs: BOUNDARY + 1_234,
+          threads: 3,
+          topologyFile: file,
+          clientConfig: { brokers: brokers(), clientId: 'lambda-streams-batch-test' },
+        });
+        // Every example's widest stage has 3 tasks: the run really is split over 3 threads.
+        expect(threaded.threads).toBe(3);
+        expect(threaded.manifest.viewId).not.toBe(manifest.viewId);
+        expect(threaded.manifest.records).toEqual(manifest.records);
+        expect(threaded.stats.read).toBe(all.length);
+        expect(storeChecksums(threaded.manifest)).toEqual(storeChecksums(manifest));
       },
       TEST_MS,
     );
@@ -231,6 +255,11 @@ describe('batch layer on a real broker', () => {
         expect(again.viewId).not.toBe(one.viewId);
         expect(checksums(again)).toEqual(checksums(one));
 
+        const threads = await runCli([...batchArgs, '--threads', '2']);
+        expect(threads.code, threads.stderr).toBe(0);
+        const viaThreads = JSON.parse(threads.stdout) as ViewManifest;
+        expect(checksums(viaThreads)).toEqual(checksums(one));
+
         const three = await Promise.all(
           [0, 1, 2].map((i) =>
             runCli([
@@ -250,9 +279,9 @@ describe('batch layer on a real broker', () => {
         expect(manifests[0]!.instances).toBe(3);
         expect(checksums(manifests[0]!)).toEqual(checksums(one));
 
-        // --keep-views 2 (the default): the first view was retired, its data topics deleted.
+        // --keep-views 2 (the default): the older views were retired, their data topics deleted.
         const listed = await views(client, admin, applicationId);
-        expect(listed.map((v) => v.viewId).sort()).toEqual([again.viewId, manifests[0]!.viewId].sort());
+        expect(listed.map((v) => v.viewId).sort()).toEqual([viaThreads.viewId, manifests[0]!.viewId].sort());
         const topics = await admin.listTopics();
         expect(topics.filter((t) => t.startsWith(viewDataTopicPrefix(applicationId, one.viewId)))).toEqual(
           [],

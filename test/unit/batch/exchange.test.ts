@@ -1,8 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
-import { ExchangePartition } from '../../../src/batch/exchange-partition.ts';
+import { planBatch } from '../../../src/batch/batch-plan.ts';
+import { ThreadExchange } from '../../../src/batch/batch-threads.ts';
+import { ExchangePartition, type ExchangePayload } from '../../../src/batch/exchange-partition.ts';
 import { InMemoryExchange } from '../../../src/batch/exchange.ts';
+import { Consumed, Grouped, Serdes, StreamsBuilder } from '../../../src/index.ts';
 import type { Headers } from '../../../src/processor/record.ts';
 import type { RawRecord } from '../../../src/processor/internals/task.ts';
 
@@ -220,5 +223,111 @@ describe('InMemoryExchange', () => {
     expect(await read('r', 1)).toEqual(['a2']);
     expect(await read('other', 0)).toEqual(['a4']);
     expect(await read('r', 3)).toEqual([]);
+  });
+});
+
+/** A payload as another thread receives it: structured clone, buffers transferred. */
+function overThreadBoundary(payload: ExchangePayload, transfer: ArrayBuffer[]): ExchangePayload {
+  return structuredClone(payload, { transfer });
+}
+
+describe('ExchangePartition across threads (export, adopt)', () => {
+  it('property: partitions split by origin over threads read back in one exchange order', () => {
+    fc.assert(
+      fc.property(origins, fc.integer(), fc.integer({ min: 1, max: 3 }), (generated, seed, threads) => {
+        const runs = toWritten(generated);
+        // Each origin writes in one thread (its task's); the reader's thread is 0.
+        const byThread = Array.from({ length: threads }, () => new ExchangePartition('t', 1));
+        const threadOf = (w: Written) => (w.sub * 7 + w.part) % threads;
+        for (const w of interleave(runs, seed)) {
+          const partition = byThread[threadOf(w)]!;
+          partition.append(partition.runOf(w.sub, w.part), w.seq, w.key, w.value, w.timestamp, w.headers);
+        }
+        // The reader writes a little more of its own after adopting (a later stage's writer).
+        const reader = byThread[0]!;
+        for (const other of byThread.slice(1)) {
+          const { payload, transfer } = other.export();
+          reader.adopt(overThreadBoundary(payload, transfer));
+        }
+        const late: Written = {
+          sub: 9,
+          part: 0,
+          seq: 0,
+          key: Buffer.from('late'),
+          value: null,
+          timestamp: 1_500,
+          headers: {},
+        };
+        reader.append(reader.runOf(9, 0), 0, late.key, late.value, late.timestamp, late.headers);
+        const expected = [...runs.flat(), late].sort(exchangeOrder);
+        expect(reader.size).toBe(expected.length);
+        expect(readAll(reader, [5]).map(render)).toEqual(expected.map(render));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('moves its bytes (the exporting side is emptied) and keeps header buffers buffers', () => {
+    const partition = new ExchangePartition('t', 0);
+    partition.append(partition.runOf(0, 0), 0, Buffer.from('k'), Buffer.from('v'), 5, {
+      trace: Buffer.from('abc'),
+      name: 'x',
+    });
+    const { payload, transfer } = partition.export();
+    const received = overThreadBoundary(payload, transfer);
+    expect(payload.segments[0]!.byteLength).toBe(0); // detached: transferred, not copied
+    expect(() => partition.append(partition.runOf(0, 1), 0, null, null, 1, {})).toThrow(/after it was read/);
+    const reader = new ExchangePartition('t', 0);
+    reader.adopt(received);
+    const [record] = readAll(reader);
+    expect(Buffer.isBuffer(record!.headers!.trace)).toBe(true);
+    expect(record!.headers).toEqual({ trace: Buffer.from('abc'), name: 'x' });
+    expect(record!.key!.toString()).toBe('k');
+  });
+
+  it('refuses the same origin twice', () => {
+    const a = new ExchangePartition('t', 0);
+    a.append(a.runOf(0, 0), 0, null, null, 1, {});
+    const b = new ExchangePartition('t', 0);
+    b.append(b.runOf(0, 0), 1, null, null, 1, {});
+    const { payload, transfer } = a.export();
+    expect(() => b.adopt(overThreadBoundary(payload, transfer))).toThrow(/twice/);
+  });
+});
+
+describe('ThreadExchange', () => {
+  it('ships each written partition to the thread whose task reads it, once its stage is written', async () => {
+    const builder = new StreamsBuilder();
+    builder
+      .stream('lines', Consumed.with(Serdes.String(), Serdes.String()))
+      .groupBy((_k, v) => v, Grouped.with(Serdes.String(), Serdes.String()))
+      .count();
+    const plan = planBatch('app', builder.build(), new Map([['lines', 4]]), 2);
+    const [topic, route] = [...plan.repartition][0]!;
+    expect(route.partitions).toBe(4);
+    const shipped: Array<{ to: number; payload: ExchangePayload }> = [];
+    const exchanges = [0, 1].map(
+      (thread) =>
+        new ThreadExchange(plan, thread, (to, payload, transfer) =>
+          shipped.push({ to, payload: overThreadBoundary(payload, transfer) }),
+        ),
+    );
+    // Thread 0 runs the tasks of partitions 0 and 2, thread 1 those of 1 and 3.
+    const writer0 = exchanges[0]!.writer({ subtopology: 0, partition: 0 });
+    const writer1 = exchanges[1]!.writer({ subtopology: 0, partition: 1 });
+    for (let p = 0; p < 4; p++) {
+      writer0.write(topic, p, Buffer.from(`from0-${p}`), null, 10, {});
+      writer1.write(topic, p, Buffer.from(`from1-${p}`), null, 10, {});
+    }
+    await exchanges[0]!.stageWritten(plan.stages[0]!);
+    await exchanges[1]!.stageWritten(plan.stages[0]!);
+    expect(shipped.map((s) => `${s.to}:${s.payload.partition}`).sort()).toEqual(['0:0', '0:2', '1:1', '1:3']);
+    for (const { to, payload } of shipped) exchanges[to]!.adopt(payload);
+    const keys = async (thread: number, partition: number) =>
+      (await exchanges[thread]!.read(topic, partition)).take(10).map((r) => r.key!.toString());
+    expect(await keys(0, 0)).toEqual(['from0-0', 'from1-0']);
+    expect(await keys(1, 1)).toEqual(['from0-1', 'from1-1']);
+    expect(await keys(0, 2)).toEqual(['from0-2', 'from1-2']);
+    expect(await keys(1, 3)).toEqual(['from0-3', 'from1-3']);
   });
 });
