@@ -226,7 +226,7 @@ async function runBatchCommand(file: string, opts: BatchOptions): Promise<number
     stopProgress();
     process.stdout.write(
       opts.json
-        ? `${JSON.stringify({ ...result.manifest, run: { stats: result.stats, durationMs: result.durationMs, retired: result.retired, sinks: result.sinks, instanceId: opts.instanceId } }, null, 2)}\n`
+        ? `${JSON.stringify({ ...result.manifest, run: { stats: result.stats, durationMs: result.durationMs, retired: result.retired, sinks: result.sinks, instanceId: opts.instanceId, threads: result.threads } }, null, 2)}\n`
         : formatSummary(result, file),
     );
     return 0;
