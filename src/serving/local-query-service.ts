@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 
 import { defaultPartition } from '../kafka/partitioner.ts';
+import type { KafkaAdmin } from '../kafka/client.ts';
 import type { KafkaStreams } from '../runtime/kafka-streams.ts';
 import type { Serde } from '../serde/serde.ts';
 import { fromSessionChangelogKey } from '../state/session-key-schema.ts';
@@ -48,7 +49,12 @@ export interface LocalQueryServiceConfig {
   /** This worker's application.server (host:port). */
   endpoint?: string;
   log: Logger;
+  /** Reads the group's committed offsets: a task's position until it processes its first record. */
+  admin?: KafkaAdmin;
 }
+
+/** How often, at most, committed offsets are read again for tasks that have not processed a record. */
+const COMMITTED_REFRESH_MS = 2_000;
 
 interface StoreEntry {
   info: StoreInfo;
@@ -70,6 +76,10 @@ export class LocalQueryService implements QueryService {
   private activeHosts = new Map<string, string>();
   private standbyHosts = new Map<string, string[]>();
   private lastCaughtUp = Date.now();
+  /** The group's committed offsets ("topic:partition" → next offset), read after each assignment. */
+  private committed = new Map<string, number>();
+  private committedReading: Promise<void> | undefined;
+  private committedReadAt = 0;
 
   constructor(config: LocalQueryServiceConfig, partitionsOf: (subtopology: number) => number) {
     this.config = config;
@@ -93,7 +103,39 @@ export class LocalQueryService implements QueryService {
         subtopology: sub.id,
       });
     }
-    config.streams.onAssignment(() => void this.refreshHosts());
+    config.streams.onAssignment(() => {
+      void this.refreshHosts();
+      this.readCommitted(true);
+    });
+  }
+
+  /**
+   * Reads the group's committed offsets of this worker's source partitions, in the background: a task
+   * that has not processed a record since its assignment stands at its committed offset (after a
+   * restart on caught-up input, not at 0 with the whole partition as lag).
+   */
+  private readCommitted(force = false): void {
+    const { admin, streams } = this.config;
+    if (!admin || this.committedReading) return;
+    if (!force && Date.now() - this.committedReadAt < COMMITTED_REFRESH_MS) return;
+    const topics = [...new Set(streams.activeTasks().flatMap((t) => t.sourceTopics))];
+    if (topics.length === 0) return;
+    this.committedReadAt = Date.now();
+    this.committedReading = admin
+      .committedOffsets(streams.applicationId, topics)
+      .then((offsets) => {
+        for (const { topic, partition, offset } of offsets)
+          if (offset >= 0) this.committed.set(`${topic}:${partition}`, offset);
+      })
+      .catch((error: unknown) =>
+        this.config.log.warn(
+          { err: error },
+          `serving: could not read the committed offsets of ${topics.join(', ')}; positions of tasks that have not processed a record yet show 0`,
+        ),
+      )
+      .finally(() => {
+        this.committedReading = undefined;
+      });
   }
 
   /** Reads the group's task → host map (after each rebalance, and on demand). */
@@ -442,10 +484,16 @@ export class LocalQueryService implements QueryService {
     for (const t of tasks) {
       if (!partitions.includes(t.partition)) continue;
       for (const topic of t.sourceTopics) {
-        const offset = t.task.consumedOffset(topic, t.partition);
-        (offsets[topic] ??= {})[String(t.partition)] = Math.max(0, offset);
+        let offset = t.task.consumedOffset(topic, t.partition);
+        if (offset < 0) {
+          // Nothing processed since the assignment: the task stands at the group's committed offset.
+          const committed = this.committed.get(`${topic}:${t.partition}`);
+          if (committed === undefined) this.readCommitted();
+          offset = committed ?? 0;
+        }
+        (offsets[topic] ??= {})[String(t.partition)] = offset;
         const hw = this.config.streams.highWatermark(topic, t.partition);
-        if (hw !== undefined) lagRecords += Math.max(0, hw - Math.max(0, offset));
+        if (hw !== undefined) lagRecords += Math.max(0, hw - offset);
       }
     }
     return { offsets, lagRecords };

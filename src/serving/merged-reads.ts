@@ -11,7 +11,6 @@
  * Reads are synchronous: one query sees one view and one state of the deltas.
  */
 import type { DeltaIndex } from '../state/delta-index.ts';
-import { toSessionChangelogKey } from '../state/session-key-schema.ts';
 import type {
   KeyValueBytesStore,
   KeyValueStore,
@@ -132,19 +131,21 @@ export interface MergedSession {
 }
 
 /**
- * Sessions of one key: the speed layer's sessions that changed in a bucket ≥ B, and the view's
- * sessions that none of those overlaps (a session the speed layer extended across the boundary
- * replaces the view's shorter one).
+ * Sessions of one key: the speed layer's sessions that reach into a bucket ≥ B, and the view's
+ * sessions that none of those overlaps. A session ends at its newest record, so it reaches past the
+ * boundary exactly when it holds a record the view does not; it then holds every record of the view's
+ * sessions it overlaps (adding records only merges sessions) and replaces them. Sessions that end
+ * below B come from the view: a late record that changed one is shown by the next batch run. (Markers
+ * of the record that changed a session would miss a late record that moved a session's start: the
+ * new session would carry only the late record's bucket.)
  */
-export function mergedSessions(src: PartitionSources, key: unknown, keyBytes: Buffer): MergedSession[] {
+export function mergedSessions(src: PartitionSources, key: unknown, _keyBytes: Buffer): MergedSession[] {
   const { delta, view } = src;
   const speed = src.speed as SessionStore<unknown, unknown>;
   const all = (store: SessionStore<unknown, unknown>): MergedSession[] =>
     [...store.fetch(key)].map(({ key: w, value }) => ({ start: w.window.start, end: w.window.end, value }));
   if (!view || !delta) return all(speed);
-  const changed = all(speed).filter((s) =>
-    delta.changedSince(toSessionChangelogKey(keyBytes, s.start, s.end), src.boundaryBucket),
-  );
+  const changed = all(speed).filter((s) => delta.bucketOf(s.end) >= src.boundaryBucket);
   const kept = all(view as SessionStore<unknown, unknown>).filter(
     (s) => !changed.some((c) => c.start <= s.end && s.start <= c.end),
   );

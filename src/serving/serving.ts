@@ -67,6 +67,7 @@ export async function startServing(streams: KafkaStreams, options: ServingOption
       views,
       ...(options.endpoint ? { endpoint: options.endpoint } : {}),
       log,
+      admin,
     },
     (sub) => partitions.get(sub) ?? 0,
   );

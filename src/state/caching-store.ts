@@ -44,6 +44,8 @@ export abstract class CachingStore<
   private sendOldValues = false;
   /** Timestamp of the entry being flushed, seen by the layers below as the current timestamp. */
   private flushTimestamp: number | undefined;
+  /** Largest timestamp among the writes the entry being flushed collapsed. */
+  private flushLatestWrite: number | undefined;
   private flushing = false;
 
   /** Calls the listener on each dirty entry written down; old values are read only when asked for. */
@@ -55,7 +57,13 @@ export abstract class CachingStore<
   override init(context: StateStoreContext): Promise<void> {
     this.cache = new WriteBackCache(context.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES);
     this.counters = countersFor(context, this.name);
-    const innerInit = this.inner.init(contextWithTimestamp(context, () => this.flushTimestamp));
+    const innerInit = this.inner.init(
+      contextWithTimestamp(
+        context,
+        () => this.flushTimestamp,
+        () => this.flushLatestWrite,
+      ),
+    );
     return afterInnerInit(this.inner, innerInit, () => {
       this.context = context;
       this.afterInit();
@@ -74,11 +82,12 @@ export abstract class CachingStore<
       try {
         for (const entry of dirty) {
           this.flushTimestamp = entry.timestamp;
+          this.flushLatestWrite = entry.latestWrite;
           this.flushEntry(entry);
         }
       } finally {
         this.flushing = false;
-        this.flushTimestamp = undefined;
+        this.flushTimestamp = this.flushLatestWrite = undefined;
       }
       this.counters.cacheFlushedEntries += dirty.length;
     }

@@ -32,6 +32,13 @@ export abstract class ChangeLoggingStore<
   /** The one place a change is logged: stamped with the timestamp of the write it stands for. */
   protected log(changelogKey: Buffer, value: Buffer | null): void {
     const context = this.context;
-    if (context !== undefined) context.logChange!(this.name, changelogKey, value, context.currentTimestamp());
+    if (context !== undefined)
+      context.logChange!(
+        this.name,
+        changelogKey,
+        value,
+        context.currentTimestamp(),
+        context.latestWriteTimestamp?.(),
+      );
   }
 }

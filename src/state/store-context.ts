@@ -9,6 +9,7 @@ import type { StateStoreContext } from './types.ts';
 export function contextWithTimestamp(
   context: StateStoreContext,
   override: () => number | undefined,
+  latestWriteOverride: () => number | undefined = override,
 ): StateStoreContext {
   const { logChange, storeCounters } = context;
   return {
@@ -18,8 +19,11 @@ export function contextWithTimestamp(
     cacheMaxBytes: context.cacheMaxBytes,
     logChange:
       logChange &&
-      ((storeName, key, value, timestamp) => logChange.call(context, storeName, key, value, timestamp)),
+      ((storeName, key, value, timestamp, latestWrite) =>
+        logChange.call(context, storeName, key, value, timestamp, latestWrite)),
     storeCounters: storeCounters && ((storeName) => storeCounters.call(context, storeName)),
     currentTimestamp: () => override() ?? context.currentTimestamp(),
+    latestWriteTimestamp: () =>
+      override() !== undefined ? latestWriteOverride() : context.latestWriteTimestamp?.(),
   };
 }

@@ -16,11 +16,24 @@ export interface StateStoreContext {
   readonly taskDir: string;
   /**
    * Sends one change to the store's changelog; undefined when changelogging is off for this run
-   * (batch mode, or a store built with logging disabled).
+   * (batch mode, or a store built with logging disabled). `latestWrite`: the largest timestamp among
+   * the writes the change stands for (a cache collapses several writes of a key into one change).
    */
-  readonly logChange?: (storeName: string, key: Buffer, value: Buffer | null, timestamp: number) => void;
+  readonly logChange?: (
+    storeName: string,
+    key: Buffer,
+    value: Buffer | null,
+    timestamp: number,
+    latestWrite?: number,
+  ) => void;
   /** Timestamp of the record being processed, stamped on changelog records and cache entries. */
   currentTimestamp(): number;
+  /**
+   * While a cache flushes an entry: the largest timestamp among the writes it collapsed (the
+   * serving layer's delta index must see that a key changed in a bucket even when an older,
+   * out-of-order record wrote it last). Undefined outside a flush: the current timestamp.
+   */
+  readonly latestWriteTimestamp?: () => number | undefined;
   /**
    * Counters for one store (metrics hook). Every layer of a store asks for its store's counters at
    * init and increments plain fields in the hot path; a metrics layer reads them at scrape time.

@@ -17,6 +17,8 @@ export interface CacheEntry {
   dirty: boolean;
   /** Timestamp of the record that wrote the entry; stamped on what the flush emits. */
   timestamp: number;
+  /** Largest timestamp among the writes since the entry became dirty (out-of-order records). */
+  latestWrite: number;
   size: number;
   // Two intrusive doubly linked lists: LRU order, and dirty entries in order of latest write.
   lruPrev: CacheEntry | undefined;
@@ -66,6 +68,7 @@ export class WriteBackCache {
   /** A write from the processor: dirty until the next flush. */
   putDirty(key: string, value: Buffer | null, timestamp: number): void {
     const entry = this.set(key, value, timestamp);
+    entry.latestWrite = entry.dirty && entry.latestWrite > timestamp ? entry.latestWrite : timestamp;
     if (entry.dirty) {
       if (entry === this.dirtyTail) return;
       this.unlinkDirty(entry);
@@ -151,6 +154,7 @@ export class WriteBackCache {
       value: owned,
       dirty: false,
       timestamp,
+      latestWrite: timestamp,
       size,
       lruPrev: undefined,
       lruNext: undefined,

@@ -75,7 +75,13 @@ export interface TaskConfig {
   /** Full topic name for a topic named in the topology (internal topics get the application-id prefix). */
   resolveTopic: (topic: string) => string;
   /** Writes a store change to its changelog; undefined disables changelogging (batch mode, tests). */
-  logChange?: (storeName: string, key: Buffer | null, value: Buffer | null, timestamp: number) => void;
+  logChange?: (
+    storeName: string,
+    key: Buffer | null,
+    value: Buffer | null,
+    timestamp: number,
+    latestWrite?: number,
+  ) => void;
   wallClock: () => number;
   defaultKeySerde: Serde<any>;
   defaultValueSerde: Serde<any>;
@@ -279,7 +285,9 @@ export class StreamTask {
 
   /**
    * Every change of a non-mergeable queryable store marks (key, bucket) in its delta index; the
-   * changelog write is the one place all such changes pass, with the record time they carry.
+   * changelog write is the one place all such changes pass, with the record time they carry. A
+   * cached change marks the bucket of the newest write it collapsed: a key written in a bucket at
+   * or past a view's boundary and then by a late record must still answer the speed layer's value.
    */
   private loggingWithDeltas(
     logChange: NonNullable<TaskConfig['logChange']>,
@@ -287,8 +295,11 @@ export class StreamTask {
     const latestWins = [...this.deltaIndexes.values()].filter((d) => !d.mergeable);
     if (latestWins.length === 0) return logChange;
     const byStore = new Map(latestWins.map((d) => [d.store, d]));
-    return (storeName, key, value, timestamp) => {
-      if (key) byStore.get(storeName)?.markChanged(key, timestamp);
+    return (storeName, key, value, timestamp, latestWrite) => {
+      if (key)
+        byStore
+          .get(storeName)
+          ?.markChanged(key, latestWrite !== undefined && latestWrite > timestamp ? latestWrite : timestamp);
       logChange(storeName, key, value, timestamp);
     };
   }

@@ -139,6 +139,6 @@ export function mergePages(pages: ScanPage[], limit: number, reverse: boolean): 
     nextCursor: more && last ? encodeCursor(last.bytes) : null,
     ...mergeViews(pages),
     position: mergePositions(pages.map((p) => p.position)),
-    servedBy: pages.flatMap((p) => p.servedBy),
+    servedBy: [...new Set(pages.flatMap((p) => p.servedBy))],
   };
 }

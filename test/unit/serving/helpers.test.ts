@@ -142,6 +142,10 @@ describe('scan pages', () => {
     expect(mergePages([page(v2), page(v1)], 10, false)).toMatchObject({ view: v1, mixedViews: true });
     expect(mergePages([page(v2), page(null)], 10, false)).toMatchObject({ view: null, mixedViews: true });
     expect(mergePages([page(null), page(null)], 10, false)).toMatchObject({ view: null, mixedViews: false });
+    // Each worker is named once, however many of its pages (its own, one forwarded back) were merged.
+    expect(
+      mergePages([page(v1), page(v1), { ...page(v1), servedBy: ['y', 'x'] }], 10, false).servedBy,
+    ).toEqual(['x', 'y']);
   });
 
   it('merges positions: offsets of all workers (lower on overlap), lag summed', () => {
