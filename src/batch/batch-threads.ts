@@ -167,11 +167,21 @@ export class BatchThreads {
     private readonly log: Logger,
   ) {
     for (let thread = 1; thread < setup.threads; thread++) {
-      const worker = new Worker(new URL('./batch-thread-entry.js', import.meta.url), {
-        workerData: { ...setup, thread } satisfies ThreadSetup,
-        // The entry registers the TypeScript loader itself; profiling flags carry over.
-        execArgv: process.execArgv.filter((arg) => arg.startsWith('--cpu-prof')),
-      });
+      let worker: Worker;
+      try {
+        worker = new Worker(new URL('./batch-thread-entry.js', import.meta.url), {
+          workerData: { ...setup, thread } satisfies ThreadSetup,
+          // The entry registers the TypeScript loader itself; profiling flags carry over.
+          execArgv: profilingExecArgv(process.execArgv),
+        });
+      } catch (error) {
+        // The threads started so far would keep the process alive.
+        for (const state of this.workers) {
+          state.dismissed = true;
+          void state.worker.terminate().catch(() => 0);
+        }
+        throw error;
+      }
       const state: WorkerState = { worker, stagesDone: new Set(), closed: false, dismissed: false };
       worker.on('message', (message: FromWorker) => {
         if (!state.dismissed) this.onMessage(thread, state, message);
@@ -325,6 +335,26 @@ export class BatchThreads {
       else this.waiters.push(waiter);
     }
   }
+}
+
+/**
+ * The `--cpu-prof` flags of this process, for its worker threads (each writes its own profile), with
+ * their values whether written `--flag=value` or `--flag value`; every other flag stays behind. A
+ * profile name would make the threads overwrite one another's profile, so it stays behind too.
+ */
+export function profilingExecArgv(execArgv: readonly string[]): string[] {
+  const withValue = new Set(['--cpu-prof-dir', '--cpu-prof-interval']);
+  const out: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i]!;
+    const name = arg.split('=', 1)[0]!;
+    if (name === '--cpu-prof') out.push(arg);
+    else if (withValue.has(name)) {
+      if (arg.includes('=')) out.push(arg);
+      else if (i + 1 < execArgv.length) out.push(arg, execArgv[++i]!);
+    }
+  }
+  return out;
 }
 
 /** The buffers of a payload, to transfer again when it is relayed. */

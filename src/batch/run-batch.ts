@@ -154,20 +154,21 @@ export async function runBatch(options: BatchRunOptions): Promise<BatchRunResult
   let coordination: RunCoordination | undefined;
   let spec: RunSpec | undefined;
   let published = false;
-  // Worker threads start now: they load the topology and connect while this thread takes the snapshot.
-  let threads: BatchThreads | undefined =
-    threadsAsked > 1
-      ? new BatchThreads(
-          {
-            threads: threadsAsked,
-            topologyFile: options.topologyFile!,
-            applicationId,
-            clientConfig: options.clientConfig!,
-          },
-          log,
-        )
-      : undefined;
+  let threads: BatchThreads | undefined;
   try {
+    // Worker threads start now: they load the topology and connect while this thread takes the
+    // snapshot. Inside the try: a thread that cannot start must not leave the admin client open (the
+    // process would never exit).
+    if (threadsAsked > 1)
+      threads = new BatchThreads(
+        {
+          threads: threadsAsked,
+          topologyFile: options.topologyFile!,
+          applicationId,
+          clientConfig: options.clientConfig!,
+        },
+        log,
+      );
     producer = await client.producer({ idempotent: true });
     coordination = await startCoordination({
       client,

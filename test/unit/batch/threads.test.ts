@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 
 import { BatchExecutor, type BatchStats, type SourceRange } from '../../../src/batch/batch-executor.ts';
 import { planBatch } from '../../../src/batch/batch-plan.ts';
-import { ThreadExchange } from '../../../src/batch/batch-threads.ts';
+import { profilingExecArgv, ThreadExchange } from '../../../src/batch/batch-threads.ts';
 import { StoreChecksum, type ViewStorePartition } from '../../../src/batch/view-manifest.ts';
 import type { ConsumedRecord } from '../../../src/kafka/client.ts';
 import {
@@ -160,4 +160,24 @@ describe('a run split over instances exchanging in memory (threads)', () => {
       expect(split.stats[0]!.read).toBeGreaterThanOrEqual(customers);
     });
   }
+});
+
+describe('profilingExecArgv (the flags worker threads inherit)', () => {
+  it('keeps --cpu-prof flags with their values, in either spelling, and nothing else', () => {
+    expect(
+      profilingExecArgv([
+        '--import',
+        'tsx',
+        '--cpu-prof',
+        '--cpu-prof-dir',
+        '/tmp/profiles',
+        '--cpu-prof-interval=500',
+        '--cpu-prof-name',
+        'main.cpuprofile',
+        '--max-old-space-size=4096',
+      ]),
+    ).toEqual(['--cpu-prof', '--cpu-prof-dir', '/tmp/profiles', '--cpu-prof-interval=500']);
+    expect(profilingExecArgv(['--cpu-prof-dir=/tmp/p'])).toEqual(['--cpu-prof-dir=/tmp/p']);
+    expect(profilingExecArgv(['--enable-source-maps'])).toEqual([]);
+  });
 });
