@@ -411,6 +411,45 @@ describe('batch layer on a real broker', () => {
   );
 
   it(
+    'a bad record on a worker thread fails a threaded run: the process exits 1 and publishes nothing',
+    async () => {
+      // Two source partitions over two threads: partition 1 is thread 1's (partition % threads).
+      await freshTopics({ pageviews: 2, 'pageviews-per-minute': 1 });
+      await produceRecords(client, [
+        ...[0, 1].map((partition) => ({
+          topic: 'pageviews',
+          partition,
+          key: enc('u1'),
+          value: json({ page: '/a', user: 'u1' }),
+          timestamp: START,
+        })),
+        { topic: 'pageviews', partition: 1, key: enc('u2'), value: enc('{not json'), timestamp: START + 1 },
+      ]);
+      const applicationId = uniqueGroup('batch-bad-threads');
+      const failed = await runCli([
+        'batch',
+        path.join(ROOT, 'topologies', 'pageviews.ts'),
+        '--application-id',
+        applicationId,
+        '--until',
+        String(BOUNDARY),
+        '--on-bad-record',
+        'fail',
+        '--threads',
+        '2',
+      ]);
+      expect(failed.code).toBe(1);
+      expect(failed.stderr).toMatch(/no view was published/);
+      expect(failed.stderr).toMatch(/batch thread 1: .*topic 'pageviews' partition 1 offset 1/);
+      expect(await views(client, admin, applicationId)).toEqual([]);
+      expect(
+        (await admin.listTopics()).filter((t) => t.startsWith(viewDataTopicPrefix(applicationId))),
+      ).toEqual([]);
+    },
+    TEST_MS,
+  );
+
+  it(
     'refuses a boundary in the future, a missing source topic and an unknown file, publishing nothing',
     async () => {
       const file = path.join(ROOT, 'topologies', 'word-count.ts');
