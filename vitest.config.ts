@@ -27,6 +27,15 @@ export default defineConfig({
       },
       {
         test: {
+          // npm pack, the tarball installed in a scratch project, used from plain Node.js and tsc.
+          name: 'package',
+          include: ['test/package/**/*.test.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 600_000,
+        },
+      },
+      {
+        test: {
           name: 'differential',
           include: ['test/differential/**/*.test.ts'],
           testTimeout: 600_000,

@@ -1,7 +1,13 @@
 // Public API of lambda-streams. Names follow Kafka Streams.
 export { StreamsBuilder, type StreamsBuilderOptions } from './dsl/streams-builder.ts';
 export { KStream } from './dsl/kstream.ts';
-export type { Predicate, KeyValueMapper, ValueMapper, ForeachAction } from './dsl/kstream.ts';
+export type {
+  DeduplicateOptions,
+  Predicate,
+  KeyValueMapper,
+  ValueMapper,
+  ForeachAction,
+} from './dsl/kstream.ts';
 export { KTable } from './dsl/ktable.ts';
 export { KGroupedStream, TimeWindowedKStream, type AggregateOptions } from './dsl/kgrouped-stream.ts';
 export {
@@ -20,6 +26,12 @@ export {
 } from './dsl/options.ts';
 export { GlobalKTable } from './dsl/global-ktable.ts';
 export { KGroupedTable } from './dsl/kgrouped-table.ts';
+export { EmitStrategy, type StrategyType } from './dsl/emit-strategy.ts';
+export {
+  CogroupedKStream,
+  TimeWindowedCogroupedKStream,
+  SessionWindowedCogroupedKStream,
+} from './dsl/cogrouped-stream.ts';
 export { Branched, BranchedKStream } from './dsl/branched.ts';
 export { Suppressed, BufferConfig } from './dsl/suppressed.ts';
 export { JoinWindows } from './dsl/join-windows.ts';
@@ -48,11 +60,25 @@ export {
   type RecordMetadata,
 } from './processor/api.ts';
 export { StreamsError } from './processor/internals/errors.ts';
+export {
+  ContinueProductionExceptionHandler,
+  DEAD_LETTER_HEADERS,
+  DefaultProductionExceptionHandler,
+  LogAndContinueExceptionHandler,
+  LogAndFailExceptionHandler,
+  type DeserializationExceptionHandler,
+  type ErrorHandlerContext,
+  type ErrorHandlingConfig,
+  type HandlerResponse,
+  type ProcessingExceptionHandler,
+  type ProductionExceptionHandler,
+} from './processor/error-handlers.ts';
 
 export * from './serde/index.ts';
 export * from './state/index.ts';
 
-export { TopologyTestDriver, type TopologyTestDriverConfig } from './testing/topology-test-driver.ts';
+// The test driver and its topics; also exported on their own as `lambda-streams/testing`.
+export * from './testing/index.ts';
 
 export {
   KafkaStreams,
@@ -68,4 +94,3 @@ export {
 } from './runtime/store-query-parameters.ts';
 export { startServing, type Serving, type ServingOptions } from './serving/serving.ts';
 export { runBatch, type BatchRunOptions, type BatchRunResult } from './batch/run-batch.ts';
-export { TestInputTopic, TestOutputTopic, type TestRecord } from './testing/test-topics.ts';

@@ -17,6 +17,7 @@
  * - When a task's inputs are exhausted its caches flush and its queryable stores are published
  *   through the ViewWriter, partition = task partition, as the speed layer's changelog.
  */
+import type { ErrorHandling } from '../processor/error-handlers.ts';
 import { mkdir, rm } from 'node:fs/promises';
 
 import type { Logger } from 'pino';
@@ -128,6 +129,8 @@ export interface BatchExecutorConfig {
   sinks: SinkWriter;
   views: ViewWriter;
   badRecordHandling: BadRecordHandling;
+  /** The application's handlers (no dead-letter topic: the workers wrote those records there). */
+  errorHandling?: ErrorHandling;
   /** Stores flush their writes to LevelDB whenever the process's RSS exceeds this. */
   memoryBudgetBytes?: number;
   /** Aborts the run at the next fetched batch or stage (Ctrl-C). */
@@ -144,7 +147,10 @@ export interface BatchStats {
   processed: number;
   /** Passed over: bucket at or past the boundary. */
   beyondBoundary: number;
-  /** Could not be deserialized or had an invalid timestamp (badRecordHandling 'skip'). */
+  /**
+   * Dropped by an error handler's CONTINUE: could not be deserialized, had an invalid timestamp, made
+   * a processor throw, or could not be serialized by a sink.
+   */
   skipped: number;
   /** Records written to repartition topics (exchanged or routed within a stage). */
   repartitioned: number;
@@ -555,6 +561,7 @@ export class BatchExecutor {
       defaultKeySerde: topology.defaultSerde,
       defaultValueSerde: topology.defaultSerde,
       badRecordHandling: this.config.badRecordHandling,
+      ...(this.config.errorHandling ? { errorHandling: this.config.errorHandling } : {}),
       metrics: {
         recordDropped: (reason: DropReason, task: string, node: string) => {
           if (task !== 'global' || this.config.instance === 0) this.dropped(reason, node);
@@ -579,7 +586,11 @@ export class BatchExecutor {
   }
 
   private dropped(reason: DropReason, node: string): void {
-    if (node === 'source' && (reason === 'deserialization' || reason === 'invalid-timestamp'))
+    if (
+      (node === 'source' && (reason === 'deserialization' || reason === 'invalid-timestamp')) ||
+      reason === 'processing-error' ||
+      reason === 'serialization'
+    )
       this.stats.skipped++;
   }
 

@@ -24,6 +24,14 @@ import { Worker, parentPort, workerData } from 'node:worker_threads';
 import type { Logger } from 'pino';
 
 import type { KafkaClientConfig, KafkaProducer } from '../kafka/client.ts';
+import {
+  ContinueProductionExceptionHandler,
+  DefaultProductionExceptionHandler,
+  errorHandlingOf,
+  LogAndContinueExceptionHandler,
+  LogAndFailExceptionHandler,
+  type ErrorHandlingConfig,
+} from '../processor/error-handlers.ts';
 import type { BadRecordHandling } from '../processor/internals/task.ts';
 import {
   BatchExecutor,
@@ -59,11 +67,70 @@ export interface ThreadRun {
   /** Thread i uses `<stateDir>-t<i>`. */
   stateDir: string;
   badRecordHandling: BadRecordHandling;
+  /** The run's error handlers by name (handler objects cannot cross to another thread). */
+  errorHandlers: ThreadErrorHandlers;
   memoryBudgetBytes?: number;
   sinkMode: 'drop' | 'redirect';
 }
 
 type BatchExecutorParts = ConstructorParameters<typeof BatchExecutor>[0];
+
+/** The built-in error handlers, by name: what a worker thread can be told to use. */
+const BUILT_IN_HANDLERS = {
+  'log-and-fail': LogAndFailExceptionHandler,
+  'log-and-continue': LogAndContinueExceptionHandler,
+  'default-production': DefaultProductionExceptionHandler,
+  'continue-production': ContinueProductionExceptionHandler,
+} as const;
+type HandlerName = keyof typeof BUILT_IN_HANDLERS;
+
+/** A run's error handlers as worker threads receive them. */
+export interface ThreadErrorHandlers {
+  deserialization?: HandlerName;
+  processing?: HandlerName;
+  production?: HandlerName;
+}
+
+/**
+ * Names the handlers of a run for its worker threads, or undefined when one of them is not a built-in
+ * handler (an application's own class, whose object cannot be sent to another thread).
+ */
+export function describeErrorHandlers(
+  config: Omit<ErrorHandlingConfig, 'deadLetterQueueTopic'> = {},
+): ThreadErrorHandlers | undefined {
+  const nameOf = (handler: object | undefined): HandlerName | null | undefined => {
+    if (handler === undefined) return undefined;
+    for (const [name, type] of Object.entries(BUILT_IN_HANDLERS))
+      if (handler.constructor === type) return name as HandlerName;
+    return null;
+  };
+  const out: ThreadErrorHandlers = {};
+  const entries = [
+    ['deserialization', config.deserializationExceptionHandler],
+    ['processing', config.processingExceptionHandler],
+    ['production', config.productionExceptionHandler],
+  ] as const;
+  for (const [kind, handler] of entries) {
+    const name = nameOf(handler);
+    if (name === null) return undefined;
+    if (name !== undefined) out[kind] = name;
+  }
+  return out;
+}
+
+/** The handlers a worker thread runs with: new objects of the named built-in classes. */
+export function errorHandlersOf(names: ThreadErrorHandlers): ErrorHandlingConfig {
+  const make = <T>(name: HandlerName | undefined): T | undefined =>
+    name === undefined ? undefined : (new BUILT_IN_HANDLERS[name]() as T);
+  const deserialization = make<ErrorHandlingConfig['deserializationExceptionHandler']>(names.deserialization);
+  const processing = make<ErrorHandlingConfig['processingExceptionHandler']>(names.processing);
+  const production = make<ErrorHandlingConfig['productionExceptionHandler']>(names.production);
+  return {
+    ...(deserialization ? { deserializationExceptionHandler: deserialization } : {}),
+    ...(processing ? { processingExceptionHandler: processing } : {}),
+    ...(production ? { productionExceptionHandler: production } : {}),
+  };
+}
 
 /** What a worker thread reports when its share is done. */
 export interface ThreadResult {
@@ -137,6 +204,12 @@ export class ThreadExchange implements RepartitionExchange {
   }
 }
 
+/**
+ * The worker threads' entry, in bin/ (shipped in the package as it is): two levels up from this file
+ * both as src/batch/batch-threads.ts and as dist/batch/batch-threads.js.
+ */
+const ENTRY = new URL('../../bin/batch-thread.js', import.meta.url);
+
 // ---- thread 0 ----------------------------------------------------------------------------------
 
 interface WorkerState {
@@ -169,7 +242,7 @@ export class BatchThreads {
     for (let thread = 1; thread < setup.threads; thread++) {
       let worker: Worker;
       try {
-        worker = new Worker(new URL('./batch-thread-entry.js', import.meta.url), {
+        worker = new Worker(ENTRY, {
           workerData: { ...setup, thread } satisfies ThreadSetup,
           // The entry registers the TypeScript loader itself; profiling flags carry over.
           execArgv: profilingExecArgv(process.execArgv),
@@ -444,6 +517,11 @@ export async function runBatchThread(): Promise<void> {
         Date.parse(run.createdAt),
       ),
       badRecordHandling: run.badRecordHandling,
+      // The same handlers as thread 0's executor (run-batch.ts), rebuilt from their names.
+      errorHandling: errorHandlingOf({
+        ...errorHandlersOf(run.errorHandlers),
+        badRecordHandling: run.badRecordHandling,
+      }),
       ...(run.memoryBudgetBytes !== undefined ? { memoryBudgetBytes: run.memoryBudgetBytes } : {}),
       signal: abort.signal,
       log: childLogger({ component: 'batch', applicationId, thread: setup.thread }),

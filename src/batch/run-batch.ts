@@ -21,6 +21,7 @@ import type { Logger } from 'pino';
 
 import type { KafkaAdmin, KafkaClient, KafkaClientConfig, KafkaProducer } from '../kafka/client.ts';
 import { childLogger } from '../logger.ts';
+import { errorHandlingOf, type ErrorHandlingConfig } from '../processor/error-handlers.ts';
 import type { BadRecordHandling } from '../processor/internals/task.ts';
 import type { Topology } from '../topology/topology.ts';
 import {
@@ -30,7 +31,7 @@ import {
   type SinkWriter,
 } from './batch-executor.ts';
 import { planBatch, type BatchPlan } from './batch-plan.ts';
-import { BatchThreads } from './batch-threads.ts';
+import { BatchThreads, describeErrorHandlers } from './batch-threads.ts';
 import { BoundaryError, boundaryFromUntil, defaultBoundary } from './boundary.ts';
 import { InMemoryExchange } from './exchange.ts';
 import {
@@ -84,6 +85,12 @@ export interface BatchRunOptions {
   /** Where the run's temporary stores live (default: the OS temp dir); removed at the end. */
   stateDir?: string;
   badRecordHandling?: BadRecordHandling;
+  /**
+   * The application's handlers, as its workers run them (a deserializationExceptionHandler takes
+   * precedence over badRecordHandling). A dead-letter topic is not written by batch runs: the workers
+   * wrote those records there when they met them.
+   */
+  errorHandlers?: Omit<ErrorHandlingConfig, 'deadLetterQueueTopic'>;
   signal?: AbortSignal;
   /** Called every `progressIntervalMs` (default 1 s) and once at the end. */
   onProgress?: (stats: BatchStats) => void;
@@ -137,6 +144,11 @@ export async function runBatch(options: BatchRunOptions): Promise<BatchRunResult
   const threadsAsked = options.threads ?? 1;
   if (!Number.isInteger(threadsAsked) || threadsAsked < 1)
     throw new BatchRunError(`--threads must be a positive integer, got ${threadsAsked}`);
+  const threadErrorHandlers = describeErrorHandlers(options.errorHandlers);
+  if (threadsAsked > 1 && threadErrorHandlers === undefined)
+    throw new BatchRunError(
+      '--threads needs the built-in error handlers: an application handler object cannot be sent to another thread',
+    );
   if (threadsAsked > 1 && instances > 1)
     throw new BatchRunError(
       '--threads and --instances cannot be combined: a multi-process run uses one thread each',
@@ -225,6 +237,7 @@ export async function runBatch(options: BatchRunOptions): Promise<BatchRunResult
       wallClockMs: spec.snapshot.takenAtMs,
       stateDir,
       badRecordHandling: options.badRecordHandling ?? 'skip',
+      errorHandlers: threadErrorHandlers ?? {},
       ...(options.memoryBudgetBytes !== undefined ? { memoryBudgetBytes: options.memoryBudgetBytes } : {}),
       sinkMode,
     });
@@ -248,6 +261,10 @@ export async function runBatch(options: BatchRunOptions): Promise<BatchRunResult
         Date.parse(spec.createdAt),
       ),
       badRecordHandling: options.badRecordHandling ?? 'skip',
+      errorHandling: errorHandlingOf({
+        ...options.errorHandlers,
+        badRecordHandling: options.badRecordHandling ?? 'skip',
+      }),
       ...(options.memoryBudgetBytes !== undefined ? { memoryBudgetBytes: options.memoryBudgetBytes } : {}),
       ...(signal ? { signal } : {}),
       log,

@@ -4,13 +4,23 @@
  * Progress goes to stderr (a bar on a terminal, a line every few seconds otherwise); the summary goes
  * to stdout, as text or, with --json, as one JSON document.
  */
+import {
+  addKafkaSecurityOptions,
+  kafkaSecurityFrom,
+  type KafkaSecurityFlags,
+} from './kafka-security-options.ts';
+import {
+  addErrorHandlerOptions,
+  errorHandlersFrom,
+  type ErrorHandlerFlags,
+} from './error-handler-options.ts';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 
 import type { BatchStats } from '../batch/batch-executor.ts';
 import type { BatchRunResult, SinkMode } from '../batch/run-batch.ts';
 import type { ViewManifest } from '../batch/view-manifest.ts';
 
-interface BatchOptions {
+interface BatchOptions extends ErrorHandlerFlags, KafkaSecurityFlags {
   brokers?: string;
   until?: string;
   instances: number;
@@ -26,7 +36,7 @@ interface BatchOptions {
   json?: boolean;
 }
 
-interface ViewsOptions {
+interface ViewsOptions extends KafkaSecurityFlags {
   brokers?: string;
   applicationId?: string;
   json?: boolean;
@@ -189,7 +199,12 @@ async function runBatchCommand(file: string, opts: BatchOptions): Promise<number
   const untilMs = opts.until === undefined ? undefined : parseUntil(opts.until);
   const applicationId = opts.applicationId ?? definition.applicationId;
   const broker = await resolveBrokers(opts.brokers);
-  const clientConfig = { brokers: broker.brokers, clientId: `${applicationId}-batch` };
+  // Worker threads (--threads) connect with this very configuration, security settings included.
+  const clientConfig = {
+    brokers: broker.brokers,
+    clientId: `${applicationId}-batch`,
+    ...kafkaSecurityFrom(opts),
+  };
   const client = defaultKafkaClientFactory(clientConfig);
   const abort = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -217,6 +232,7 @@ async function runBatchCommand(file: string, opts: BatchOptions): Promise<number
       ...(opts.memoryBudget !== undefined ? { memoryBudgetBytes: opts.memoryBudget } : {}),
       ...(opts.stateDir ? { stateDir: opts.stateDir } : {}),
       badRecordHandling: opts.onBadRecord,
+      errorHandlers: errorHandlersFrom(opts),
       instanceTimeoutMs: opts.instanceTimeout * 1000,
       signal: abort.signal,
       onProgress: progress,
@@ -256,7 +272,11 @@ async function listViewsCommand(file: string, opts: ViewsOptions): Promise<numbe
   const { definition } = await loadTopologyFile(file);
   const applicationId = opts.applicationId ?? definition.applicationId;
   const broker = await resolveBrokers(opts.brokers);
-  const client = defaultKafkaClientFactory({ brokers: broker.brokers, clientId: `${applicationId}-views` });
+  const client = defaultKafkaClientFactory({
+    brokers: broker.brokers,
+    clientId: `${applicationId}-views`,
+    ...kafkaSecurityFrom(opts),
+  });
   const admin = await client.admin();
   try {
     const views = await readViews(client, admin, applicationId);
@@ -274,7 +294,7 @@ export function registerBatchCommand(program: Command): void {
   const batch = program
     .command('batch')
     .description('the batch layer: replay source topics through a topology and publish a batch view');
-  batch
+  const run = batch
     .command('run', { isDefault: true })
     .description(
       'replay the source topics up to a snapshot through the topology and publish a batch view (the default: `batch <topology-file>`)',
@@ -336,12 +356,13 @@ export function registerBatchCommand(program: Command): void {
       positiveInt,
       600,
     )
-    .option('--json', 'print the published manifest and run statistics as JSON')
-    .action(async (file: string, opts: BatchOptions) => {
-      if (!opts.brokers && process.env.KAFKA_BROKERS) opts.brokers = process.env.KAFKA_BROKERS;
-      process.exitCode = await runBatchCommand(file, opts);
-    });
-  batch
+    .option('--json', 'print the published manifest and run statistics as JSON');
+  addKafkaSecurityOptions(run);
+  addErrorHandlerOptions(run, { deadLetter: false }).action(async (file: string, opts: BatchOptions) => {
+    if (!opts.brokers && process.env.KAFKA_BROKERS) opts.brokers = process.env.KAFKA_BROKERS;
+    process.exitCode = await runBatchCommand(file, opts);
+  });
+  const views = batch
     .command('views')
     .description('list the published batch views of a topology, newest first')
     .argument('<topology-file>', 'a file in topologies/ that exports default defineTopology({...})')
@@ -350,9 +371,9 @@ export function registerBatchCommand(program: Command): void {
       'bootstrap brokers host:port,... (default: KAFKA_BROKERS, else the local broker)',
     )
     .option('--application-id <id>', "override the topology file's application id")
-    .option('--json', 'print the manifests as JSON')
-    .action(async (file: string, opts: ViewsOptions) => {
-      if (!opts.brokers && process.env.KAFKA_BROKERS) opts.brokers = process.env.KAFKA_BROKERS;
-      process.exitCode = await listViewsCommand(file, opts);
-    });
+    .option('--json', 'print the manifests as JSON');
+  addKafkaSecurityOptions(views).action(async (file: string, opts: ViewsOptions) => {
+    if (!opts.brokers && process.env.KAFKA_BROKERS) opts.brokers = process.env.KAFKA_BROKERS;
+    process.exitCode = await listViewsCommand(file, opts);
+  });
 }

@@ -12,6 +12,7 @@
  * Every answer is checked against counts computed from the sentences; the view id, its boundary and
  * the worker's position are printed. Everything is shut down at the end.
  */
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -156,6 +157,12 @@ export async function runDemo(options: {
     import('./batch-command.ts'),
   ]);
   const file = fileURLToPath(new URL('../../topologies/word-count.ts', import.meta.url));
+  if (!existsSync(file)) {
+    // The example topologies are part of the repository, not of the npm package.
+    throw new Error(
+      `the demo runs from a checkout of the lambda-streams repository (npm start); ${file} is not here`,
+    );
+  }
   const { definition, topology, bucketMs } = await loadTopologyFile(file);
   const input = definition.inputTopics?.[0] ?? 'text-lines';
   const output = definition.outputTopics?.[0] ?? 'word-counts';

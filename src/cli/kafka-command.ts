@@ -51,7 +51,7 @@ export function registerKafkaCommand(program: Command): void {
       } else {
         const where = broker.kind === 'java' ? `java, pid ${broker.pid}, log ${broker.logFile}` : broker.kind;
         info(`Kafka broker ${broker.reused ? 'already running' : 'started'} (${where}).`);
-        info(`Recorded in ${brokerFilePath()}; stop it with: npm run kafka:stop`);
+        info(`Recorded in ${brokerFilePath()}; stop it with: npx lambda-streams kafka stop`);
       }
       process.stdout.write(`${broker.brokers.join(',')}\n`);
       exitWhenIdle();

@@ -3,12 +3,22 @@
  * the serving layer (batch views merged with its state) behind an HTTP API, until SIGTERM/SIGINT;
  * then finishes the current batch, commits, writes checkpoints and leaves the group.
  */
+import {
+  addKafkaSecurityOptions,
+  kafkaSecurityFrom,
+  type KafkaSecurityFlags,
+} from './kafka-security-options.ts';
+import {
+  addErrorHandlerOptions,
+  errorHandlersFrom,
+  type ErrorHandlerFlags,
+} from './error-handler-options.ts';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 
-import type { ProcessingGuarantee } from '../runtime/kafka-streams.ts';
+import type { KafkaStreams, ProcessingGuarantee } from '../runtime/kafka-streams.ts';
 
-export interface WorkerOptions {
+export interface WorkerOptions extends ErrorHandlerFlags, KafkaSecurityFlags {
   brokers?: string;
   stateDir: string;
   guarantee: ProcessingGuarantee;
@@ -26,7 +36,12 @@ export interface WorkerOptions {
   metricsPort?: number;
   onBadRecord?: 'skip' | 'fail';
   numStandbyReplicas?: number;
+  /** Exit 0 once the group has consumed every input partition to its end and committed. */
+  untilCaughtUp?: boolean;
 }
+
+/** How often --until-caught-up compares the group's committed offsets with the end offsets. */
+const CAUGHT_UP_CHECK_MS = 1_000;
 
 function parsePositiveInt(value: string): number {
   const n = Number(value);
@@ -72,6 +87,7 @@ export async function runWorker(file: string, options: WorkerOptions): Promise<n
   ]);
   const { DEFAULT_HTTP_PORT } = await import('../serving/http/limits.ts');
   const { definition, topology } = await loadTopologyFile(file);
+  const security = kafkaSecurityFrom(options); // before anything starts: a half setup fails here
   const broker = await resolveBrokers(options.brokers);
   const httpEnabled = options.http !== false;
   const httpHost = options.httpHost ?? '127.0.0.1';
@@ -125,6 +141,8 @@ export async function runWorker(file: string, options: WorkerOptions): Promise<n
       // counted as lambda_streams_dropped_records_total{reason="deserialization"}; the record stays in
       // its topic. --on-bad-record fail stops instead (Kafka Streams' LogAndFail).
       badRecordHandling: options.onBadRecord ?? 'skip',
+      ...errorHandlersFrom(options),
+      ...security,
       ...(options.numStandbyReplicas !== undefined ? { numStandbyReplicas: options.numStandbyReplicas } : {}),
     });
     streams.onError((error) => {
@@ -140,7 +158,9 @@ export async function runWorker(file: string, options: WorkerOptions): Promise<n
     // The engine knows this worker by its application.server; the deferred one answers through it.
     deferred.resolve(queries);
     info(`worker ${definition.applicationId} running on ${broker.brokers.join(',')} (${options.guarantee})`);
+    const caughtUpWatch = options.untilCaughtUp ? watchCaughtUp(streams, signalled) : undefined;
     const code = await stopped;
+    clearInterval(caughtUpWatch);
     await serving.close();
     await streams.close();
     return streams.error ? 1 : code;
@@ -154,8 +174,44 @@ export async function runWorker(file: string, options: WorkerOptions): Promise<n
   }
 }
 
+/**
+ * --until-caught-up: stops the worker (exit 0) once the group has committed the end of every
+ * partition it reads, seen in two checks in a row (a rebalance in between would show a partition
+ * behind again).
+ */
+function watchCaughtUp(streams: KafkaStreams, stop: (code: number) => void): NodeJS.Timeout {
+  let streak = 0;
+  let checking = false;
+  const timer = setInterval(() => {
+    if (checking) return;
+    checking = true;
+    streams
+      .partitionBehind()
+      .then((behind) => {
+        if (behind === undefined) {
+          if (++streak < 2) return;
+          info(
+            'caught up: the group has committed the end of every input partition; stopping (--until-caught-up)',
+          );
+          clearInterval(timer);
+          stop(0);
+          return;
+        }
+        streak = 0;
+      })
+      .catch((error: unknown) => {
+        streak = 0;
+        info(`--until-caught-up: could not compare offsets (${(error as Error).message}); trying again`);
+      })
+      .finally(() => {
+        checking = false;
+      });
+  }, CAUGHT_UP_CHECK_MS);
+  return timer;
+}
+
 export function registerWorkerCommand(program: Command): void {
-  program
+  const command = program
     .command('worker')
     .description('run a topology as a speed-layer worker on Kafka (consumer group, local state, changelogs)')
     .argument('<topology-file>', 'a file in topologies/ that exports default defineTopology({...})')
@@ -208,10 +264,15 @@ export function registerWorkerCommand(program: Command): void {
       'standby replicas per stateful task, kept warm on other workers (default 0)',
       parsePositiveInt,
     )
-    .action(async (file: string, opts: WorkerOptions) => {
-      if (!opts.brokers && process.env.KAFKA_BROKERS) opts.brokers = process.env.KAFKA_BROKERS;
-      if (!opts.httpToken && process.env.LAMBDA_STREAMS_HTTP_TOKEN)
-        opts.httpToken = process.env.LAMBDA_STREAMS_HTTP_TOKEN;
-      process.exitCode = await runWorker(file, opts);
-    });
+    .option(
+      '--until-caught-up',
+      'exit 0 once the group has consumed every input partition (sources and repartition topics) to its end and committed',
+    );
+  addKafkaSecurityOptions(command);
+  addErrorHandlerOptions(command, { deadLetter: true }).action(async (file: string, opts: WorkerOptions) => {
+    if (!opts.brokers && process.env.KAFKA_BROKERS) opts.brokers = process.env.KAFKA_BROKERS;
+    if (!opts.httpToken && process.env.LAMBDA_STREAMS_HTTP_TOKEN)
+      opts.httpToken = process.env.LAMBDA_STREAMS_HTTP_TOKEN;
+    process.exitCode = await runWorker(file, opts);
+  });
 }

@@ -4,6 +4,7 @@ import type { InternalProcessorContext } from '../processor/internals/task.ts';
 import type { Serde } from '../serde/serde.ts';
 import type { InternalStreamsBuilder } from './internal-builder.ts';
 import { dropNullKeys } from './processors/basic.ts';
+import { TopologyError } from '../topology/topology.ts';
 
 /** Shared by grouped and windowed-grouped streams: where records come from and whether to repartition. */
 export abstract class GroupedBase<K, V> {
@@ -28,34 +29,61 @@ export abstract class GroupedBase<K, V> {
     combine?: CombineSpec<K, V, any>,
   ): void {
     const topology = this.builder.topology;
-    let parent = this.nodeName;
-    if (this.repartitionRequired) {
-      const prefix = this.repartitionName ?? storeName;
-      const named = this.repartitionName !== undefined || storeUserNamed;
-      const nodeName = (suffix: string, generatedPrefix: string): string => {
-        const generated = this.builder.newName(generatedPrefix);
-        return named ? `${prefix}-repartition-${suffix}` : generated;
-      };
-      // Kafka Streams draws the generated names in this order: sink, filter, source.
-      const sinkName = nodeName('sink', 'KSTREAM-SINK-');
-      const filterName = nodeName('filter', 'KSTREAM-FILTER-');
-      const sourceName = nodeName('source', 'KSTREAM-SOURCE-');
-      const topic = `${prefix}-repartition`;
-      topology.addInternalTopic({ name: topic, kind: 'repartition', config: repartitionTopicConfig() });
-      // A mergeable aggregation ships partial aggregates instead of records (see CombineSpec).
-      topology.addProcessor(filterName, combine ? combinerProcessor(combine) : dropNullKeys, parent);
-      const valueSerde = combine ? combine.partialSerde : this.valueSerde;
-      const serdes = {
-        ...(this.keySerde ? { keySerde: this.keySerde } : {}),
-        ...(valueSerde ? { valueSerde } : {}),
-      };
-      topology.addSink(sinkName, topic, serdes, filterName);
-      topology.addSource(sourceName, topic, serdes);
-      parent = sourceName;
-    }
+    const named = this.repartitionName !== undefined || storeUserNamed;
+    const parent = this.aggregationParent(storeName, named, combine);
     const aggregate = this.repartitionRequired && combine ? combine.downstream : supplier;
     topology.addProcessor(processorName, aggregate, parent);
     topology.connectProcessorAndStateStores(processorName, storeName);
+  }
+
+  /** @internal Prefix of this grouping's repartition topic: the Grouped name, else the store name. */
+  repartitionPrefix(storeName: string): string {
+    return this.repartitionName ?? storeName;
+  }
+
+  /** @internal The key serde the grouping was given (Grouped or upstream), if any. */
+  groupedKeySerde(): Serde<K> | undefined {
+    return this.keySerde;
+  }
+
+  /**
+   * @internal The node an aggregation of this grouped stream hangs off: the grouping node itself, or,
+   * when the key changed upstream, the source of a new repartition topic `<prefix>-repartition`
+   * (prefix: the Grouped name, else the store name) behind a null-key filter. `named` says whether
+   * the repartition nodes take names from the prefix (`<prefix>-repartition-sink`) or generated ones;
+   * the three generated names are drawn either way, as Kafka Streams does. Cogrouped aggregations
+   * call it once per grouped input, all with the one store's name.
+   */
+  aggregationParent(storeName: string, named: boolean, combine?: CombineSpec<K, V, any>): string {
+    if (!this.repartitionRequired) return this.nodeName;
+    const topology = this.builder.topology;
+    const prefix = this.repartitionPrefix(storeName);
+    const nodeName = (suffix: string, generatedPrefix: string): string => {
+      const generated = this.builder.newName(generatedPrefix);
+      return named ? `${prefix}-repartition-${suffix}` : generated;
+    };
+    // Kafka Streams draws the generated names in this order: sink, filter, source.
+    const sinkName = nodeName('sink', 'KSTREAM-SINK-');
+    const filterName = nodeName('filter', 'KSTREAM-FILTER-');
+    const sourceName = nodeName('source', 'KSTREAM-SOURCE-');
+    const topic = `${prefix}-repartition`;
+    if (topology.isInternalTopic(topic)) {
+      throw new TopologyError(
+        `Repartition topic '${topic}' is already used by another grouped stream: ` +
+          `name the repartition topics of the grouped streams apart with Grouped.as(name)`,
+      );
+    }
+    topology.addInternalTopic({ name: topic, kind: 'repartition', config: repartitionTopicConfig() });
+    // A mergeable aggregation ships partial aggregates instead of records (see CombineSpec).
+    topology.addProcessor(filterName, combine ? combinerProcessor(combine) : dropNullKeys, this.nodeName);
+    const valueSerde = combine ? combine.partialSerde : this.valueSerde;
+    const serdes = {
+      ...(this.keySerde ? { keySerde: this.keySerde } : {}),
+      ...(valueSerde ? { valueSerde } : {}),
+    };
+    topology.addSink(sinkName, topic, serdes, filterName);
+    topology.addSource(sourceName, topic, serdes);
+    return sourceName;
   }
 }
 

@@ -3,6 +3,8 @@ import type { Serde } from '../serde/serde.ts';
 import type { StoreBuilder } from '../state/types.ts';
 import { Stores, timestampedSerde } from '../state/index.ts';
 import type { Materialized } from './options.ts';
+import { Serdes } from '../serde/index.ts';
+import { emitCloseTimeStoreName } from './processors/emit-final.ts';
 
 /**
  * Shared state of one StreamsBuilder: the topology being built and the index that makes generated
@@ -107,6 +109,30 @@ export class InternalStreamsBuilder {
       ),
       materialized,
     );
+  }
+
+  /**
+   * Adds the hidden store in which an aggregation with `emitStrategy(onWindowClose())` keeps the last
+   * window-close time it emitted (Kafka Streams keeps it in the commit metadata): same engine and
+   * changelogging as the aggregation's store, left out of describe() (Topology.hiddenStores).
+   */
+  addEmitCloseTimeStore(
+    storeName: string,
+    processorName: string,
+    materialized: Materialized<any, any> | undefined,
+  ): void {
+    const name = emitCloseTimeStoreName(storeName);
+    const supplier =
+      materialized?.storeType === 'in-memory'
+        ? Stores.inMemoryKeyValueStore(name)
+        : Stores.persistentKeyValueStore(name);
+    let builder: StoreBuilder = Stores.keyValueStoreBuilder(supplier, Serdes.String(), Serdes.Long());
+    builder =
+      materialized?.loggingEnabled === false
+        ? builder.withLoggingDisabled()
+        : builder.withLoggingEnabled(materialized?.changelogConfig ?? {});
+    this.topology.addStateStore(builder, processorName);
+    this.topology.hiddenStores.add(name);
   }
 
   /** The serde used where none is given (msgpack unless StreamsBuilder was given another). */

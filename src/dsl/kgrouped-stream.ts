@@ -3,12 +3,15 @@ import { Serdes } from '../serde/index.ts';
 import type { Windowed } from '../state/types.ts';
 import type { Materialized, Merger, Named } from './options.ts';
 import { KTable } from './ktable.ts';
+import { EmitStrategy } from './emit-strategy.ts';
+import { CogroupedKStream } from './cogrouped-stream.ts';
 import { GroupedBase, WindowedGroupedBase, type CombineSpec } from './grouped-base.ts';
 import { SessionWindows } from './session-windows.ts';
 import { SlidingWindows } from './sliding-windows.ts';
 import { SessionWindowedKStream } from './session-windowed-stream.ts';
 import { SlidingWindowedKStream } from './sliding-windowed-stream.ts';
 import type { TimeWindows } from './windows.ts';
+import type { InternalStreamsBuilder } from './internal-builder.ts';
 import {
   aggregateProcessor,
   windowAggregateProcessor,
@@ -64,6 +67,16 @@ export class KGroupedStream<K, V> extends GroupedBase<K, V> {
       undefined,
       options.merge,
     );
+  }
+
+  /**
+   * Starts a cogroup (Kafka Streams' KIP-150): this stream's values fold into an aggregate of type
+   * VOut with `aggregator`; add more grouped streams with `cogroup(groupedStream, aggregator)`, then
+   * `aggregate(initializer)` (or window first) builds one table over one store for all of them.
+   */
+  cogroup<VOut>(aggregator: Aggregator<K, V, VOut>): CogroupedKStream<K, VOut> {
+    if (typeof aggregator !== 'function') throw new TypeError("aggregator can't be null");
+    return new CogroupedKStream<K, VOut>(this.builder, this, aggregator as Aggregator<K, any, VOut>);
   }
 
   windowedBy(windows: SessionWindows): SessionWindowedKStream<K, V>;
@@ -136,6 +149,18 @@ export class KGroupedStream<K, V> extends GroupedBase<K, V> {
 
 /** A grouped stream cut into time windows (Kafka Streams' TimeWindowedKStream). */
 export class TimeWindowedKStream<K, V> extends WindowedGroupedBase<K, V, TimeWindows> {
+  private strategy = EmitStrategy.onWindowUpdate();
+
+  /**
+   * When the aggregation forwards (KIP-825): every update (`EmitStrategy.onWindowUpdate()`, the
+   * default) or each window's final result once it closes (`EmitStrategy.onWindowClose()`).
+   */
+  emitStrategy(emitStrategy: EmitStrategy): this {
+    if (!(emitStrategy instanceof EmitStrategy)) throw new TypeError("emitStrategy can't be null");
+    this.strategy = emitStrategy;
+    return this;
+  }
+
   count(materialized?: Materialized<K, number>, named?: Named): KTable<Windowed<K>, number> {
     return this.doAggregate<number>(
       () => 0,
@@ -191,26 +216,7 @@ export class TimeWindowedKStream<K, V> extends WindowedGroupedBase<K, V, TimeWin
     const processorName = named?.name ?? this.builder.newName(prefix);
     const keySerde = materialized?.keySerde ?? this.keySerde;
     const valueSerde = materialized?.valueSerde ?? defaultValueSerde;
-    const { sizeMs, advanceMs, graceMs } = this.windows;
-    const retentionMs = materialized?.retentionMs ?? sizeMs + graceMs;
-    if (retentionMs < sizeMs + graceMs) {
-      throw new RangeError(
-        `Store '${storeName}': retention (${retentionMs} ms) must be at least window size + grace (${sizeMs + graceMs} ms)`,
-      );
-    }
-    const topology = this.builder.topology;
-    topology.addStateStore(
-      this.builder.windowStore(storeName, materialized, keySerde, valueSerde, retentionMs, sizeMs),
-    );
-    topology.storeMetadata.set(storeName, {
-      timestamped: true,
-      kind: 'window',
-      queryable: materialized?.storeName !== undefined,
-      window: { sizeMs, advanceMs, graceMs },
-      ...(keySerde ? { keySerde } : {}),
-      ...(valueSerde ? { valueSerde } : {}),
-      ...(merge ? { merge } : {}),
-    });
+    addTimeWindowStore(this.builder, storeName, materialized, keySerde, valueSerde, this.windows, merge);
     const table = new KTable<Windowed<K>, VA>(
       this.builder,
       processorName,
@@ -229,9 +235,48 @@ export class TimeWindowedKStream<K, V> extends WindowedGroupedBase<K, V, TimeWin
         aggregator,
         () => table.sendOldValues,
         skipNullValues,
+        this.strategy,
       ),
       materialized?.storeName !== undefined,
     );
+    if (this.strategy.type() === 'ON_WINDOW_CLOSE') {
+      this.builder.addEmitCloseTimeStore(storeName, processorName, materialized);
+    }
     return table;
   }
+}
+
+/**
+ * @internal Adds the window store of a time-windowed aggregation (retention: at least size + grace)
+ * and what the serving layer needs to know about it.
+ */
+export function addTimeWindowStore<K, VA>(
+  builder: InternalStreamsBuilder,
+  storeName: string,
+  materialized: Materialized<K, VA> | undefined,
+  keySerde: Serde<K> | undefined,
+  valueSerde: Serde<VA> | undefined,
+  windows: TimeWindows,
+  merge?: Merger<K, VA>,
+): void {
+  const { sizeMs, advanceMs, graceMs } = windows;
+  const retentionMs = materialized?.retentionMs ?? sizeMs + graceMs;
+  if (retentionMs < sizeMs + graceMs) {
+    throw new RangeError(
+      `Store '${storeName}': retention (${retentionMs} ms) must be at least window size + grace (${sizeMs + graceMs} ms)`,
+    );
+  }
+  const topology = builder.topology;
+  topology.addStateStore(
+    builder.windowStore(storeName, materialized, keySerde, valueSerde, retentionMs, sizeMs),
+  );
+  topology.storeMetadata.set(storeName, {
+    timestamped: true,
+    kind: 'window',
+    queryable: materialized?.storeName !== undefined,
+    window: { sizeMs, advanceMs, graceMs },
+    ...(keySerde ? { keySerde } : {}),
+    ...(valueSerde ? { valueSerde } : {}),
+    ...(merge ? { merge } : {}),
+  });
 }

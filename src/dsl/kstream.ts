@@ -26,6 +26,9 @@ import { streamGlobalTableJoin, streamTableJoin } from './stream-table-join.ts';
 import { KGroupedStream } from './kgrouped-stream.ts';
 import { StreamsError } from '../processor/internals/errors.ts';
 import { passThrough } from './processors/basic.ts';
+import { deduplicateProcessor } from './processors/deduplicate.ts';
+import { Serdes } from '../serde/serdes.ts';
+import { Stores } from '../state/stores.ts';
 
 export type Predicate<K, V> = (key: K, value: V) => boolean;
 export type KeyValueMapper<K, V, R> = (key: K, value: V) => R;
@@ -341,6 +344,43 @@ export class KStream<K, V> {
     );
   }
 
+  /**
+   * Drops every record whose id (the key, or `idExtractor`'s answer) was seen within `retentionMs` of
+   * its timestamp, before or after; the first copy passes. Ids are kept in a changelogged window store
+   * (`<name>-store`), so duplicates are caught across restarts, failover and batch runs. Ids are kept
+   * per partition: records with the same id must share a partition. Duplicates are counted in
+   * `lambda_streams_dropped_records_total{reason="duplicate"}`.
+   */
+  deduplicate<ID = K>(retentionMs: number, options: DeduplicateOptions<K, V, ID> = {}): KStream<K, V> {
+    if (!Number.isFinite(retentionMs) || retentionMs <= 0)
+      throw new StreamsError(
+        `deduplicate: retention must be a positive number of milliseconds, got ${retentionMs}`,
+      );
+    const name = options.name ?? this.builder.newName('KSTREAM-DEDUPLICATE-');
+    const storeName = `${name}-store`;
+    const idSerde = (options.idSerde ?? (options.idExtractor ? undefined : this.keySerde)) as
+      Serde<ID> | undefined;
+    const idOf = options.idExtractor ?? ((key: K) => key as unknown as ID);
+    const source =
+      this.repartitionRequired && !options.idExtractor
+        ? repartitionStream(this, `${name}-repartition`, this.keySerde, this.valueSerde)
+        : this;
+    this.builder.topology.addProcessor(
+      name,
+      deduplicateProcessor<K, V, ID>(storeName, retentionMs, idOf),
+      source.nodeName,
+    );
+    this.builder.topology.addStateStore(
+      Stores.windowStoreBuilder(
+        Stores.persistentWindowStore(storeName, retentionMs, retentionMs, false),
+        (idSerde ?? this.builder.topology.defaultSerde) as Serde<ID>,
+        Serdes.Long(),
+      ),
+      name,
+    );
+    return new KStream<K, V>(this.builder, name, this.keySerde, this.valueSerde, source.repartitionRequired);
+  }
+
   /** Reads the stream as a table's changelog: latest value per key, null values delete. */
   toTable(options?: Named | Materialized<K, V>): KTable<K, V> {
     const named = options instanceof Materialized ? undefined : options;
@@ -444,3 +484,12 @@ export class KStream<K, V> {
 }
 
 export { Grouped, Produced };
+
+export interface DeduplicateOptions<K, V, ID> {
+  /** The id of a record (default: its key); null or undefined: the record passes unchecked. */
+  idExtractor?: (key: K, value: V) => ID | null | undefined;
+  /** Serde of the ids in the store (default: the key serde without an extractor, else the default serde). */
+  idSerde?: Serde<ID>;
+  /** Processor name; the store is `<name>-store`. */
+  name?: string;
+}

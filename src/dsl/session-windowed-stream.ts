@@ -2,6 +2,7 @@ import type { Serde } from '../serde/serde.ts';
 import { Serdes } from '../serde/index.ts';
 import type { Windowed } from '../state/types.ts';
 import { WindowedGroupedBase } from './grouped-base.ts';
+import type { InternalStreamsBuilder } from './internal-builder.ts';
 import { KTable } from './ktable.ts';
 import type { Materialized, Merger, Named } from './options.ts';
 import type { SessionWindows } from './session-windows.ts';
@@ -84,22 +85,7 @@ export class SessionWindowedKStream<K, V> extends WindowedGroupedBase<K, V, Sess
     const processorName = named?.name ?? this.builder.newName(prefix);
     const keySerde = materialized?.keySerde ?? this.keySerde;
     const valueSerde = (materialized?.valueSerde ?? defaultValueSerde) as Serde<VA> | undefined;
-    const minimum = this.windows.inactivityGap() + this.windows.gracePeriodMs();
-    const retentionMs = materialized?.retentionMs ?? minimum;
-    if (retentionMs < minimum) {
-      throw new RangeError(
-        `Store '${storeName}': retention (${retentionMs} ms) must be at least inactivity gap + grace (${minimum} ms)`,
-      );
-    }
-    const built = this.builder.sessionStore(storeName, materialized, keySerde, valueSerde, retentionMs);
-    this.builder.topology.addStateStore(built);
-    this.builder.topology.storeMetadata.set(storeName, {
-      timestamped: false,
-      kind: 'session',
-      queryable: materialized?.storeName !== undefined,
-      ...(keySerde ? { keySerde } : {}),
-      ...(valueSerde ? { valueSerde } : {}),
-    });
+    addSessionStore(this.builder, storeName, materialized, keySerde, valueSerde, this.windows);
     const table = new KTable<Windowed<K>, VA>(
       this.builder,
       processorName,
@@ -123,4 +109,34 @@ export class SessionWindowedKStream<K, V> extends WindowedGroupedBase<K, V, Sess
     );
     return table;
   }
+}
+
+/**
+ * @internal Adds the session store of a session-windowed aggregation (retention: at least the
+ * inactivity gap plus grace) and what the serving layer needs to know about it.
+ */
+export function addSessionStore<K, VA>(
+  builder: InternalStreamsBuilder,
+  storeName: string,
+  materialized: Materialized<K, VA> | undefined,
+  keySerde: Serde<K> | undefined,
+  valueSerde: Serde<VA> | undefined,
+  windows: SessionWindows,
+): void {
+  const minimum = windows.inactivityGap() + windows.gracePeriodMs();
+  const retentionMs = materialized?.retentionMs ?? minimum;
+  if (retentionMs < minimum) {
+    throw new RangeError(
+      `Store '${storeName}': retention (${retentionMs} ms) must be at least inactivity gap + grace (${minimum} ms)`,
+    );
+  }
+  const built = builder.sessionStore(storeName, materialized, keySerde, valueSerde, retentionMs);
+  builder.topology.addStateStore(built);
+  builder.topology.storeMetadata.set(storeName, {
+    timestamped: false,
+    kind: 'session',
+    queryable: materialized?.storeName !== undefined,
+    ...(keySerde ? { keySerde } : {}),
+    ...(valueSerde ? { valueSerde } : {}),
+  });
 }

@@ -2,8 +2,10 @@ import type { Serde } from '../serde/serde.ts';
 import { Serdes } from '../serde/index.ts';
 import type { Windowed } from '../state/types.ts';
 import { WindowedGroupedBase } from './grouped-base.ts';
+import type { InternalStreamsBuilder } from './internal-builder.ts';
 import type { AggregateOptions } from './kgrouped-stream.ts';
 import { KTable } from './ktable.ts';
+import { EmitStrategy } from './emit-strategy.ts';
 import type { Materialized, Named } from './options.ts';
 import type { SlidingWindows } from './sliding-windows.ts';
 import type { Aggregator, Initializer, Reducer } from './processors/aggregate.ts';
@@ -15,6 +17,18 @@ import { slidingWindowAggregateProcessor } from './processors/sliding-window-agg
  * where records define them. Results are KTables keyed by Windowed<K>.
  */
 export class SlidingWindowedKStream<K, V> extends WindowedGroupedBase<K, V, SlidingWindows> {
+  private strategy = EmitStrategy.onWindowUpdate();
+
+  /**
+   * When the aggregation forwards (KIP-825): every update (`EmitStrategy.onWindowUpdate()`, the
+   * default) or each window's final result once it closes (`EmitStrategy.onWindowClose()`).
+   */
+  emitStrategy(emitStrategy: EmitStrategy): this {
+    if (!(emitStrategy instanceof EmitStrategy)) throw new TypeError("emitStrategy can't be null");
+    this.strategy = emitStrategy;
+    return this;
+  }
+
   /** Counts records per window (null keys and values are skipped). */
   count(materialized?: Materialized<K, number>, named?: Named): KTable<Windowed<K>, number> {
     return this.doAggregate<number>(
@@ -67,39 +81,7 @@ export class SlidingWindowedKStream<K, V> extends WindowedGroupedBase<K, V, Slid
     const processorName = named?.name ?? this.builder.newName(prefix);
     const keySerde = materialized?.keySerde ?? this.keySerde;
     const valueSerde = (materialized?.valueSerde ?? defaultValueSerde) as Serde<VA> | undefined;
-    const difference = this.windows.timeDifferenceMs;
-    const graceMs = this.windows.gracePeriodMs();
-    // Old windows must stay readable to build new ones: twice the difference plus grace.
-    const minimum = 2 * difference + graceMs;
-    const retentionMs = materialized?.retentionMs ?? minimum;
-    if (retentionMs < minimum) {
-      throw new RangeError(
-        `Store '${storeName}': retention (${retentionMs} ms) must be at least 2 * time difference + grace (${minimum} ms)`,
-      );
-    }
-    // The window store needs a positive size; a zero difference still yields [start, start] keys below.
-    const sizeMs = Math.max(difference, 1);
-    const topology = this.builder.topology;
-    topology.addStateStore(
-      this.builder.windowStore(
-        storeName,
-        materialized,
-        keySerde,
-        valueSerde,
-        Math.max(retentionMs, sizeMs),
-        sizeMs,
-      ),
-    );
-    topology.storeMetadata.set(storeName, {
-      timestamped: true,
-      kind: 'window',
-      queryable: materialized?.storeName !== undefined,
-      window: { sizeMs: difference, advanceMs: 1, graceMs },
-      ...(keySerde ? { keySerde } : {}),
-      ...(valueSerde ? { valueSerde } : {}),
-      // No merge function: sliding windows exist only where records define them, so partial
-      // aggregates of two record sets do not line up window by window. Latest-wins instead.
-    });
+    addSlidingWindowStore(this.builder, storeName, materialized, keySerde, valueSerde, this.windows);
     const table = new KTable<Windowed<K>, VA>(
       this.builder,
       processorName,
@@ -117,9 +99,53 @@ export class SlidingWindowedKStream<K, V> extends WindowedGroupedBase<K, V, Slid
         initializer,
         aggregator,
         () => table.sendOldValues,
+        this.strategy,
       ),
       materialized?.storeName !== undefined,
     );
+    if (this.strategy.type() === 'ON_WINDOW_CLOSE') {
+      this.builder.addEmitCloseTimeStore(storeName, processorName, materialized);
+    }
     return table;
   }
+}
+
+/**
+ * @internal Adds the window store of a sliding-window aggregation (retention: at least twice the time
+ * difference plus grace) and what the serving layer needs to know about it.
+ */
+export function addSlidingWindowStore<K, VA>(
+  builder: InternalStreamsBuilder,
+  storeName: string,
+  materialized: Materialized<K, VA> | undefined,
+  keySerde: Serde<K> | undefined,
+  valueSerde: Serde<VA> | undefined,
+  windows: SlidingWindows,
+): void {
+  const difference = windows.timeDifferenceMs;
+  const graceMs = windows.gracePeriodMs();
+  // Old windows must stay readable to build new ones: twice the difference plus grace.
+  const minimum = 2 * difference + graceMs;
+  const retentionMs = materialized?.retentionMs ?? minimum;
+  if (retentionMs < minimum) {
+    throw new RangeError(
+      `Store '${storeName}': retention (${retentionMs} ms) must be at least 2 * time difference + grace (${minimum} ms)`,
+    );
+  }
+  // The window store needs a positive size; a zero difference still yields [start, start] keys below.
+  const sizeMs = Math.max(difference, 1);
+  const topology = builder.topology;
+  topology.addStateStore(
+    builder.windowStore(storeName, materialized, keySerde, valueSerde, Math.max(retentionMs, sizeMs), sizeMs),
+  );
+  topology.storeMetadata.set(storeName, {
+    timestamped: true,
+    kind: 'window',
+    queryable: materialized?.storeName !== undefined,
+    window: { sizeMs: difference, advanceMs: 1, graceMs },
+    ...(keySerde ? { keySerde } : {}),
+    ...(valueSerde ? { valueSerde } : {}),
+    // No merge function: sliding windows exist only where records define them, so partial
+    // aggregates of two record sets do not line up window by window. Latest-wins instead.
+  });
 }

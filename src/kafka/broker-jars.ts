@@ -5,6 +5,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import { KAFKA_SCALA_VERSION, KAFKA_VERSION } from './broker-config.ts';
 import { run, tail } from './os-process.ts';
@@ -13,8 +14,9 @@ export function brokerLibsDir(rootDir: string): string {
   return join(rootDir, '.cache', 'kafka', 'libs');
 }
 
-export function brokerPom(rootDir: string): string {
-  return join(rootDir, 'kafka', 'pom.xml');
+/** The Maven project that lists the broker jars; it ships with the package (kafka/pom.xml). */
+export function brokerPom(): string {
+  return fileURLToPath(new URL('../../kafka/pom.xml', import.meta.url));
 }
 
 /** Jars without which the broker does not start (or starts without logging). */
@@ -72,7 +74,7 @@ export async function ensureBrokerJars(options: FetchJarsOptions): Promise<strin
 
   const log = options.log ?? (() => {});
   const mvn = options.mvn ?? process.env.MAVEN_CMD ?? 'mvn';
-  const pom = brokerPom(options.rootDir);
+  const pom = brokerPom();
   if (!existsSync(pom)) throw new Error(`cannot fetch Kafka broker jars: ${pom} is missing`);
   log(`fetching Apache Kafka ${KAFKA_VERSION} broker jars with Maven into ${libsDir} (${problem})`);
 

@@ -63,7 +63,7 @@ export interface BrokerFile {
 }
 
 export interface EnsureBrokerOptions {
-  /** Repository root (holds kafka/pom.xml, docker-compose.yml, .cache/, .lambda-streams/). */
+  /** Where the broker jars (.cache/kafka/libs) and broker.json (.lambda-streams/) live; default defaultRootDir(). */
   rootDir?: string;
   /** Start the broker so that it outlives this process (the CLI's `kafka start`). Default false. */
   detached?: boolean;
@@ -81,9 +81,22 @@ const COMPOSE_PROJECT = 'lambda-streams';
 const DEFAULT_TIMEOUT_MS = 90_000;
 const JAVA_MAIN_CLASS = 'kafka.Kafka';
 
-/** The repository root: two levels above this file (src/kafka/). */
-export function defaultRootDir(): string {
+/**
+ * The package's own directory, two levels above this file (src/kafka/ in a checkout, dist/kafka/ in an
+ * installed package). It holds the files the launcher reads: kafka/pom.xml and docker-compose.yml.
+ */
+export function packageDir(): string {
   return fileURLToPath(new URL('../../', import.meta.url)).replace(/\/$/, '');
+}
+
+/**
+ * Where the launcher keeps its state (.cache/kafka/libs, .lambda-streams/broker.json): the checkout
+ * itself when run from one (it has src/), else the current directory, so that an installed package
+ * never writes into node_modules and `kafka stop` finds what `kafka start` ran from the same project.
+ */
+export function defaultRootDir(): string {
+  const dir = packageDir();
+  return existsSync(join(dir, 'src', 'index.ts')) ? dir : process.cwd();
 }
 
 export function brokerFilePath(rootDir = defaultRootDir()): string {
@@ -274,7 +287,7 @@ async function startDockerBroker(
   compose: string[],
   options: EnsureBrokerOptions & { log: (line: string) => void; timeoutMs: number },
 ): Promise<RunningBroker> {
-  const composeFile = join(rootDir, 'docker-compose.yml');
+  const composeFile = join(packageDir(), 'docker-compose.yml');
   const port = Number(process.env.LAMBDA_STREAMS_KAFKA_PORT ?? 9092);
   const brokers = [`localhost:${port}`];
   const [cmd, ...pre] = compose as [string, ...string[]];
@@ -626,7 +639,7 @@ export async function stopLocalBroker(
     const compose = await dockerCompose();
     if (!compose) throw new Error('broker.json names a Docker broker, but no Docker engine answers');
     const [cmd, ...pre] = compose as [string, ...string[]];
-    const composeFile = file.composeFile ?? join(rootDir, 'docker-compose.yml');
+    const composeFile = file.composeFile ?? join(packageDir(), 'docker-compose.yml');
     const down = await run(
       cmd,
       [...pre, '-f', composeFile, '-p', file.composeProject ?? COMPOSE_PROJECT, 'down', '-v'],

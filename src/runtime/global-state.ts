@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 
 import type { ConsumerBatch, FetchRange, KafkaAdmin, KafkaClient, PartitionReader } from '../kafka/client.ts';
 import type { StreamsMetrics } from '../metrics/metrics.ts';
+import type { ErrorHandling } from '../processor/error-handlers.ts';
 import { StreamTask, type BadRecordHandling } from '../processor/internals/task.ts';
 import type { StateStore } from '../state/types.ts';
 import type { Topology } from '../topology/topology.ts';
@@ -44,6 +45,7 @@ export interface GlobalStateConfig {
   metrics: StreamsMetrics;
   log: Logger;
   badRecordHandling: BadRecordHandling;
+  errorHandling?: ErrorHandling;
   restoreLogIntervalMs: number;
 }
 
@@ -91,6 +93,7 @@ export class GlobalStateManager {
       defaultKeySerde: config.topology.defaultSerde,
       defaultValueSerde: config.topology.defaultSerde,
       badRecordHandling: config.badRecordHandling,
+      ...(config.errorHandling ? { errorHandling: config.errorHandling } : {}),
       metrics: config.metrics,
       cachingDisabled: true,
     });

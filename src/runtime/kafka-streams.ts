@@ -23,6 +23,8 @@ import type { KafkaAdmin, KafkaClient, KafkaClientConfig } from '../kafka/client
 import { classifyKafkaError, type KafkaErrorKind } from '../kafka/errors.ts';
 import { defaultKafkaClientFactory, type KafkaClientFactory } from '../kafka/factory.ts';
 import { StreamsMetrics } from '../metrics/metrics.ts';
+import { errorHandlingOf, type ErrorHandlingConfig } from '../processor/error-handlers.ts';
+import { StreamsError } from '../processor/internals/errors.ts';
 import type { BadRecordHandling, StreamTask } from '../processor/internals/task.ts';
 import { InvalidStateStoreError } from '../state/errors.ts';
 import type { StateStore } from '../state/types.ts';
@@ -37,7 +39,7 @@ import { decodeAssignment } from './task-assignor.ts';
 export type { ProcessingGuarantee } from './record-collector.ts';
 export { BrokersUnreachableError, type StreamsState } from './stream-thread.ts';
 
-export interface KafkaStreamsConfig {
+export interface KafkaStreamsConfig extends ErrorHandlingConfig {
   applicationId: string;
   /** Bootstrap brokers; required unless `client` is given (see resolveBrokers for env/local fallbacks). */
   brokers?: string[];
@@ -58,7 +60,9 @@ export interface KafkaStreamsConfig {
   /**
    * What to do with records that fail to deserialize (default 'fail', as Kafka Streams'
    * LogAndFailExceptionHandler; the worker CLI defaults to 'skip': logged with topic, partition and
-   * offset, counted as dropped, the record stays in its topic).
+   * offset, counted as dropped, the record stays in its topic). A `deserializationExceptionHandler`
+   * takes precedence; see ErrorHandlingConfig for the processing and production handlers and the
+   * dead-letter topic.
    */
   badRecordHandling?: BadRecordHandling;
   cachingDisabled?: boolean;
@@ -228,6 +232,32 @@ export class KafkaStreams {
     return this.thread?.highWatermarks.get(`${topic}:${partition}`);
   }
 
+  /**
+   * Whether the group has consumed every partition it reads (external sources and repartition
+   * topics) to its end and committed that: the input is processed. Undefined when so, else the
+   * first partition behind (`topic[p] committed X of end Y`). Other instances of the group count too.
+   */
+  async partitionBehind(): Promise<string | undefined> {
+    const plan = this.thread?.plan;
+    if (!plan || this.currentState !== 'RUNNING') return `the instance is ${this.currentState}`;
+    const admin = await this.adminClient();
+    const topics = [...new Set(plan.subTopologies.flatMap((s) => s.sourceTopics))];
+    const committed = new Map(
+      (await admin.committedOffsets(this.applicationId, topics)).map((c) => [
+        `${c.topic}:${c.partition}`,
+        c.offset,
+      ]),
+    );
+    for (const topic of topics) {
+      for (const end of await admin.endOffsets(topic)) {
+        const at = committed.get(`${topic}:${end.partition}`) ?? -1;
+        if (end.high > end.low && at < end.high)
+          return `${topic}[${end.partition}] committed ${Math.max(at, 0)} of end ${end.high}`;
+      }
+    }
+    return undefined;
+  }
+
   /** Tasks (partitions) of each sub-topology, once started. */
   subTopologyPartitions(): Map<number, number> {
     return new Map((this.thread?.plan.subTopologies ?? []).map((s) => [s.id, s.partitions]));
@@ -323,6 +353,9 @@ export class KafkaStreams {
     const plan = await new InternalTopicManager(this.applicationId, this.topology, admin, this.log).prepare();
     await mkdir(path.join(config.stateDir, this.applicationId), { recursive: true });
     const badRecordHandling = config.badRecordHandling ?? 'fail';
+    const handling = errorHandlingOf(config);
+    if (handling.deadLetterQueueTopic !== undefined)
+      await requireDeadLetterTopic(admin, handling.deadLetterQueueTopic);
     const restoreLogIntervalMs = config.restoreLogIntervalMs ?? 2_000;
     if (plan.globalSubTopologies.length > 0) {
       this.global = new GlobalStateManager({
@@ -335,6 +368,7 @@ export class KafkaStreams {
         metrics: this.metrics,
         log: this.log,
         badRecordHandling,
+        errorHandling: handling,
         restoreLogIntervalMs,
       });
     }
@@ -356,6 +390,7 @@ export class KafkaStreams {
       numStandbyReplicas: config.numStandbyReplicas ?? 0,
       ...(config.applicationServer ? { applicationServer: config.applicationServer } : {}),
       badRecordHandling,
+      errorHandling: handling,
       cachingDisabled: config.cachingDisabled ?? false,
       restoreLogIntervalMs,
       brokerUnreachableTimeoutMs: config.brokerUnreachableTimeoutMs ?? 30_000,
@@ -460,4 +495,13 @@ export class KafkaStreams {
     this.admin ??= await this.client!.admin();
     return this.admin;
   }
+}
+
+/** A dead-letter topic must exist before the first record goes there (as sink topics must). */
+async function requireDeadLetterTopic(admin: KafkaAdmin, topic: string): Promise<void> {
+  const counts = await admin.partitionCounts([topic]);
+  if (!counts.get(topic))
+    throw new StreamsError(
+      `dead-letter topic '${topic}' does not exist; create it first (kafka-topics.sh --create --topic ${topic}), or leave deadLetterQueueTopic unset`,
+    );
 }

@@ -20,6 +20,7 @@ import type {
 } from '../kafka/client.ts';
 import type { KafkaErrorKind } from '../kafka/errors.ts';
 import type { StreamsMetrics } from '../metrics/metrics.ts';
+import type { ErrorHandling } from '../processor/error-handlers.ts';
 import type { BadRecordHandling } from '../processor/internals/task.ts';
 import type { Topology } from '../topology/topology.ts';
 import type { GlobalStateManager } from './global-state.ts';
@@ -63,6 +64,8 @@ export interface StreamThreadConfig {
   numStandbyReplicas: number;
   applicationServer?: string;
   badRecordHandling: BadRecordHandling;
+  /** Deserialization, processing and sink-serialization handlers, and the dead-letter topic. */
+  errorHandling?: ErrorHandling;
   cachingDisabled: boolean;
   restoreLogIntervalMs: number;
   brokerUnreachableTimeoutMs: number;
@@ -116,6 +119,7 @@ export class StreamThread {
       log: config.log,
       ...(config.global ? { global: config.global } : {}),
       badRecordHandling: config.badRecordHandling,
+      ...(config.errorHandling ? { errorHandling: config.errorHandling } : {}),
       cachingDisabled: config.cachingDisabled,
       numStandbyReplicas: config.numStandbyReplicas,
       restoreLogIntervalMs: config.restoreLogIntervalMs,

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 
 import type { ConsumedRecord, ConsumerBatch, KafkaAdmin, KafkaClient, MemberInfo } from '../kafka/client.ts';
 import type { StreamsMetrics } from '../metrics/metrics.ts';
+import type { ErrorHandling } from '../processor/error-handlers.ts';
 import { StreamTask, type BadRecordHandling } from '../processor/internals/task.ts';
 import type { StateStore } from '../state/types.ts';
 import type { Topology } from '../topology/topology.ts';
@@ -45,6 +46,7 @@ export interface TaskManagerConfig {
   log: Logger;
   global?: GlobalStateManager;
   badRecordHandling: BadRecordHandling;
+  errorHandling?: ErrorHandling;
   cachingDisabled: boolean;
   numStandbyReplicas: number;
   restoreLogIntervalMs: number;
@@ -313,6 +315,7 @@ export class TaskManager {
       defaultKeySerde: topology.defaultSerde,
       defaultValueSerde: topology.defaultSerde,
       badRecordHandling: this.config.badRecordHandling,
+      ...(this.config.errorHandling ? { errorHandling: this.config.errorHandling } : {}),
       metrics: this.config.metrics,
       ...(this.config.cachingDisabled ? { cachingDisabled: true } : {}),
       ...(shared ? { stores: shared } : {}),

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Topology } from '../topology/topology.ts';
 import type { TimestampExtractor } from '../topology/nodes.ts';
 import type { Serde } from '../serde/serde.ts';
+import { errorHandlingOf, type ErrorHandlingConfig } from '../processor/error-handlers.ts';
 import type { Headers } from '../processor/record.ts';
 import { StreamTask, type BadRecordHandling, type DropReason } from '../processor/internals/task.ts';
 import type { KeyValueStore, SessionStore, StateStore, WindowStore } from '../state/types.ts';
@@ -15,7 +16,7 @@ import {
 } from './test-topics.ts';
 import { unwrapTimestampedKeyValueStore, unwrapTimestampedWindowStore } from './store-facades.ts';
 
-export interface TopologyTestDriverConfig {
+export interface TopologyTestDriverConfig extends ErrorHandlingConfig {
   applicationId?: string;
   /** State directory; a fresh temporary one (removed on close) when not given. */
   stateDir?: string;
@@ -26,7 +27,10 @@ export interface TopologyTestDriverConfig {
   cachingEnabled?: boolean;
   /** Initial mocked wall-clock time (default: now). */
   initialWallClockTimeMs?: number;
-  /** Records that cannot be deserialized or carry invalid timestamps: throw (default) or skip. */
+  /**
+   * Records that cannot be deserialized or carry invalid timestamps: throw (default) or skip. The
+   * handlers of ErrorHandlingConfig take precedence; dead-letter records appear as output records.
+   */
   badRecordHandling?: BadRecordHandling;
   defaultTimestampExtractor?: TimestampExtractor;
 }
@@ -86,6 +90,7 @@ export class TopologyTestDriver {
         ? { defaultTimestampExtractor: config.defaultTimestampExtractor }
         : {}),
       badRecordHandling: config.badRecordHandling ?? 'fail',
+      errorHandling: errorHandlingOf(config),
       cachingDisabled: config.cachingEnabled === false,
       metrics: {
         recordDropped: (reason) => this.dropped.set(reason, (this.dropped.get(reason) ?? 0) + 1),

@@ -80,7 +80,7 @@ function describeNode(
       predecessors,
     };
   }
-  const stores = def.stores.filter((s) => !topology.isDeltaStore(s));
+  const stores = def.stores.filter((s) => !topology.isHiddenStore(s));
   return { name: def.name, kind: 'processor', topics: [], stores, successors, predecessors };
 }
 

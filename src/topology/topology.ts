@@ -95,6 +95,12 @@ export class Topology {
    * but hidden from describe(): Kafka Streams' text stays comparable.
    */
   readonly deltaStores = new Map<string, string>();
+  /**
+   * Stores the runtime keeps for a processor's own bookkeeping where Kafka Streams keeps it in the
+   * commit metadata (the last window-close time emitted by `emitStrategy(onWindowClose())`): real,
+   * changelogged stores, hidden from describe() like the delta stores, never queryable or published.
+   */
+  readonly hiddenStores = new Set<string>();
 
   addSource(name: string, topics: string | string[] | RegExp, options: SourceOptions = {}): this {
     this.assertNewName(name);
@@ -301,6 +307,11 @@ export class Topology {
 
   describe(): TopologyDescription {
     return describeTopology(this);
+  }
+
+  /** True for a store describe() leaves out: a delta index's or a hidden one (see hiddenStores). */
+  isHiddenStore(name: string): boolean {
+    return this.hiddenStores.has(name) || this.isDeltaStore(name);
   }
 
   /** True for the store of a delta index (see deltaStores). */

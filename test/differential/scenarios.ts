@@ -11,6 +11,7 @@ import {
   Branched,
   BufferConfig,
   Consumed,
+  EmitStrategy,
   Grouped,
   JoinWindows,
   Joined,
@@ -453,6 +454,112 @@ function slidingAggregate(): Topology {
   return builder.build();
 }
 
+// ---- cogroup ---------------------------------------------------------------------------------------
+
+const first = (v: S): string => (v === null ? '_' : v.substring(0, 1));
+
+function cogroup(): Topology {
+  const builder = new StreamsBuilder();
+  const a = builder.stream<S, S>('cogroup-a', consumed());
+  const b = builder.stream<S, S>('cogroup-b', consumed());
+  const c = builder.stream<S, S>('cogroup-c', consumed());
+  const groupedA = a.groupByKey(Grouped.with(str(), str()));
+  const groupedB = b.groupBy((_k, v) => (v === null ? 'k0' : `k${v.length % 4}`), Grouped.with(str(), str()));
+  const groupedC = c.groupByKey(Grouped.with(str(), str()));
+  groupedA
+    .cogroup<string>((_k, v, agg) => `${agg}a${first(v)}`)
+    .cogroup(groupedB, (_k, v, agg) => `${agg}B${first(v)}`)
+    .cogroup(groupedC, (_k, v, agg) => (agg.length > 12 ? `c${v!.length}` : `${agg}c${v!.length}`))
+    .aggregate(() => '', named('cogroup-store') as Materialized<S, string>)
+    .toStream()
+    .to('cogroup-out', producedStrings());
+  groupedC
+    .cogroup<string>((_k, v, agg) => `${agg}${v!.length}`)
+    .cogroup(groupedA, (_k, v, agg) => (agg.length > 6 ? first(v) : agg + first(v)))
+    .aggregate(() => '!', Named.as('cg'), Materialized.with<S, string>(str(), Serdes.String()))
+    .toStream()
+    .to('cogroup-named-out', producedStrings());
+  return builder.build();
+}
+
+function cogroupWindowed(): Topology {
+  const builder = new StreamsBuilder();
+  const a = builder.stream<S, S>('cogroup-w-a', consumed()).groupByKey(Grouped.with(str(), str()));
+  const b = builder.stream<S, S>('cogroup-w-b', consumed()).groupByKey(Grouped.with(str(), str()));
+  const cogrouped = a
+    .cogroup<string>((_k, v, agg) => agg + first(v))
+    .cogroup(b, (_k, v, agg) => agg + first(v).toUpperCase());
+  const strings = Materialized.with<S, string>(str(), Serdes.String());
+  cogrouped
+    .windowedBy(TimeWindows.ofSizeAndGrace(10_000, 2_000).advanceBy(5_000))
+    .aggregate(() => '', strings)
+    .toStream(window)
+    .to('cogroup-hopping-out', producedStrings());
+  cogrouped
+    .windowedBy(SlidingWindows.ofTimeDifferenceAndGrace(5_000, 2_000))
+    .aggregate(() => '', strings)
+    .toStream(window)
+    .to('cogroup-sliding-out', producedStrings());
+  cogrouped
+    .windowedBy(SessionWindows.ofInactivityGapAndGrace(5_000, 2_000))
+    .aggregate(
+      () => '',
+      (_k, x, y) => `${x}|${y}`,
+      Named.as('cg-session'),
+      strings,
+    )
+    .toStream(window)
+    .to('cogroup-session-out', producedStrings());
+  return builder.build();
+}
+
+// ---- emit strategy (KIP-825) -----------------------------------------------------------------------
+
+function emitWindowClose(): Topology {
+  const builder = new StreamsBuilder();
+  const grouped = builder.stream<S, S>('emit-wc-in', consumed()).groupByKey(Grouped.with(str(), str()));
+  grouped
+    .windowedBy(TimeWindows.ofSizeAndGrace(10_000, 2_000))
+    .emitStrategy(EmitStrategy.onWindowClose())
+    .count(Materialized.with<S, number>(str(), long()))
+    .toStream(window)
+    .to('emit-wc-tumbling-out', producedLongs());
+  grouped
+    .windowedBy(TimeWindows.ofSizeAndGrace(10_000, 1_000).advanceBy(5_000))
+    .emitStrategy(EmitStrategy.onWindowClose())
+    .aggregate(
+      () => '',
+      (_k, v, agg) => agg + first(v),
+      Materialized.with<S, string>(str(), Serdes.String()),
+    )
+    .toStream(window)
+    .to('emit-wc-hopping-out', producedStrings());
+  return builder.build();
+}
+
+function emitWindowCloseSliding(): Topology {
+  const builder = new StreamsBuilder();
+  const grouped = builder
+    .stream<S, S>('emit-wc-sliding-in', consumed())
+    .groupByKey(Grouped.with(str(), str()));
+  const windowed = grouped
+    .windowedBy(SlidingWindows.ofTimeDifferenceAndGrace(5_000, 2_000))
+    .emitStrategy(EmitStrategy.onWindowClose());
+  windowed
+    .count(Materialized.with<S, number>(str(), long()))
+    .toStream(window)
+    .to('emit-wc-sliding-count', producedLongs());
+  windowed
+    .aggregate(
+      () => '',
+      (_k, v, agg) => agg + first(v),
+      Materialized.with<S, string>(str(), Serdes.String()),
+    )
+    .toStream(window)
+    .to('emit-wc-sliding-out', producedStrings());
+  return builder.build();
+}
+
 // ---- suppress --------------------------------------------------------------------------------------
 
 function suppressWindowClose(): Topology {
@@ -574,6 +681,10 @@ export const TOPOLOGIES: Readonly<Record<string, () => Topology>> = {
   'session-aggregate': sessionAggregate,
   'sliding-count': slidingCount,
   'sliding-aggregate': slidingAggregate,
+  cogroup,
+  'cogroup-windowed': cogroupWindowed,
+  'emit-window-close': emitWindowClose,
+  'emit-window-close-sliding': emitWindowCloseSliding,
   'suppress-window-close': suppressWindowClose,
   'suppress-time-limit': suppressTimeLimit,
   'suppress-early-emit': suppressEarlyEmit,

@@ -351,6 +351,51 @@ export const SCENARIOS: readonly ScenarioSpec[] = [
     outputs: { 'sliding-aggregate-out': 'string' },
   },
 
+  // ---- cogroup (KIP-150) ---------------------------------------------------------------------------
+  {
+    name: 'cogroup',
+    description:
+      'three grouped streams (one re-keyed through the store-named repartition topic) cogrouped into one ' +
+      'aggregate per key, each with its own aggregator; a second cogroup under Named over two of them',
+    input: {
+      ...base,
+      topics: ['cogroup-a', 'cogroup-b', 'cogroup-c'],
+      keys: 4,
+      nullKeyRate: 0.1,
+      nullValueRate: 0.1,
+    },
+    outputs: { 'cogroup-out': 'string', 'cogroup-named-out': 'string' },
+  },
+  {
+    name: 'cogroup-windowed',
+    description:
+      'two grouped streams cogrouped into hopping windows (10s/5s, 2s grace), sliding windows (5s, 2s grace) ' +
+      'and sessions (gap 5s, 2s grace, merger "a|b"); each input keeps its own stream time for late drops',
+    input: { ...windowed, topics: ['cogroup-w-a', 'cogroup-w-b'] },
+    outputs: {
+      'cogroup-hopping-out': 'string',
+      'cogroup-sliding-out': 'string',
+      'cogroup-session-out': 'string',
+    },
+  },
+
+  // ---- emit strategy (KIP-825) -------------------------------------------------------------------
+  {
+    name: 'emit-window-close',
+    description:
+      'emitStrategy(onWindowClose): tumbling 10s + 2s grace count and hopping 10s/5s + 1s grace aggregate; ' +
+      'each window once, when stream time passes end + grace, by start then key',
+    input: { ...windowed, topics: ['emit-wc-in'], keys: 4, maxStepMs: 3_000, maxLatenessMs: 15_000 },
+    outputs: { 'emit-wc-tumbling-out': 'long', 'emit-wc-hopping-out': 'string' },
+  },
+  {
+    name: 'emit-window-close-sliding',
+    description:
+      'emitStrategy(onWindowClose) on sliding windows (difference 5s, 2s grace): count and aggregate',
+    input: { ...windowed, topics: ['emit-wc-sliding-in'], keys: 4 },
+    outputs: { 'emit-wc-sliding-count': 'long', 'emit-wc-sliding-out': 'string' },
+  },
+
   // ---- suppress ----------------------------------------------------------------------------------
   {
     name: 'suppress-window-close',

@@ -212,4 +212,28 @@ describe('worker process', () => {
     },
     RUNTIME_TEST_MS,
   );
+
+  it(
+    'exits 0 by itself with --until-caught-up once the group has committed the end of its input',
+    async () => {
+      const setup = await setupWordCount(2);
+      const applicationId = uniqueGroup('caught-up-app');
+      const dir = await tempStateDir();
+      const file = await topologyFile(dir, applicationId, setup.input, setup.output);
+      const { lines, counts } = makeLines(400, 11);
+      await produce(
+        setup.input,
+        lines.map((line, i) => ({ key: `line-${i}`, value: JSON.stringify({ text: line }) })),
+      );
+      const output = await LatestValues.start(setup.output);
+      views.push(output);
+
+      const worker = startWorker(file, path.join(dir, 'state'), ['--until-caught-up']);
+      expect(await exited(worker.child)).toBe(0);
+      expect(worker.stderr()).toMatch(/caught up: the group has committed the end of every input partition/);
+      // Exiting means done: every count was committed before it stopped.
+      await eventually(() => expect(sorted(output.values)).toEqual(sorted(counts)), { timeoutMs: SETTLE_MS });
+    },
+    RUNTIME_TEST_MS,
+  );
 });

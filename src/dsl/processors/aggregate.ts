@@ -9,6 +9,8 @@ import type { TimeWindows } from '../windows.ts';
 import type { Windowed } from '../../state/types.ts';
 import { change, type Change } from './change.ts';
 import { TupleForwarder } from './forwarding.ts';
+import { EmitStrategy } from '../emit-strategy.ts';
+import { WindowCloseEmitter, type EmitRange } from './emit-final.ts';
 
 export type Initializer<VA> = () => VA;
 export type Aggregator<K, V, VA> = (key: K, value: V, aggregate: VA) => VA;
@@ -124,18 +126,39 @@ export function windowAggregateProcessor<K, V, VA>(
   aggregator: (key: K, value: V, aggregate: VA | undefined) => VA,
   sendOldValues: () => boolean,
   skipNullValues: boolean,
+  emitStrategy: EmitStrategy = EmitStrategy.onWindowUpdate(),
 ): () => Processor<K, V, Windowed<K>, Change<VA>> {
+  const onClose = emitStrategy.type() === 'ON_WINDOW_CLOSE';
+  const size = windows.size();
+  const range: EmitRange = {
+    // Window ends are exclusive: windows ending at the last close time were emitted then.
+    lower: (last) => (last === -1 ? 0 : Math.max(0, last - size) + 1),
+    upper: (closeTime) => closeTime - size,
+    shouldFetch: (lower, upper, last) => {
+      if (last === -1) return true;
+      const starts = (ts: number): string =>
+        windows
+          .windowsFor(ts)
+          .map((w) => w.start)
+          .join(',');
+      return starts(upper) !== starts(lower - 1);
+    },
+    window: (start) => ({ start, end: start + size }),
+  };
   return () => {
     let context: ProcessorContext<Windowed<K>, Change<VA>>;
     let store: WindowStore<K, ValueAndTimestamp<VA>>;
-    let forwarder: TupleForwarder<Windowed<K>, VA>;
+    let forwarder: TupleForwarder<Windowed<K>, VA> | undefined;
+    let emitter: WindowCloseEmitter<K, VA> | undefined;
     let observedStreamTime = -1;
     let delta: DeltaIndex<K, VA> | undefined;
     return {
       init(ctx) {
         context = ctx;
         store = ctx.getStateStore(storeName);
-        forwarder = new TupleForwarder(store, ctx, sendOldValues());
+        // Emitting on close forwards from the store, never from its cache's flushes.
+        if (onClose) emitter = new WindowCloseEmitter(storeName, ctx, store, range);
+        else forwarder = new TupleForwarder(store, ctx, sendOldValues());
         delta = mergeableDelta<K, VA>(ctx, storeName);
       },
       process(record: Record<K, V>) {
@@ -169,7 +192,7 @@ export function windowAggregateProcessor<K, V, VA>(
             delta?.addWindowPartial(record.key, window.start, record.timestamp, (partial) =>
               aggregator(record.key, record.value, partial ?? (initializer ? initializer() : undefined)),
             );
-            forwarder.maybeForward(
+            forwarder?.maybeForward(
               record
                 .withKey({ key: record.key, window })
                 .withValue(change(newAgg, sendOldValues() ? (old?.value ?? null) : null))
@@ -185,6 +208,7 @@ export function windowAggregateProcessor<K, V, VA>(
             (context as unknown as InternalProcessorContext).recordDropped('late');
           }
         }
+        emitter?.maybeForwardFinalResult(record, closeTime);
       },
     };
   };

@@ -7,6 +7,8 @@ import { logger } from '../../logger.ts';
 import type { SlidingWindows } from '../sliding-windows.ts';
 import { change, type Change } from './change.ts';
 import { TupleForwarder } from './forwarding.ts';
+import { EmitStrategy } from '../emit-strategy.ts';
+import { WindowCloseEmitter, type EmitRange } from './emit-final.ts';
 import { skipRecord } from './aggregate.ts';
 
 type Vat<VA> = ValueAndTimestamp<VA> | undefined;
@@ -27,13 +29,23 @@ export function slidingWindowAggregateProcessor<K, V, VA>(
   initializer: () => VA,
   aggregator: (key: K, value: V, aggregate: VA) => VA,
   sendOldValues: () => boolean,
+  emitStrategy: EmitStrategy = EmitStrategy.onWindowUpdate(),
 ): () => Processor<K, V, Windowed<K>, Change<VA>> {
   const diff = windows.timeDifferenceMs;
   const grace = windows.gracePeriodMs();
+  const onClose = emitStrategy.type() === 'ON_WINDOW_CLOSE';
+  const range: EmitRange = {
+    // Both window ends are inclusive: a window [start, start + diff] is closed once its end < close time.
+    lower: (last) => (last === -1 ? 0 : Math.max(0, last - diff)),
+    upper: (closeTime) => closeTime - diff - 1,
+    shouldFetch: () => true,
+    window: (start) => ({ start, end: start + diff }),
+  };
   return () => {
     let context: ProcessorContext<Windowed<K>, Change<VA>>;
     let store: WindowStore<K, ValueAndTimestamp<VA>>;
-    let forwarder: TupleForwarder<Windowed<K>, VA>;
+    let forwarder: TupleForwarder<Windowed<K>, VA> | undefined;
+    let emitter: WindowCloseEmitter<K, VA> | undefined;
     let observedStreamTime = -1;
 
     const skipExpired = (timestamp: number, closeTime: number, start: number, end: number): void => {
@@ -53,7 +65,7 @@ export function slidingWindowAggregateProcessor<K, V, VA>(
       newAgg: VA,
       ts: number,
     ) => {
-      forwarder.maybeForward(
+      forwarder?.maybeForward(
         record
           .withKey({ key: record.key, window })
           .withValue(change<VA>(newAgg, sendOldValues() ? oldAgg : null))
@@ -219,7 +231,9 @@ export function slidingWindowAggregateProcessor<K, V, VA>(
       init(ctx) {
         context = ctx;
         store = ctx.getStateStore(storeName);
-        forwarder = new TupleForwarder(store, ctx, sendOldValues());
+        // Emitting on close forwards from the store, never from its cache's flushes.
+        if (onClose) emitter = new WindowCloseEmitter(storeName, ctx, store, range);
+        else forwarder = new TupleForwarder(store, ctx, sendOldValues());
       },
       process(record: Record<K, V>) {
         if (
@@ -237,8 +251,13 @@ export function slidingWindowAggregateProcessor<K, V, VA>(
           skipExpired(record.timestamp, closeTime, record.timestamp, record.timestamp + diff);
           return;
         }
-        if (record.timestamp < diff) processEarly(record, closeTime);
-        else processReverse(record, closeTime);
+        // As in Kafka Streams, only records past the first time difference check for closed windows.
+        if (record.timestamp < diff) {
+          processEarly(record, closeTime);
+          return;
+        }
+        processReverse(record, closeTime);
+        emitter?.maybeForwardFinalResult(record, closeTime);
       },
     };
   };

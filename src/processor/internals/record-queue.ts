@@ -14,6 +14,9 @@ export interface StampedRecord {
   source: string;
   /** The task's state of the partition the record came from. */
   state: PartitionState;
+  /** The key and value bytes as consumed (what a dead-letter record carries). */
+  rawKey: Buffer | null;
+  rawValue: Buffer | null;
 }
 
 /** How many records wait in one input partition (what a batch scheduler checks per record). */

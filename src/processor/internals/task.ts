@@ -17,6 +17,13 @@ import { serdeName, type Serde } from '../../serde/serde.ts';
 import { DeserializationError, SerializationError } from '../../serde/errors.ts';
 import { PartitionGroup, type InputQueue, type RecordQueue, type StampedRecord } from './record-queue.ts';
 import { PunctuationQueue } from './punctuation.ts';
+import {
+  ask,
+  deadLetterHeaders,
+  errorHandlingOf,
+  type ErrorHandlerContext,
+  type ErrorHandling,
+} from '../error-handlers.ts';
 import { StreamsError, describeOrigin } from './errors.ts';
 import { childLogger } from '../../logger.ts';
 
@@ -58,7 +65,15 @@ export interface TaskMetrics {
 }
 
 export type DropReason =
-  'late' | 'null-key' | 'null-value' | 'deserialization' | 'invalid-timestamp' | 'expired-window';
+  | 'late'
+  | 'null-key'
+  | 'null-value'
+  | 'deserialization'
+  | 'invalid-timestamp'
+  | 'expired-window'
+  | 'processing-error'
+  | 'serialization'
+  | 'duplicate';
 
 /** What to do with a record that cannot be deserialized or has an invalid timestamp. */
 export type BadRecordHandling = 'fail' | 'skip';
@@ -87,6 +102,11 @@ export interface TaskConfig {
   defaultValueSerde: Serde<any>;
   defaultTimestampExtractor?: TimestampExtractor;
   badRecordHandling: BadRecordHandling;
+  /**
+   * Deserialization, processing and sink-serialization handlers and the dead-letter topic. Default:
+   * from badRecordHandling ('skip': LogAndContinue for deserialization), failing on the others.
+   */
+  errorHandling?: ErrorHandling;
   metrics?: TaskMetrics;
   /** Disables caching on every store (Kafka Streams' statestore.cache.max.bytes=0). */
   cachingDisabled?: boolean;
@@ -152,6 +172,7 @@ export class StreamTask {
   readonly applicationId: string;
   readonly log: Logger;
   private readonly config: TaskConfig;
+  private readonly errorHandling: ErrorHandling;
   private readonly queues = new PartitionGroup();
   private readonly punctuations = new PunctuationQueue();
   private readonly nodes = new Map<string, RuntimeNode>();
@@ -164,7 +185,8 @@ export class StreamTask {
   /** Per input partition: its source, serdes, partition time and next offset (no per-record key strings). */
   private readonly partitions = new Map<string, Array<PartitionState | undefined>>();
   private streamTime = -1;
-  private current: RecordMetadata | undefined;
+  /** The input record being processed (undefined in punctuations and commits). */
+  private current: (RecordMetadata & { rawKey?: Buffer | null; rawValue?: Buffer | null }) | undefined;
   private currentTimestamp = -1;
   private commitRequested = false;
   private initialized = false;
@@ -194,6 +216,7 @@ export class StreamTask {
 
   constructor(config: TaskConfig) {
     this.config = config;
+    this.errorHandling = config.errorHandling ?? errorHandlingOf(config);
     this.id = config.taskId;
     this.applicationId = config.applicationId;
     this.log = childLogger({ task: config.taskId });
@@ -511,6 +534,8 @@ export class StreamTask {
       key = raw.key === null ? null : state.keySerde.deserialize(raw.key, raw.topic);
     } catch (error) {
       return this.badRecord(
+        raw,
+        state,
         new DeserializationError({ ...originOf(raw), part: 'key' }, serdeName(state.keySerde), error),
       );
     }
@@ -518,6 +543,8 @@ export class StreamTask {
       value = raw.value === null ? null : state.valueSerde.deserialize(raw.value, raw.topic);
     } catch (error) {
       return this.badRecord(
+        raw,
+        state,
         new DeserializationError({ ...originOf(raw), part: 'value' }, serdeName(state.valueSerde), error),
       );
     }
@@ -527,6 +554,8 @@ export class StreamTask {
       : raw.timestamp;
     if (!(timestamp >= 0) || !Number.isFinite(timestamp)) {
       return this.badRecord(
+        raw,
+        state,
         new StreamsError(
           `Invalid timestamp ${timestamp} for record at ${describeOrigin(originOf(raw))}: timestamps must be non-negative ` +
             `(set a timestamp extractor that returns event time for such records)`,
@@ -550,17 +579,76 @@ export class StreamTask {
       headers: raw.headers ?? {},
       source: state.node.name,
       state,
+      rawKey: raw.key,
+      rawValue: raw.value,
     };
   }
 
+  /** A record that cannot be deserialized or has an invalid timestamp: the deserialization handler decides. */
   private badRecord(
+    raw: RawRecord,
+    state: PartitionState,
     error: Error,
     reason: 'deserialization' | 'invalid-timestamp' = 'deserialization',
   ): undefined {
-    if (this.config.badRecordHandling === 'fail') throw error;
+    const context: ErrorHandlerContext = {
+      ...originOf(raw),
+      timestamp: raw.timestamp,
+      processorNodeId: state.node.name,
+      taskId: this.id,
+    };
+    const { deserialization } = this.errorHandling;
+    if (ask(this.log, 'deserialization', () => deserialization.handle(context, raw, error)) === 'FAIL')
+      throw error;
     this.log.warn({ err: error }, `skipping record: ${error.message}`);
     this.config.metrics?.recordDropped(reason, this.id, 'source');
+    this.deadLetter(context, raw.key, raw.value, error);
     return undefined;
+  }
+
+  /**
+   * A processor threw on a record (user code): the processing handler decides. CONTINUE drops the
+   * record at this node (siblings still get it, as in Kafka Streams); FAIL stops the task.
+   */
+  private processingFailed(node: string, record: Record<unknown, unknown>, error: unknown): void {
+    // Failures of the framework (a sink's FAIL, a store that is closed) and FAILs of nodes further
+    // down pass through unchanged.
+    if (error instanceof StreamsError || error instanceof SerializationError) throw error;
+    const cause = error instanceof Error ? error : new Error(String(error));
+    const current = this.current;
+    const context: ErrorHandlerContext = {
+      topic: current?.topic,
+      partition: current?.partition,
+      offset: current?.offset,
+      timestamp: record.timestamp,
+      processorNodeId: node,
+      taskId: this.id,
+    };
+    const { processing } = this.errorHandling;
+    const answer = ask(this.log, 'processing', () => processing.handle(context, record, cause));
+    const where = `processor '${node}' of task ${this.id} threw on the record at ${describeOrigin(current)}`;
+    if (answer === 'FAIL') throw new StreamsError(`${where}: ${cause.message}`, { cause });
+    this.log.warn({ err: cause }, `${where}; dropping it there (processing exception handler: CONTINUE)`);
+    this.config.metrics?.recordDropped('processing-error', this.id, node);
+    this.deadLetter(context, current?.rawKey ?? null, current?.rawValue ?? null, cause);
+  }
+
+  /** Writes a record a handler continued past to the dead-letter topic, if one is configured. */
+  private deadLetter(
+    context: ErrorHandlerContext,
+    key: Buffer | null,
+    value: Buffer | null,
+    error: Error,
+  ): void {
+    const topic = this.errorHandling.deadLetterQueueTopic;
+    if (topic === undefined) return;
+    this.config.collector.send({
+      topic,
+      key,
+      value,
+      timestamp: context.timestamp >= 0 ? context.timestamp : this.config.wallClock(),
+      headers: deadLetterHeaders(context, error),
+    });
   }
 
   private processStamped(stamped: StampedRecord): void {
@@ -604,8 +692,13 @@ export class StreamTask {
       process(record) {
         const previous = task.currentTimestamp;
         task.currentTimestamp = record.timestamp;
-        processor.process(record);
-        task.currentTimestamp = previous;
+        try {
+          processor.process(record);
+        } catch (error) {
+          task.processingFailed(name, record, error);
+        } finally {
+          task.currentTimestamp = previous;
+        }
       },
     };
   }
@@ -635,7 +728,12 @@ export class StreamTask {
           key =
             record.key === null || record.key === undefined ? null : keySerde.serialize(record.key, topic);
         } catch (error) {
-          throw new SerializationError({ topic, part: 'key' }, serdeName(keySerde), error);
+          return this.serializationFailed(
+            def.name,
+            topic,
+            record,
+            new SerializationError({ topic, part: 'key' }, serdeName(keySerde), error),
+          );
         }
         try {
           value =
@@ -643,7 +741,12 @@ export class StreamTask {
               ? null
               : valueSerde.serialize(record.value, topic);
         } catch (error) {
-          throw new SerializationError({ topic, part: 'value' }, serdeName(valueSerde), error);
+          return this.serializationFailed(
+            def.name,
+            topic,
+            record,
+            new SerializationError({ topic, part: 'value' }, serdeName(valueSerde), error),
+          );
         }
         let partition: number | undefined;
         if (def.partitioner) {
@@ -660,6 +763,36 @@ export class StreamTask {
         });
       },
     };
+  }
+
+  /** A sink could not serialize a record: the production handler decides (CONTINUE drops it). */
+  private serializationFailed(
+    node: string,
+    topic: string,
+    record: Record<unknown, unknown>,
+    error: SerializationError,
+  ): void {
+    const current = this.current;
+    const context: ErrorHandlerContext = {
+      topic: current?.topic,
+      partition: current?.partition,
+      offset: current?.offset,
+      timestamp: record.timestamp,
+      processorNodeId: node,
+      taskId: this.id,
+    };
+    const { production } = this.errorHandling;
+    const answer = ask(this.log, 'production', () =>
+      production.handleSerializationException(
+        context,
+        { topic, key: record.key, value: record.value },
+        error,
+      ),
+    );
+    if (answer === 'FAIL') throw error;
+    this.log.warn({ err: error }, `${error.message}; dropping it (production exception handler: CONTINUE)`);
+    this.config.metrics?.recordDropped('serialization', this.id, node);
+    this.deadLetter(context, current?.rawKey ?? null, current?.rawValue ?? null, error);
   }
 
   /** A context bound to one node: forward goes to that node's children. */

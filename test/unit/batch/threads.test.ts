@@ -11,7 +11,17 @@ import { describe, expect, it } from 'vitest';
 
 import { BatchExecutor, type BatchStats, type SourceRange } from '../../../src/batch/batch-executor.ts';
 import { planBatch } from '../../../src/batch/batch-plan.ts';
-import { profilingExecArgv, ThreadExchange } from '../../../src/batch/batch-threads.ts';
+import {
+  describeErrorHandlers,
+  errorHandlersOf,
+  profilingExecArgv,
+  ThreadExchange,
+} from '../../../src/batch/batch-threads.ts';
+import {
+  ContinueProductionExceptionHandler,
+  LogAndContinueExceptionHandler,
+  LogAndFailExceptionHandler,
+} from '../../../src/processor/error-handlers.ts';
 import { StoreChecksum, type ViewStorePartition } from '../../../src/batch/view-manifest.ts';
 import type { ConsumedRecord } from '../../../src/kafka/client.ts';
 import {
@@ -179,5 +189,34 @@ describe('profilingExecArgv (the flags worker threads inherit)', () => {
     ).toEqual(['--cpu-prof', '--cpu-prof-dir', '/tmp/profiles', '--cpu-prof-interval=500']);
     expect(profilingExecArgv(['--cpu-prof-dir=/tmp/p'])).toEqual(['--cpu-prof-dir=/tmp/p']);
     expect(profilingExecArgv(['--enable-source-maps'])).toEqual([]);
+  });
+});
+
+describe('error handlers for worker threads (by name)', () => {
+  it('names the built-in handlers and rebuilds the same classes', () => {
+    const names = describeErrorHandlers({
+      deserializationExceptionHandler: new LogAndFailExceptionHandler(),
+      processingExceptionHandler: new LogAndContinueExceptionHandler(),
+      productionExceptionHandler: new ContinueProductionExceptionHandler(),
+    });
+    expect(names).toEqual({
+      deserialization: 'log-and-fail',
+      processing: 'log-and-continue',
+      production: 'continue-production',
+    });
+    const rebuilt = errorHandlersOf(structuredClone(names!));
+    expect(rebuilt.deserializationExceptionHandler).toBeInstanceOf(LogAndFailExceptionHandler);
+    expect(rebuilt.processingExceptionHandler).toBeInstanceOf(LogAndContinueExceptionHandler);
+    expect(rebuilt.productionExceptionHandler).toBeInstanceOf(ContinueProductionExceptionHandler);
+    expect(describeErrorHandlers(undefined)).toEqual({});
+    expect(errorHandlersOf({})).toEqual({});
+  });
+
+  it('refuses an application handler (its object cannot cross to another thread)', () => {
+    class Mine extends LogAndContinueExceptionHandler {}
+    expect(describeErrorHandlers({ processingExceptionHandler: new Mine() })).toBeUndefined();
+    expect(
+      describeErrorHandlers({ deserializationExceptionHandler: { handle: () => 'CONTINUE' as const } }),
+    ).toBeUndefined();
   });
 });

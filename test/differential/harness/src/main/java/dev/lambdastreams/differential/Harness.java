@@ -112,6 +112,9 @@ public final class Harness {
     // with the throttle only the first two checks would ever run; 0 makes emission a pure function of
     // stream time, which is what lambda-streams implements.
     props.put(StreamsConfig.InternalConfig.EMIT_INTERVAL_MS_KSTREAMS_OUTER_JOIN_SPURIOUS_RESULTS_FIX, 0L);
+    // The same wall-clock throttle guards emitStrategy(onWindowClose) of windowed aggregations
+    // (KIP-825, default 1s): 0 checks for closed windows after every record, as lambda-streams does.
+    props.put(StreamsConfig.InternalConfig.EMIT_INTERVAL_MS_KSTREAMS_WINDOWED_AGGREGATION, 0L);
     return props;
   }
 

@@ -15,6 +15,7 @@ import org.apache.kafka.streams.TopologyConfig;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.kstream.Branched;
 import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.EmitStrategy;
 import org.apache.kafka.streams.kstream.GlobalKTable;
 import org.apache.kafka.streams.kstream.Grouped;
 import org.apache.kafka.streams.kstream.JoinWindows;
@@ -177,6 +178,29 @@ final class Scenarios {
     ALL.put(
         "sliding-aggregate",
         new Scenario(Scenarios::slidingAggregate, outputs("sliding-aggregate-out", ValueType.STRING)));
+
+    // cogroup (KIP-150) and emit strategy (KIP-825)
+    ALL.put(
+        "cogroup",
+        new Scenario(Scenarios::cogroup, outputs("cogroup-out", ValueType.STRING, "cogroup-named-out", ValueType.STRING)));
+    ALL.put(
+        "cogroup-windowed",
+        new Scenario(
+            Scenarios::cogroupWindowed,
+            outputs(
+                "cogroup-hopping-out", ValueType.STRING,
+                "cogroup-sliding-out", ValueType.STRING,
+                "cogroup-session-out", ValueType.STRING)));
+    ALL.put(
+        "emit-window-close",
+        new Scenario(
+            Scenarios::emitWindowClose,
+            outputs("emit-wc-tumbling-out", ValueType.LONG, "emit-wc-hopping-out", ValueType.STRING)));
+    ALL.put(
+        "emit-window-close-sliding",
+        new Scenario(
+            Scenarios::emitWindowCloseSliding,
+            outputs("emit-wc-sliding-count", ValueType.LONG, "emit-wc-sliding-out", ValueType.STRING)));
 
     // suppress
     ALL.put(
@@ -667,6 +691,110 @@ final class Scenarios {
             Materialized.<String, String, WindowStore<Bytes, byte[]>>with(Serdes.String(), Serdes.String()))
         .toStream((wk, v) -> window(wk))
         .to("sliding-aggregate-out");
+    return builder.build();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // cogroup and emit strategy
+
+  private static String first(String v) {
+    return v == null ? "_" : v.substring(0, 1);
+  }
+
+  /**
+   * Three inputs into one aggregate per key: "cogroup-a" by key, "cogroup-b" re-keyed by its first
+   * letter (repartitioned through the store-named topic), "cogroup-c" by key; each input marks its
+   * letters differently. A second cogroup reuses a and c under Named with a named repartition-free plan.
+   */
+  static Topology cogroup() {
+    StreamsBuilder builder = builder();
+    KStream<String, String> a = builder.stream("cogroup-a", strings());
+    KStream<String, String> b = builder.stream("cogroup-b", strings());
+    KStream<String, String> c = builder.stream("cogroup-c", strings());
+    var groupedA = a.groupByKey();
+    var groupedB = b.groupBy((k, v) -> v == null ? "k0" : "k" + (v.length() % 4));
+    var groupedC = c.groupByKey(Grouped.with(Serdes.String(), Serdes.String()));
+    groupedA
+        .<String>cogroup((k, v, agg) -> agg + "a" + first(v))
+        .cogroup(groupedB, (k, v, agg) -> agg + "B" + first(v))
+        .cogroup(groupedC, (k, v, agg) -> agg.length() > 12 ? "c" + v.length() : agg + "c" + v.length())
+        .aggregate(() -> "", named("cogroup-store"))
+        .toStream()
+        .to("cogroup-out");
+    groupedC
+        .<String>cogroup((k, v, agg) -> agg + v.length())
+        .cogroup(groupedA, (k, v, agg) -> agg.length() > 6 ? first(v) : agg + first(v))
+        .aggregate(() -> "!", Named.as("cg"))
+        .toStream()
+        .to("cogroup-named-out");
+    return builder.build();
+  }
+
+  /** Two inputs cogrouped into hopping windows (10s advancing 5s, 2s grace), sliding windows and sessions. */
+  static Topology cogroupWindowed() {
+    StreamsBuilder builder = builder();
+    var a = builder.stream("cogroup-w-a", strings()).groupByKey();
+    var b = builder.stream("cogroup-w-b", strings()).groupByKey();
+    var cogrouped =
+        a.<String>cogroup((k, v, agg) -> agg + first(v)).cogroup(b, (k, v, agg) -> agg + first(v).toUpperCase());
+    cogrouped
+        .windowedBy(
+            TimeWindows.ofSizeAndGrace(Duration.ofSeconds(10), Duration.ofSeconds(2)).advanceBy(Duration.ofSeconds(5)))
+        .aggregate(() -> "", Materialized.<String, String, WindowStore<Bytes, byte[]>>with(Serdes.String(), Serdes.String()))
+        .toStream((wk, v) -> window(wk))
+        .to("cogroup-hopping-out");
+    cogrouped
+        .windowedBy(SlidingWindows.ofTimeDifferenceAndGrace(Duration.ofSeconds(5), Duration.ofSeconds(2)))
+        .aggregate(() -> "")
+        .toStream((wk, v) -> window(wk))
+        .to("cogroup-sliding-out");
+    cogrouped
+        .windowedBy(SessionWindows.ofInactivityGapAndGrace(Duration.ofSeconds(5), Duration.ofSeconds(2)))
+        .aggregate(() -> "", (k, x, y) -> x + "|" + y, Named.as("cg-session"))
+        .toStream((wk, v) -> window(wk))
+        .to("cogroup-session-out");
+    return builder.build();
+  }
+
+  /** emitStrategy(onWindowClose): tumbling 10s + 2s grace count, hopping 10s/5s + 1s grace aggregate. */
+  static Topology emitWindowClose() {
+    StreamsBuilder builder = builder();
+    var grouped = builder.stream("emit-wc-in", strings()).groupByKey();
+    grouped
+        .windowedBy(TimeWindows.ofSizeAndGrace(Duration.ofSeconds(10), Duration.ofSeconds(2)))
+        .emitStrategy(EmitStrategy.onWindowClose())
+        .count()
+        .toStream((wk, v) -> window(wk))
+        .to("emit-wc-tumbling-out", LONGS);
+    grouped
+        .windowedBy(
+            TimeWindows.ofSizeAndGrace(Duration.ofSeconds(10), Duration.ofSeconds(1)).advanceBy(Duration.ofSeconds(5)))
+        .emitStrategy(EmitStrategy.onWindowClose())
+        .aggregate(
+            () -> "",
+            (k, v, agg) -> agg + first(v),
+            Materialized.<String, String, WindowStore<Bytes, byte[]>>with(Serdes.String(), Serdes.String()))
+        .toStream((wk, v) -> window(wk))
+        .to("emit-wc-hopping-out");
+    return builder.build();
+  }
+
+  /** emitStrategy(onWindowClose) on sliding windows (difference 5s, grace 2s): count and aggregate. */
+  static Topology emitWindowCloseSliding() {
+    StreamsBuilder builder = builder();
+    var grouped = builder.stream("emit-wc-sliding-in", strings()).groupByKey();
+    var windowed =
+        grouped
+            .windowedBy(SlidingWindows.ofTimeDifferenceAndGrace(Duration.ofSeconds(5), Duration.ofSeconds(2)))
+            .emitStrategy(EmitStrategy.onWindowClose());
+    windowed.count().toStream((wk, v) -> window(wk)).to("emit-wc-sliding-count", LONGS);
+    windowed
+        .aggregate(
+            () -> "",
+            (k, v, agg) -> agg + first(v),
+            Materialized.<String, String, WindowStore<Bytes, byte[]>>with(Serdes.String(), Serdes.String()))
+        .toStream((wk, v) -> window(wk))
+        .to("emit-wc-sliding-out");
     return builder.build();
   }
 
