@@ -10,7 +10,12 @@ import { randomBytes } from 'node:crypto';
 
 import kafkajs from 'kafkajs';
 
+import { installFastRecordDecoder } from '../src/kafka/kafkajs-record-decoder.ts';
 import { peakRssOf } from './lib/children.ts';
+
+// The runtime's kafkajs decodes records with this drop-in (src/kafka/kafkajs-record-decoder.ts): the
+// read ceiling uses it too.
+installFastRecordDecoder();
 
 const { Kafka, logLevel } = kafkajs;
 

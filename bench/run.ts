@@ -364,6 +364,7 @@ async function measureBatch(
     '--until',
     String(untilMs),
     '--json',
+    ...(config.batchThreads > 1 ? ['--threads', String(config.batchThreads)] : []),
   ];
   const started = Date.now();
   const child = spawnTracked(system, process.execPath, args, {

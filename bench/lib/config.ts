@@ -27,6 +27,8 @@ export interface BenchConfig {
   keepTopics: boolean;
   /** Run the batch child with `node --cpu-prof` (profiles land in the run's log directory). */
   batchCpuProf: boolean;
+  /** `lambda-streams batch --threads`: threads of the batch child (default 1). */
+  batchThreads: number;
   /** The query row: requests/s asked for, seconds, connections. */
   queryRate: number;
   queryDurationS: number;
@@ -67,6 +69,7 @@ export const USAGE = `npm run bench [-- options]
   --guarantees <list>     at_least_once,exactly_once         (BENCH_GUARANTEES)
   --keep-topics           keep output and internal topics    (BENCH_KEEP_TOPICS=1)
   --batch-cpu-prof        run the batch child with node --cpu-prof, profile in the logs (BENCH_BATCH_CPU_PROF=1)
+  --batch-threads <n>     run the batch child with --threads <n> (BENCH_BATCH_THREADS, default 1)
 
 More: BENCH_VOCABULARY (10000), BENCH_PAGES (50), BENCH_USERS (10000), BENCH_PAGEVIEW_MINUTES (10),
 BENCH_GRACE_MS (the page-view span), BENCH_PARTITIONS (4), BENCH_SEED (42),
@@ -86,6 +89,7 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
       guarantees: { type: 'string' },
       'keep-topics': { type: 'boolean' },
       'batch-cpu-prof': { type: 'boolean' },
+      'batch-threads': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -115,6 +119,10 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     javaOptions: (env.BENCH_JAVA_OPTS ?? '-Xmx1g').split(/\s+/).filter(Boolean),
     keepTopics: values['keep-topics'] === true || env.BENCH_KEEP_TOPICS === '1',
     batchCpuProf: values['batch-cpu-prof'] === true || env.BENCH_BATCH_CPU_PROF === '1',
+    batchThreads: Math.max(
+      1,
+      integer('--batch-threads', values['batch-threads'] ?? env.BENCH_BATCH_THREADS, 1),
+    ),
     queryRate: Math.max(1, integer('BENCH_QUERY_RATE', env.BENCH_QUERY_RATE, 5_000)),
     queryDurationS: Math.max(1, integer('BENCH_QUERY_SECONDS', env.BENCH_QUERY_SECONDS, 10)),
     queryConnections: Math.max(1, integer('BENCH_QUERY_CONNECTIONS', env.BENCH_QUERY_CONNECTIONS, 10)),

@@ -118,7 +118,8 @@ export function markdown(report: Report): string {
       `Input: ${fmtInt(config.sentences)} sentences of 8 words (vocabulary ${fmtInt(config.vocabulary)}), ` +
       `${fmtInt(config.pageViews)} page views over ${config.pages} pages and ${config.pageViewSpanMs / 60_000} min, ` +
       `${config.partitions} partitions. Commit interval ${config.commitIntervalMs.at_least_once} ms ` +
-      `(at-least-once), ${config.commitIntervalMs.exactly_once} ms (exactly-once).`,
+      `(at-least-once), ${config.commitIntervalMs.exactly_once} ms (exactly-once).` +
+      (config.batchThreads > 1 ? ` Batch runs with --threads ${config.batchThreads}.` : ''),
     '',
   );
   for (const l of report.load) {

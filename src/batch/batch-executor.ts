@@ -27,17 +27,13 @@ import { defaultPartition } from '../kafka/partitioner.ts';
 import { childLogger } from '../logger.ts';
 import type { Headers } from '../processor/record.ts';
 import type { InputQueue } from '../processor/internals/record-queue.ts';
-import {
-  StreamTask,
-  type BadRecordHandling,
-  type DropReason,
-  type RawRecord,
-} from '../processor/internals/task.ts';
+import { StreamTask, type BadRecordHandling, type DropReason } from '../processor/internals/task.ts';
 import { sharedStoreView } from '../runtime/global-state.ts';
 import { exportStoreRecords, type StoreRecord } from '../state/store-export.ts';
 import type { StateStore } from '../state/types.ts';
 import type { Topology } from '../topology/topology.ts';
 import type { BatchPlan, BatchStage, BatchTask, PublishedStore } from './batch-plan.ts';
+import type { ExchangeCursor } from './exchange-partition.ts';
 import type { ViewStorePartition } from './view-manifest.ts';
 
 /** A bounded offset range of one partition: [fromOffset, toOffset). */
@@ -66,45 +62,42 @@ export interface SourceReader {
   read(ranges: SourceRange[], handlers: SourceHandlers): Promise<void>;
 }
 
-/** Which task wrote a repartition record, and when: the sort key of the exchange. */
+/** Which task wrote a repartition record (with the task's sequence number, the exchange's tie-break). */
 export interface RecordOrigin {
   subtopology: number;
   partition: number;
-  seq: number;
 }
 
-export interface ExchangeRecord {
-  topic: string;
-  partition: number;
-  key: Buffer | null;
-  value: Buffer | null;
-  timestamp: number;
-  headers: Headers;
-  origin: RecordOrigin;
+/** Where one task writes its repartition records; the writer numbers them (the origin sequence). */
+export interface ExchangeWriter {
+  write(
+    topic: string,
+    partition: number,
+    key: Buffer | null,
+    value: Buffer | null,
+    timestamp: number,
+    headers: Headers,
+  ): void;
 }
 
-/** Carries repartition records from one stage to the next (memory in one process, Kafka across). */
+/**
+ * Carries repartition records from one stage to the next (memory in one process, Kafka across). A
+ * stage reads each partition complete, in exchange order: (timestamp, origin sub-topology, origin
+ * partition, origin sequence), whatever process wrote what (see exchange-partition.ts).
+ */
 export interface RepartitionExchange {
-  write(record: ExchangeRecord): void;
+  writer(origin: RecordOrigin): ExchangeWriter;
   /** This process finished writing a stage's records; resolves once they are readable everywhere. */
   stageWritten(stage: BatchStage): Promise<void>;
-  /** Every record of one repartition partition, in exchange order (see compareExchangeRecords). */
-  readSorted(topic: string, partition: number): Promise<ExchangeRecord[]>;
-}
-
-/** The order a stage reads repartition records in, whatever wrote them: time, then origin. */
-export function compareExchangeRecords(a: ExchangeRecord, b: ExchangeRecord): number {
-  return (
-    a.timestamp - b.timestamp ||
-    a.origin.subtopology - b.origin.subtopology ||
-    a.origin.partition - b.origin.partition ||
-    a.origin.seq - b.origin.seq
-  );
+  /** Every record of one repartition partition, in exchange order. */
+  read(topic: string, partition: number): Promise<ExchangeCursor>;
 }
 
 /** Output of sinks to external topics. */
 export interface SinkWriter {
   send(record: OutgoingRecord): void;
+  /** True when records of the topic are not written (then counted here, never serialized). */
+  discard?(topic: string): boolean;
   flush(): Promise<void>;
 }
 
@@ -175,6 +168,8 @@ const PAUSE_ABOVE = 50_000;
 const RESUME_BELOW = 10_000;
 /** Records fed at a time from an exchanged partition into a task's queue. */
 const FEED_CHUNK = 2_000;
+/** Store partitions of the view written at once. */
+const PUBLISH_CONCURRENCY = 8;
 
 interface Input {
   owner: TaskRun;
@@ -192,8 +187,6 @@ interface TaskRun {
   spec: BatchTask;
   task: StreamTask;
   unit: Unit;
-  /** Next sequence number of a repartition record written by this task. */
-  seq: number;
   /** Round-robin position for repartition records without a key. */
   nullKeyCursor: number;
 }
@@ -272,15 +265,20 @@ export class BatchExecutor {
     for (const [name, store] of task.stores) this.sharedStores.set(name, sharedStoreView(store));
     const globalTopics = new Set(plan.globalTopics);
     const ranges = this.config.ranges.filter((r) => globalTopics.has(r.topic));
+    // Every instance (process or thread) loads the global tables; instance 0 counts their records.
+    const counted = this.config.instance === 0;
     await this.config.reader.read(ranges, {
       onBatch: (records) => {
-        this.stats.read += records.length;
-        this.stats.processed += task.addRecords(records);
+        const queued = task.addRecords(records);
+        if (counted) {
+          this.stats.read += records.length;
+          this.stats.processed += queued;
+        }
         task.processAll();
       },
       onRangeDone: () => {},
     });
-    this.stats.beyondBoundary += task.filteredRecords;
+    if (counted) this.stats.beyondBoundary += task.filteredRecords;
     this.log.debug(
       {
         stores: [...task.stores.keys()],
@@ -321,8 +319,8 @@ export class BatchExecutor {
         if (route?.live) continue; // fed by tasks of this stage while it runs
         const input: Input = { owner: run, topic, partition: run.spec.partition, queue, finished: false };
         if (route) {
-          const records = await this.config.exchange.readSorted(topic, run.spec.partition);
-          input.refill = this.feeder(run.task, records);
+          const cursor = await this.config.exchange.read(topic, run.spec.partition);
+          input.refill = this.feeder(run.task, cursor);
           input.finished = true;
           // Exchanged records are all here: "finished" means no more will arrive, not all are queued.
         } else {
@@ -373,29 +371,17 @@ export class BatchExecutor {
     );
   }
 
-  /** Feeds exchanged records into a task's queue a chunk at a time (memory: raw bytes until needed). */
-  private feeder(task: StreamTask, records: ExchangeRecord[]): () => boolean {
-    let next = 0;
+  /**
+   * Feeds exchanged records into a task's queue a chunk at a time (memory: compact bytes until
+   * needed). True when records were queued; false when none are left (records the task passes over,
+   * beyond the boundary or unreadable, do not count as queued).
+   */
+  private feeder(task: StreamTask, cursor: ExchangeCursor): () => boolean {
     return () => {
-      if (next >= records.length) return false;
-      const end = Math.min(records.length, next + FEED_CHUNK);
-      const chunk: RawRecord[] = [];
-      for (let i = next; i < end; i++) {
-        const r = records[i]!;
-        chunk.push({
-          topic: r.topic,
-          partition: r.partition,
-          offset: i,
-          key: r.key,
-          value: r.value,
-          timestamp: r.timestamp,
-          headers: r.headers,
-        });
-        records[i] = undefined as unknown as ExchangeRecord; // let the bytes go once queued
+      while (cursor.remaining > 0) {
+        if (task.addRecords(cursor.take(FEED_CHUNK)) > 0) return true;
       }
-      next = end;
-      task.addRecords(chunk);
-      return true;
+      return false;
     };
   }
 
@@ -407,11 +393,20 @@ export class BatchExecutor {
     if (unit.done) return;
     const single = unit.tasks.length === 1 ? unit.tasks[0]! : undefined;
     for (;;) {
-      for (;;) {
-        if (!this.ready(unit)) break;
-        const run = single ?? this.earliest(unit);
-        if (!run || !run.task.processNext()) break;
-        run.task.maybePunctuateStreamTime();
+      if (single) {
+        // One task: take as many records at once as keep every gating input non-empty.
+        for (;;) {
+          let n = this.readyCount(unit);
+          if (n === Infinity) n = single.task.queuedRecords;
+          if (n === 0 || single.task.processUpTo(n) === 0) break;
+        }
+      } else {
+        for (;;) {
+          if (this.readyCount(unit) === 0) break;
+          const run = this.earliest(unit);
+          if (!run || !run.task.processNext()) break;
+          run.task.maybePunctuateStreamTime();
+        }
       }
       if (!unit.inputs.every((i) => i.finished)) break; // more records will arrive
       // All inputs finished and every queue drained; exchanged partitions may still hold records.
@@ -429,13 +424,26 @@ export class BatchExecutor {
     }
   }
 
-  private ready(unit: Unit): boolean {
+  /**
+   * How many records the unit may take before it must look at its inputs again: 0 while an
+   * unfinished input has nothing queued (its next record may be the earliest), else the fewest
+   * queued in an input that can still block (taking n records empties no such input before the
+   * n-th), Infinity when none can. Refills exchanged partitions whose queue ran empty.
+   */
+  private readyCount(unit: Unit): number {
+    let n = Infinity;
     for (const input of unit.inputs) {
-      if (input.queue.size > 0) continue;
-      if (input.refill?.()) continue;
-      if (!input.finished) return false;
+      let size = input.queue.size;
+      if (size === 0) {
+        if (input.refill?.()) size = input.queue.size;
+        else if (!input.finished) return 0;
+        else continue; // read and drained: never blocks again
+      }
+      // Exchanged partitions may have more to refill once the queue runs empty; ranges still being
+      // read block when it does. A finished range's queue only drains.
+      if ((!input.finished || input.refill) && size < n) n = size;
     }
-    return true;
+    return n;
   }
 
   private earliest(unit: Unit): TaskRun | undefined {
@@ -477,7 +485,9 @@ export class BatchExecutor {
   ): TaskRun {
     const { plan, exchange, sinks } = this.config;
     const run = {} as TaskRun;
-    const liveOffsets = new Map<string, number>();
+    const writer = exchange.writer({ subtopology: spec.subtopology, partition: spec.partition });
+    /** Topic → partition → next offset of records routed within a cyclic stage. */
+    const liveOffsets = new Map<string, number[]>();
     const task = this.newTask(spec.id, nodes, {
       send: (record) => {
         const route = plan.repartition.get(record.topic);
@@ -495,9 +505,10 @@ export class BatchExecutor {
           // Within a cyclic stage: straight into the queue of the task that reads the partition.
           const target = runs.get(`${route.consumer}_${partition}`);
           if (!target) throw new Error(`batch: no task ${route.consumer}_${partition} for ${record.topic}`);
-          const key = `${record.topic}:${partition}`;
-          const offset = liveOffsets.get(key) ?? 0;
-          liveOffsets.set(key, offset + 1);
+          let offsets = liveOffsets.get(record.topic);
+          if (!offsets) liveOffsets.set(record.topic, (offsets = []));
+          const offset = offsets[partition] ?? 0;
+          offsets[partition] = offset + 1;
           target.task.addRecords([
             {
               topic: record.topic,
@@ -511,19 +522,14 @@ export class BatchExecutor {
           ]);
           return;
         }
-        exchange.write({
-          topic: record.topic,
-          partition,
-          key: record.key,
-          value: record.value,
-          timestamp: record.timestamp,
-          headers: record.headers,
-          origin: { subtopology: spec.subtopology, partition: spec.partition, seq: run.seq++ },
-        });
+        writer.write(record.topic, partition, record.key, record.value, record.timestamp, record.headers);
       },
       partitionsFor: (topic) => plan.topics.partitionCounts.get(topic),
+      ...(sinks.discard
+        ? { discard: (topic: string) => !plan.repartition.has(topic) && sinks.discard!(topic) }
+        : {}),
     });
-    Object.assign(run, { spec, task, unit, seq: 0, nullKeyCursor: 0 });
+    Object.assign(run, { spec, task, unit, nullKeyCursor: 0 });
     return run;
   }
 
@@ -557,7 +563,9 @@ export class BatchExecutor {
       badRecordHandling: this.config.badRecordHandling,
       ...(this.config.errorHandling ? { errorHandling: this.config.errorHandling } : {}),
       metrics: {
-        recordDropped: (reason: DropReason, _task: string, node: string) => this.dropped(reason, node),
+        recordDropped: (reason: DropReason, task: string, node: string) => {
+          if (task !== 'global' || this.config.instance === 0) this.dropped(reason, node);
+        },
       },
       acceptTimestamp: (ts) => {
         if (ts >= boundaryMs) return false;
@@ -570,6 +578,8 @@ export class BatchExecutor {
       // depend on when caches would have flushed; mergeable aggregations still combine.
       cachingDisabled: true,
       combiningEnabled: taskId !== 'global',
+      // No delta index downstream: one partial per key whatever the records' buckets.
+      combineAcrossBuckets: true,
       ...(stores.size > 0 ? { stores } : {}),
     });
     return task;
@@ -611,20 +621,40 @@ export class BatchExecutor {
       list.push(store);
       storesBySub.set(store.subtopology, list);
     }
-    for (const run of runs) {
-      await run.task.flushStores();
-      for (const store of storesBySub.get(run.spec.subtopology) ?? []) {
+    for (const run of runs) await run.task.flushStores();
+    // Store partitions are written a few at a time (each its own produce to its own partition: the
+    // round trips overlap), and recorded in task order.
+    const jobs = runs.flatMap((run) =>
+      (storesBySub.get(run.spec.subtopology) ?? []).map((store) => ({ run, store })),
+    );
+    const results: ViewStorePartition[] = [];
+    let next = 0;
+    let failed = false;
+    const worker = async (): Promise<void> => {
+      while (next < jobs.length && !failed) {
+        const i = next++;
+        const { run, store } = jobs[i]!;
         const instance = run.task.getStore(store.name);
         if (!instance) throw new Error(`batch task ${run.spec.id} has no store '${store.name}'`);
-        const result = await this.config.views.write(
-          store,
-          run.spec.partition,
-          exportStoreRecords(instance, store.kind),
-        );
-        const list = this.published.get(store.name) ?? [];
-        list.push(result);
-        this.published.set(store.name, list);
+        try {
+          results[i] = await this.config.views.write(
+            store,
+            run.spec.partition,
+            exportStoreRecords(instance, store.kind),
+          );
+        } catch (error) {
+          failed = true; // the others take no new partition
+          throw error;
+        }
       }
+    };
+    await Promise.all(Array.from({ length: Math.min(PUBLISH_CONCURRENCY, jobs.length) }, worker));
+    jobs.forEach(({ store }, i) => {
+      const list = this.published.get(store.name) ?? [];
+      list.push(results[i]!);
+      this.published.set(store.name, list);
+    });
+    for (const run of runs) {
       this.collectTaskCounters(run.task);
       await run.task.close();
       await rm(run.task.taskDir, { recursive: true, force: true });

@@ -7,8 +7,8 @@ import type { KafkaAdmin, KafkaClient, KafkaProducer, OutgoingRecord } from '../
 import type { StoreRecord } from '../state/store-export.ts';
 import type { BatchStage, PublishedStore } from './batch-plan.ts';
 import {
-  compareExchangeRecords,
-  type ExchangeRecord,
+  type ExchangeWriter,
+  type RecordOrigin,
   type RepartitionExchange,
   type SinkWriter,
   type SourceHandlers,
@@ -16,10 +16,17 @@ import {
   type SourceReader,
   type ViewWriter,
 } from './batch-executor.ts';
+import { ExchangePartition, type ExchangeCursor } from './exchange-partition.ts';
 import { StoreChecksum, type ViewStorePartition } from './view-manifest.ts';
 
 /** Records per produce call: large enough to pipeline, small enough to bound memory. */
 const SEND_CHUNK = 20_000;
+/**
+ * Bytes per partition and fetch of a source range. A fetch's records are all decoded at once (tens
+ * of thousands of records per partition at 2 MiB), so larger fetches only raise the peak memory:
+ * measured on the bench inputs, 8 MiB cost ~120 MiB more RSS at 300k page views, for no CPU gain.
+ */
+const FETCH_BYTES_PER_PARTITION = 2 * 1024 * 1024;
 
 /** Reads the snapshot ranges (read_committed: aborted transactions are not part of the dataset). */
 export class KafkaSourceReader implements SourceReader {
@@ -31,6 +38,7 @@ export class KafkaSourceReader implements SourceReader {
       onBatch: (records, range, control) => handlers.onBatch(records, range, control),
       onRangeDone: (range, control) => handlers.onRangeDone(range, control),
       idleTimeoutMs: 120_000,
+      maxBytesPerPartition: FETCH_BYTES_PER_PARTITION,
     });
   }
 }
@@ -69,12 +77,21 @@ export class KafkaViewWriter implements ViewWriter {
   }
 }
 
-/** Sink records are not written (the live topics hold the speed layer's output); counted per topic. */
+/**
+ * Sink records are not written (the live topics hold the speed layer's output); counted per topic,
+ * without being serialized.
+ */
 export class DroppingSinks implements SinkWriter {
   readonly counts = new Map<string, number>();
 
   send(record: OutgoingRecord): void {
-    this.counts.set(record.topic, (this.counts.get(record.topic) ?? 0) + 1);
+    this.discard(record.topic);
+  }
+
+  /** Every sink record is dropped: counted before its sink would serialize it. */
+  discard(topic: string): boolean {
+    this.counts.set(topic, (this.counts.get(topic) ?? 0) + 1);
+    return true;
   }
 
   flush(): Promise<void> {
@@ -131,7 +148,8 @@ export const ORIGIN_HEADER = 'lambda-streams-batch-origin';
 /**
  * A multi-process run's exchange: repartition records go to per-run topics (same partition count as
  * the speed layer's repartition topics), each tagged with its origin; after a stage's barrier the
- * reading task fetches its partition complete and sorts it, so every process count yields one order.
+ * reading task fetches its partition complete into an ExchangePartition, which orders it as the
+ * in-memory exchange does, so every process count yields one order.
  */
 export class KafkaExchange implements RepartitionExchange {
   private buffer: OutgoingRecord[] = [];
@@ -146,18 +164,23 @@ export class KafkaExchange implements RepartitionExchange {
     private readonly runTopic: (topic: string) => string,
   ) {}
 
-  write(record: ExchangeRecord): void {
-    if (this.failure) throw this.failure;
-    const { subtopology, partition, seq } = record.origin;
-    this.buffer.push({
-      topic: this.runTopic(record.topic),
-      partition: record.partition,
-      key: record.key,
-      value: record.value,
-      timestamp: record.timestamp,
-      headers: { ...record.headers, [ORIGIN_HEADER]: `${subtopology}:${partition}:${seq}` },
-    });
-    if (this.buffer.length >= SEND_CHUNK) this.sendBuffered();
+  writer(origin: RecordOrigin): ExchangeWriter {
+    const prefix = `${origin.subtopology}:${origin.partition}:`;
+    let seq = 0;
+    return {
+      write: (topic, partition, key, value, timestamp, headers) => {
+        if (this.failure) throw this.failure;
+        this.buffer.push({
+          topic: this.runTopic(topic),
+          partition,
+          key,
+          value,
+          timestamp,
+          headers: { ...headers, [ORIGIN_HEADER]: `${prefix}${seq++}` },
+        });
+        if (this.buffer.length >= SEND_CHUNK) this.sendBuffered();
+      },
+    };
   }
 
   async stageWritten(_stage: BatchStage): Promise<void> {
@@ -166,11 +189,11 @@ export class KafkaExchange implements RepartitionExchange {
     if (this.failure) throw this.failure;
   }
 
-  async readSorted(topic: string, partition: number): Promise<ExchangeRecord[]> {
+  async read(topic: string, partition: number): Promise<ExchangeCursor> {
     const source = this.runTopic(topic);
     const end = (await this.admin.endOffsets(source)).find((o) => o.partition === partition);
-    const records: ExchangeRecord[] = [];
-    if (!end || end.high <= end.low) return records;
+    const exchanged = new ExchangePartition(topic, partition);
+    if (!end || end.high <= end.low) return exchanged.cursor();
     await this.client.fetchRanges([{ topic: source, partition, fromOffset: end.low, toOffset: end.high }], {
       isolationLevel: 'read_committed',
       onBatch: (batch) => {
@@ -184,19 +207,11 @@ export class KafkaExchange implements RepartitionExchange {
               `batch exchange: record at ${source}[${partition}]@${r.offset} has no origin header`,
             );
           }
-          records.push({
-            topic,
-            partition,
-            key: r.key,
-            value: r.value,
-            timestamp: r.timestamp,
-            headers,
-            origin: { subtopology: sub, partition: part, seq },
-          });
+          exchanged.append(exchanged.runOf(sub, part), seq, r.key, r.value, r.timestamp, headers);
         }
       },
     });
-    return records.sort(compareExchangeRecords);
+    return exchanged.cursor();
   }
 
   private sendBuffered(): void {

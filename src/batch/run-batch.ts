@@ -19,7 +19,7 @@ import path from 'node:path';
 
 import type { Logger } from 'pino';
 
-import type { KafkaAdmin, KafkaClient, KafkaProducer } from '../kafka/client.ts';
+import type { KafkaAdmin, KafkaClient, KafkaClientConfig, KafkaProducer } from '../kafka/client.ts';
 import { childLogger } from '../logger.ts';
 import { errorHandlingOf, type ErrorHandlingConfig } from '../processor/error-handlers.ts';
 import type { BadRecordHandling } from '../processor/internals/task.ts';
@@ -31,6 +31,7 @@ import {
   type SinkWriter,
 } from './batch-executor.ts';
 import { planBatch, type BatchPlan } from './batch-plan.ts';
+import { BatchThreads, describeErrorHandlers } from './batch-threads.ts';
 import { BoundaryError, boundaryFromUntil, defaultBoundary } from './boundary.ts';
 import { InMemoryExchange } from './exchange.ts';
 import {
@@ -53,6 +54,7 @@ import {
 import {
   MANIFEST_FORMAT,
   newViewId,
+  redirectTopic,
   runTopicPrefix,
   viewDataTopic,
   type ViewManifest,
@@ -99,6 +101,16 @@ export interface BatchRunOptions {
   publishInternalStores?: boolean;
   /** Multi-process runs: how long an instance waits for the others (default 10 min). */
   instanceTimeoutMs?: number;
+  /**
+   * Threads of this process that share the run (batch-threads.ts; default 1, at most one per task of
+   * the widest stage). More than one needs `topologyFile` and `clientConfig`, which worker threads load
+   * and connect with, and a single process (`instances` 1).
+   */
+  threads?: number;
+  /** The file the topology was loaded from (worker threads load it again). */
+  topologyFile?: string;
+  /** How worker threads connect to Kafka (the configuration `client` was made with). */
+  clientConfig?: KafkaClientConfig;
   log?: Logger;
   now?: () => number;
 }
@@ -112,6 +124,8 @@ export interface BatchRunResult {
   retired: string[];
   /** Sink records per topic: dropped, or written to the redirect topics. */
   sinks: { mode: SinkMode; counts: Record<string, number> };
+  /** Threads this process ran its share on (`threads` asked, at most one per task of the widest stage). */
+  threads: number;
 }
 
 export class BatchRunError extends Error {
@@ -127,6 +141,22 @@ export async function runBatch(options: BatchRunOptions): Promise<BatchRunResult
     throw new BatchRunError(`--instances must be a positive integer, got ${instances}`);
   if (!Number.isInteger(instanceId) || instanceId < 0 || instanceId >= instances)
     throw new BatchRunError(`--instance-id must be between 0 and ${instances - 1}, got ${instanceId}`);
+  const threadsAsked = options.threads ?? 1;
+  if (!Number.isInteger(threadsAsked) || threadsAsked < 1)
+    throw new BatchRunError(`--threads must be a positive integer, got ${threadsAsked}`);
+  const threadErrorHandlers = describeErrorHandlers(options.errorHandlers);
+  if (threadsAsked > 1 && threadErrorHandlers === undefined)
+    throw new BatchRunError(
+      '--threads needs the built-in error handlers: an application handler object cannot be sent to another thread',
+    );
+  if (threadsAsked > 1 && instances > 1)
+    throw new BatchRunError(
+      '--threads and --instances cannot be combined: a multi-process run uses one thread each',
+    );
+  if (threadsAsked > 1 && (options.topologyFile === undefined || options.clientConfig === undefined))
+    throw new BatchRunError(
+      'a threaded batch run needs the topology file and the Kafka client configuration',
+    );
   const { client, topology, applicationId } = options;
   const log =
     options.log ??
@@ -136,7 +166,21 @@ export async function runBatch(options: BatchRunOptions): Promise<BatchRunResult
   let coordination: RunCoordination | undefined;
   let spec: RunSpec | undefined;
   let published = false;
+  let threads: BatchThreads | undefined;
   try {
+    // Worker threads start now: they load the topology and connect while this thread takes the
+    // snapshot. Inside the try: a thread that cannot start must not leave the admin client open (the
+    // process would never exit).
+    if (threadsAsked > 1)
+      threads = new BatchThreads(
+        {
+          threads: threadsAsked,
+          topologyFile: options.topologyFile!,
+          applicationId,
+          clientConfig: options.clientConfig!,
+        },
+        log,
+      );
     producer = await client.producer({ idempotent: true });
     coordination = await startCoordination({
       client,
@@ -155,8 +199,22 @@ export async function runBatch(options: BatchRunOptions): Promise<BatchRunResult
     if (instanceId === 0) await createRunTopics(admin, options, spec, plan);
     await coordination.topicsReady();
 
-    const exchange: RepartitionExchange =
-      instances === 1
+    // Threads beyond the widest stage would have nothing to do.
+    if (threads) {
+      await threads.shrink(Math.max(1, ...plan.stages.map((stage) => stage.tasks.length)));
+      if (threads.threads === 1) {
+        await threads.close();
+        threads = undefined;
+      }
+    }
+    const execPlan = threads ? planFor(options, spec, threads.threads) : plan;
+    const stateDir = path.join(
+      options.stateDir ?? os.tmpdir(),
+      `lambda-streams-batch-${applicationId}-${spec.runId}-${instanceId}`,
+    );
+    const exchange: RepartitionExchange = threads
+      ? threads.exchangeFor(execPlan)
+      : instances === 1
         ? new InMemoryExchange()
         : new KafkaExchange(
             client,
@@ -169,17 +227,30 @@ export async function runBatch(options: BatchRunOptions): Promise<BatchRunResult
       sinkMode === 'redirect'
         ? new RedirectingSinks(producer, (topic) => redirectTopic(topic, spec!.runId))
         : new DroppingSinks();
+    threads?.run({
+      runId: spec.runId,
+      createdAt: spec.createdAt,
+      partitionCounts: spec.partitionCounts,
+      includeInternalStores: options.publishInternalStores === true,
+      ranges: spec.snapshot.ranges,
+      boundaryMs: spec.boundaryBucket * spec.bucketMs,
+      wallClockMs: spec.snapshot.takenAtMs,
+      stateDir,
+      badRecordHandling: options.badRecordHandling ?? 'skip',
+      errorHandlers: threadErrorHandlers ?? {},
+      ...(options.memoryBudgetBytes !== undefined ? { memoryBudgetBytes: options.memoryBudgetBytes } : {}),
+      sinkMode,
+    });
+    const signals = [options.signal, threads?.failed].filter((s): s is AbortSignal => s !== undefined);
+    const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
     const executor = new BatchExecutor({
       applicationId,
       topology,
-      plan,
-      instance: instanceId,
+      plan: execPlan,
+      instance: threads ? 0 : instanceId,
       ranges: spec.snapshot.ranges,
       boundaryMs: spec.boundaryBucket * spec.bucketMs,
-      stateDir: path.join(
-        options.stateDir ?? os.tmpdir(),
-        `lambda-streams-batch-${applicationId}-${spec.runId}-${instanceId}`,
-      ),
+      stateDir,
       wallClockMs: spec.snapshot.takenAtMs,
       reader: new KafkaSourceReader(client),
       exchange,
@@ -195,25 +266,43 @@ export async function runBatch(options: BatchRunOptions): Promise<BatchRunResult
         badRecordHandling: options.badRecordHandling ?? 'skip',
       }),
       ...(options.memoryBudgetBytes !== undefined ? { memoryBudgetBytes: options.memoryBudgetBytes } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
+      ...(signal ? { signal } : {}),
       log,
     });
+    // This process's counters: this thread's and the worker threads' latest.
+    const statsNow = (): BatchStats =>
+      threads ? sumStats([executor.stats, ...threads.stats()]) : executor.stats;
     const progressTimer = options.onProgress
-      ? setInterval(() => options.onProgress!(executor.stats), options.progressIntervalMs ?? 1_000)
+      ? setInterval(() => options.onProgress!(statsNow()), options.progressIntervalMs ?? 1_000)
       : undefined;
     progressTimer?.unref();
-    let partitions;
+    let partitions: Map<string, ViewStore['partitions']>;
     try {
-      partitions = await executor.run((stage) => coordination!.afterStage(stage));
+      partitions = await executor.run(async (stage) => {
+        await threads?.barrier(stage);
+        await coordination!.afterStage(stage);
+      });
+    } catch (error) {
+      // A worker thread's failure is the cause when it aborted this thread.
+      throw threads?.failed.aborted ? threads.failed.reason : error;
     } finally {
       if (progressTimer) clearInterval(progressTimer);
     }
-    options.onProgress?.(executor.stats);
-    options.onExecuted?.(executor.stats);
+    if (threads) {
+      for (const result of await threads.finish()) {
+        for (const [store, list] of Object.entries(result.partitions))
+          partitions.set(store, [...(partitions.get(store) ?? []), ...list]);
+        for (const [topic, n] of Object.entries(result.sinks))
+          sinks.counts.set(topic, (sinks.counts.get(topic) ?? 0) + n);
+      }
+    }
+    const processStats = statsNow();
+    options.onProgress?.(processStats);
+    options.onExecuted?.(processStats);
 
     const results = await coordination.finish({
       instance: instanceId,
-      stats: executor.stats,
+      stats: processStats,
       partitions: Object.fromEntries(partitions),
     });
     let retired: string[] = [];
@@ -241,6 +330,7 @@ export async function runBatch(options: BatchRunOptions): Promise<BatchRunResult
       durationMs: Date.now() - started,
       retired,
       sinks: { mode: sinkMode, counts: Object.fromEntries(sinks.counts) },
+      threads: threads?.threads ?? 1,
     };
   } catch (error) {
     await coordination?.fail(error as Error).catch(() => {});
@@ -252,6 +342,7 @@ export async function runBatch(options: BatchRunOptions): Promise<BatchRunResult
     }
     throw error;
   } finally {
+    await threads?.close().catch(() => {});
     await coordination?.close().catch(() => {});
     await producer?.close().catch(() => {});
     await admin.close().catch(() => {});
@@ -378,9 +469,7 @@ async function deleteRunTopics(admin: KafkaAdmin, applicationId: string, runId: 
   await admin.deleteTopics(topics);
 }
 
-export function redirectTopic(topic: string, viewId: string): string {
-  return `${topic}-batch-${viewId}`;
-}
+export { redirectTopic };
 
 function stripApp(applicationId: string, topic: string): string {
   return topic.startsWith(`${applicationId}-`) ? topic.slice(applicationId.length + 1) : topic;

@@ -164,3 +164,8 @@ export function decodeManifest(value: Buffer): ViewManifest {
 export function compareViewsNewestFirst(a: ViewManifest, b: ViewManifest): number {
   return b.boundaryBucket - a.boundaryBucket || b.viewId.localeCompare(a.viewId);
 }
+
+/** Where `--sinks redirect` writes a sink topic's records. */
+export function redirectTopic(topic: string, viewId: string): string {
+  return `${topic}-batch-${viewId}`;
+}

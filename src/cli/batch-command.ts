@@ -25,6 +25,7 @@ interface BatchOptions extends ErrorHandlerFlags, KafkaSecurityFlags {
   until?: string;
   instances: number;
   instanceId: number;
+  threads: number;
   sinks: SinkMode;
   keepViews: number;
   memoryBudget?: number;
@@ -198,11 +199,13 @@ async function runBatchCommand(file: string, opts: BatchOptions): Promise<number
   const untilMs = opts.until === undefined ? undefined : parseUntil(opts.until);
   const applicationId = opts.applicationId ?? definition.applicationId;
   const broker = await resolveBrokers(opts.brokers);
-  const client = defaultKafkaClientFactory({
+  // Worker threads (--threads) connect with this very configuration, security settings included.
+  const clientConfig = {
     brokers: broker.brokers,
     clientId: `${applicationId}-batch`,
     ...kafkaSecurityFrom(opts),
-  });
+  };
+  const client = defaultKafkaClientFactory(clientConfig);
   const abort = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
     info(`${signal}: stopping the batch run; nothing is published`);
@@ -221,6 +224,9 @@ async function runBatchCommand(file: string, opts: BatchOptions): Promise<number
       ...(untilMs !== undefined ? { untilMs } : {}),
       instances: opts.instances,
       instanceId: opts.instanceId,
+      threads: opts.threads,
+      topologyFile: path.resolve(file),
+      clientConfig,
       sinks: opts.sinks,
       keepViews: opts.keepViews,
       ...(opts.memoryBudget !== undefined ? { memoryBudgetBytes: opts.memoryBudget } : {}),
@@ -236,7 +242,7 @@ async function runBatchCommand(file: string, opts: BatchOptions): Promise<number
     stopProgress();
     process.stdout.write(
       opts.json
-        ? `${JSON.stringify({ ...result.manifest, run: { stats: result.stats, durationMs: result.durationMs, retired: result.retired, sinks: result.sinks, instanceId: opts.instanceId } }, null, 2)}\n`
+        ? `${JSON.stringify({ ...result.manifest, run: { stats: result.stats, durationMs: result.durationMs, retired: result.retired, sinks: result.sinks, instanceId: opts.instanceId, threads: result.threads } }, null, 2)}\n`
         : formatSummary(result, file),
     );
     return 0;
@@ -313,6 +319,12 @@ export function registerBatchCommand(program: Command): void {
       'this process in a multi-process run (0 takes the snapshot and publishes)',
       nonNegativeInt,
       0,
+    )
+    .option(
+      '--threads <n>',
+      'threads of this process that share the run (at most one per task; not with --instances): worth it on idle cores',
+      positiveInt,
+      1,
     )
     .addOption(
       new Option(

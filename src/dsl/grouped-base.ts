@@ -112,9 +112,14 @@ function combinerProcessor<K, V, P>(spec: CombineSpec<K, V, P>) {
     let context: ProcessorContext<K, P>;
     let buffering = false;
     let bucketMs = Number.MAX_SAFE_INTEGER;
-    // Records of different Lambda buckets are never folded together: the serving layer's delta index
-    // attributes a partial to the bucket of its timestamp. Bucket → key id → partial.
+    let acrossBuckets = false;
+    // Records of different Lambda buckets are never folded together on a worker: the serving layer's
+    // delta index attributes a partial to the bucket of its timestamp. Bucket → key id → partial. A
+    // batch run (no delta index) folds every bucket into bucket 0.
     const partials = new Map<number, Map<unknown, { key: K; partial: P; timestamp: number }>>();
+    // The map of the last record's bucket: consecutive records mostly share one.
+    let lastBucket = NaN;
+    let last: Map<unknown, { key: K; partial: P; timestamp: number }> | undefined;
     let size = 0;
     const maxKeys = spec.maxKeys ?? 10_000;
     const idOf = (key: K): unknown => (typeof key === 'object' ? JSON.stringify(key) : key);
@@ -123,13 +128,17 @@ function combinerProcessor<K, V, P>(spec: CombineSpec<K, V, P>) {
         for (const { key, partial, timestamp } of bucket.values())
           context.forward(new Record(key, partial, timestamp));
       partials.clear();
+      last = undefined;
+      lastBucket = NaN;
       size = 0;
     };
     return {
       init(ctx: ProcessorContext<K, P>) {
         context = ctx;
-        buffering = spec.cachingEnabled && (ctx as unknown as InternalProcessorContext).combiningEnabled;
-        bucketMs = (ctx as unknown as InternalProcessorContext).bucketMs;
+        const internal = ctx as unknown as InternalProcessorContext;
+        buffering = spec.cachingEnabled && internal.combiningEnabled;
+        bucketMs = internal.bucketMs;
+        acrossBuckets = internal.combineAcrossBuckets;
       },
       process(record: Record<K, V>) {
         if (record.key === null || record.key === undefined) return;
@@ -141,14 +150,19 @@ function combinerProcessor<K, V, P>(spec: CombineSpec<K, V, P>) {
           context.forward(record.withValue(spec.partialOf(record.key, record.value, undefined)));
           return;
         }
-        const bucketOf = Math.floor(record.timestamp / bucketMs);
-        let bucket = partials.get(bucketOf);
-        if (!bucket) partials.set(bucketOf, (bucket = new Map()));
+        const bucketOf = acrossBuckets ? 0 : Math.floor(record.timestamp / bucketMs);
+        let bucket = last;
+        if (bucketOf !== lastBucket || !bucket) {
+          bucket = partials.get(bucketOf);
+          if (!bucket) partials.set(bucketOf, (bucket = new Map()));
+          last = bucket;
+          lastBucket = bucketOf;
+        }
         const id = idOf(record.key);
         const entry = bucket.get(id);
         if (entry) {
           entry.partial = spec.partialOf(record.key, record.value, entry.partial);
-          entry.timestamp = Math.max(entry.timestamp, record.timestamp);
+          if (record.timestamp > entry.timestamp) entry.timestamp = record.timestamp;
         } else {
           bucket.set(id, {
             key: record.key,

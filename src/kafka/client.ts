@@ -232,6 +232,11 @@ export interface FetchRangeOptions {
   onRangeDone?(range: FetchRange, control: FetchControl): void;
   /** Give up after this long without progress (paused partitions do not count). Default 60 s. */
   idleTimeoutMs?: number;
+  /**
+   * Most bytes fetched per partition and request (default 8 MiB). Every record of a fetch is decoded
+   * at once: smaller fetches keep fewer records in memory.
+   */
+  maxBytesPerPartition?: number;
 }
 
 export interface PartitionReaderOptions {

@@ -53,7 +53,11 @@ import type {
 } from './client.ts';
 import { RebalanceInProgressError, type KafkaErrorKind } from './errors.ts';
 import { classifyKafkajsError } from './kafkajs-errors.ts';
+import { installFastRecordDecoder } from './kafkajs-record-decoder.ts';
 import { RejoinGuard } from './kafkajs-rejoin.ts';
+
+// Fetched records are decoded without kafkajs' BigInt Long per record (same results: see the module).
+installFastRecordDecoder();
 
 const {
   Kafka: KafkaJs,
@@ -845,7 +849,7 @@ export class KafkajsClient implements KafkaClient {
       sessionTimeout: 10_000,
       heartbeatInterval: 1_000,
       maxWaitTimeInMs: 50,
-      maxBytesPerPartition: 8 * 1024 * 1024,
+      maxBytesPerPartition: options.maxBytesPerPartition ?? 8 * 1024 * 1024,
       maxBytes: 64 * 1024 * 1024,
       allowAutoTopicCreation: false,
     });

@@ -59,6 +59,8 @@ interface Example {
   /** Records with timestamps in [START, START + 6 h), in time order. */
   records: () => OutgoingRecord[];
   stores: Array<{ name: string; kind: 'key-value' | 'window' }>;
+  /** Threads a run asked for 3 uses: at most one per task of the widest stage. */
+  threads: number;
 }
 
 const WORDS = ['kafka', 'stream', 'lambda', 'batch', 'speed', 'view', 'merge', 'bucket', 'table'];
@@ -75,6 +77,7 @@ const EXAMPLES: Example[] = [
         timestamp: START + Math.floor((i * 6 * HOUR) / 3_000),
       })),
     stores: [{ name: 'word-counts', kind: 'key-value' }],
+    threads: 3,
   },
   {
     // One input partition: the windowed count sits behind a repartition topic, and several upstream
@@ -90,6 +93,8 @@ const EXAMPLES: Example[] = [
         timestamp: START + Math.floor((i * 6 * HOUR) / 3_000),
       })),
     stores: [{ name: 'pageviews-per-minute', kind: 'window' }],
+    // One source partition, so one repartition partition: every stage has a single task.
+    threads: 1,
   },
   {
     file: 'fraud-detection.ts',
@@ -109,8 +114,14 @@ const EXAMPLES: Example[] = [
       })),
     ],
     stores: [{ name: 'account-stats', kind: 'key-value' }],
+    threads: 3,
   },
 ];
+
+const storeChecksums = (m: ViewManifest): string[] =>
+  Object.entries(m.stores).flatMap(([store, s]) =>
+    s.partitions.map((p) => `${store}/${p.partition}:${p.records}:${p.checksum}`),
+  );
 
 describe('batch layer on a real broker', () => {
   for (const example of EXAMPLES) {
@@ -188,6 +199,25 @@ describe('batch layer on a real broker', () => {
         }
         const listed = await views(client, admin, applicationId);
         expect(listed.map((v) => v.viewId)).toEqual([manifest.viewId]);
+
+        // Three threads of one process (batch-threads.ts) publish the very same view.
+        const threaded = await runBatch({
+          topology: (await loadTopologyFile(file)).topology,
+          applicationId,
+          topologyName: example.file,
+          bucketMs,
+          client,
+          untilMs: BOUNDARY + 1_234,
+          threads: 3,
+          topologyFile: file,
+          clientConfig: { brokers: brokers(), clientId: 'lambda-streams-batch-test' },
+        });
+        // Asked for 3, a run keeps one thread per task of its widest stage.
+        expect(threaded.threads).toBe(example.threads);
+        expect(threaded.manifest.viewId).not.toBe(manifest.viewId);
+        expect(threaded.manifest.records).toEqual(manifest.records);
+        expect(threaded.stats.read).toBe(all.length);
+        expect(storeChecksums(threaded.manifest)).toEqual(storeChecksums(manifest));
       },
       TEST_MS,
     );
@@ -231,6 +261,12 @@ describe('batch layer on a real broker', () => {
         expect(again.viewId).not.toBe(one.viewId);
         expect(checksums(again)).toEqual(checksums(one));
 
+        const threads = await runCli([...batchArgs, '--threads', '2']);
+        expect(threads.code, threads.stderr).toBe(0);
+        const viaThreads = JSON.parse(threads.stdout) as ViewManifest & { run: { threads: number } };
+        expect(viaThreads.run.threads).toBe(2);
+        expect(checksums(viaThreads)).toEqual(checksums(one));
+
         const three = await Promise.all(
           [0, 1, 2].map((i) =>
             runCli([
@@ -250,9 +286,9 @@ describe('batch layer on a real broker', () => {
         expect(manifests[0]!.instances).toBe(3);
         expect(checksums(manifests[0]!)).toEqual(checksums(one));
 
-        // --keep-views 2 (the default): the first view was retired, its data topics deleted.
+        // --keep-views 2 (the default): the older views were retired, their data topics deleted.
         const listed = await views(client, admin, applicationId);
-        expect(listed.map((v) => v.viewId).sort()).toEqual([again.viewId, manifests[0]!.viewId].sort());
+        expect(listed.map((v) => v.viewId).sort()).toEqual([viaThreads.viewId, manifests[0]!.viewId].sort());
         const topics = await admin.listTopics();
         expect(topics.filter((t) => t.startsWith(viewDataTopicPrefix(applicationId, one.viewId)))).toEqual(
           [],
@@ -370,6 +406,45 @@ describe('batch layer on a real broker', () => {
       expect(skipped.code, skipped.stderr).toBe(0);
       const manifest = JSON.parse(skipped.stdout) as ViewManifest;
       expect(manifest.records).toMatchObject({ read: 2, processed: 1, skipped: 1 });
+    },
+    TEST_MS,
+  );
+
+  it(
+    'a bad record on a worker thread fails a threaded run: the process exits 1 and publishes nothing',
+    async () => {
+      // Two source partitions over two threads: partition 1 is thread 1's (partition % threads).
+      await freshTopics({ pageviews: 2, 'pageviews-per-minute': 1 });
+      await produceRecords(client, [
+        ...[0, 1].map((partition) => ({
+          topic: 'pageviews',
+          partition,
+          key: enc('u1'),
+          value: json({ page: '/a', user: 'u1' }),
+          timestamp: START,
+        })),
+        { topic: 'pageviews', partition: 1, key: enc('u2'), value: enc('{not json'), timestamp: START + 1 },
+      ]);
+      const applicationId = uniqueGroup('batch-bad-threads');
+      const failed = await runCli([
+        'batch',
+        path.join(ROOT, 'topologies', 'pageviews.ts'),
+        '--application-id',
+        applicationId,
+        '--until',
+        String(BOUNDARY),
+        '--on-bad-record',
+        'fail',
+        '--threads',
+        '2',
+      ]);
+      expect(failed.code).toBe(1);
+      expect(failed.stderr).toMatch(/no view was published/);
+      expect(failed.stderr).toMatch(/batch thread 1: .*topic 'pageviews' partition 1 offset 1/);
+      expect(await views(client, admin, applicationId)).toEqual([]);
+      expect(
+        (await admin.listTopics()).filter((t) => t.startsWith(viewDataTopicPrefix(applicationId))),
+      ).toEqual([]);
     },
     TEST_MS,
   );

@@ -45,6 +45,7 @@ export class PunctuationQueue {
 
   /** Fires due schedules of the given type at `now`; returns whether any fired. */
   mayPunctuate(type: PunctuationType, now: number): boolean {
+    if (this.schedules.length === 0) return false;
     let fired = false;
     for (;;) {
       let due: Schedule | undefined;

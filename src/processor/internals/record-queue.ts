@@ -25,7 +25,7 @@ export interface InputQueue {
 }
 
 /** FIFO of one topic-partition (array plus head index: no per-record shift). */
-class RecordQueue implements InputQueue {
+export class RecordQueue implements InputQueue {
   private items: StampedRecord[] = [];
   private head = 0;
 
@@ -40,8 +40,12 @@ class RecordQueue implements InputQueue {
   poll(): StampedRecord | undefined {
     const item = this.items[this.head];
     if (item === undefined) return undefined;
+    this.items[this.head] = undefined as unknown as StampedRecord; // processed: let it go
     this.head++;
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
+    if (this.head === this.items.length) {
+      this.items.length = 0;
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
       this.items = this.items.slice(this.head);
       this.head = 0;
     }
@@ -59,10 +63,16 @@ class RecordQueue implements InputQueue {
  */
 export class PartitionGroup {
   private readonly queues = new Map<string, RecordQueue>();
+  /** The queues in creation order (ties between equal timestamps go to the first). */
+  private readonly list: RecordQueue[] = [];
   private total = 0;
 
   add(record: StampedRecord): void {
-    this.queueOf(record.topic, record.partition).push(record);
+    // The partition's state keeps its queue: no lookup by a per-record string.
+    const state = record.state;
+    let queue = state.queue;
+    if (queue === undefined) state.queue = queue = this.queueOf(record.topic, record.partition);
+    queue.push(record);
     this.total++;
   }
 
@@ -74,16 +84,20 @@ export class PartitionGroup {
   queueOf(topic: string, partition: number): RecordQueue {
     const id = `${topic}\u0000${partition}`;
     let queue = this.queues.get(id);
-    if (!queue) this.queues.set(id, (queue = new RecordQueue()));
+    if (!queue) {
+      this.queues.set(id, (queue = new RecordQueue()));
+      this.list.push(queue);
+    }
     return queue;
   }
 
   /** Timestamp of the record next() would hand out; undefined when nothing is queued. */
   peekTimestamp(): number | undefined {
     if (this.total === 0) return undefined;
+    const { list } = this;
     let bestTs = Infinity;
-    for (const queue of this.queues.values()) {
-      const head = queue.peek();
+    for (let i = 0; i < list.length; i++) {
+      const head = list[i]!.peek();
       if (head !== undefined && head.timestamp < bestTs) bestTs = head.timestamp;
     }
     return bestTs;
@@ -91,13 +105,18 @@ export class PartitionGroup {
 
   next(): StampedRecord | undefined {
     if (this.total === 0) return undefined;
+    const { list } = this;
     let best: RecordQueue | undefined;
-    let bestTs = Infinity;
-    for (const queue of this.queues.values()) {
-      const head = queue.peek();
-      if (head !== undefined && head.timestamp < bestTs) {
-        best = queue;
-        bestTs = head.timestamp;
+    if (list.length === 1) best = list[0];
+    else {
+      let bestTs = Infinity;
+      for (let i = 0; i < list.length; i++) {
+        const queue = list[i]!;
+        const head = queue.peek();
+        if (head !== undefined && head.timestamp < bestTs) {
+          best = queue;
+          bestTs = head.timestamp;
+        }
       }
     }
     if (!best) return undefined;
@@ -112,10 +131,5 @@ export class PartitionGroup {
   /** Records queued for one topic-partition (used to pause fetching a partition that runs ahead). */
   sizeOf(topic: string, partition: number): number {
     return this.queues.get(`${topic}\u0000${partition}`)?.size ?? 0;
-  }
-
-  clear(): void {
-    this.queues.clear();
-    this.total = 0;
   }
 }

@@ -15,7 +15,7 @@ import { DeltaIndex } from '../../state/delta-index.ts';
 import type { KeyValueStore, StateStore, StateStoreContext } from '../../state/types.ts';
 import { serdeName, type Serde } from '../../serde/serde.ts';
 import { DeserializationError, SerializationError } from '../../serde/errors.ts';
-import { PartitionGroup, type InputQueue, type StampedRecord } from './record-queue.ts';
+import { PartitionGroup, type InputQueue, type RecordQueue, type StampedRecord } from './record-queue.ts';
 import { PunctuationQueue } from './punctuation.ts';
 import {
   ask,
@@ -51,6 +51,11 @@ export interface RecordCollector {
   }): void;
   /** Partition count of a topic, for StreamPartitioners; undefined when unknown. */
   partitionsFor?(topic: string): number | undefined;
+  /**
+   * Whether the collector throws records of this topic away (a batch run's sinks, `--sinks drop`):
+   * true means it counted one more, and the sink node neither serializes nor sends the record.
+   */
+  discard?(topic: string): boolean;
 }
 
 /** Counters a task reports; the runtime maps them to Prometheus metrics. */
@@ -111,6 +116,13 @@ export interface TaskConfig {
    * forwarded, as Kafka Streams' test driver) but keep combining, which leaves every final result as is.
    */
   combiningEnabled?: boolean;
+  /**
+   * Batch runs: combiners fold records of every Lambda bucket into one partial per key. Workers keep
+   * buckets apart (default), because their delta index attributes a partial to the bucket of its
+   * timestamp; a batch run keeps no delta index and publishes only final store values, which do not
+   * depend on how records were grouped into partials.
+   */
+  combineAcrossBuckets?: boolean;
   /** Stores built elsewhere (e.g. standby or restored) to use instead of building new ones. */
   stores?: Map<string, StateStore>;
   /**
@@ -139,6 +151,8 @@ export interface PartitionState {
   time: number;
   /** Next offset to commit; -1 before the first record. */
   nextOffset: number;
+  /** Its input queue, once the partition group made one (set by PartitionGroup). */
+  queue?: RecordQueue;
 }
 
 /** Runtime form of a graph node. */
@@ -341,8 +355,11 @@ export class StreamTask {
   /** Deserializes, stamps and queues raw records; returns how many were queued. */
   addRecords(records: Iterable<RawRecord>): number {
     let queued = 0;
+    // Records mostly come a partition at a time: look the partition up when it changes.
+    let state: PartitionState | undefined;
     for (const raw of records) {
-      const state = this.partitionState(raw.topic, raw.partition);
+      if (state === undefined || raw.partition !== state.partition || raw.topic !== state.topic)
+        state = this.partitionState(raw.topic, raw.partition);
       const stamped = this.stamp(raw, state);
       if (stamped) {
         this.queues.add(stamped);
@@ -400,6 +417,23 @@ export class StreamTask {
     while (this.processNext()) {
       n++;
       this.maybePunctuateStreamTime();
+    }
+    if (n > 0) this.config.metrics?.recordProcessed?.(this.id, n);
+    return n;
+  }
+
+  /**
+   * Processes up to `max` queued records, smallest timestamp first, firing stream-time punctuations
+   * after each (processNext and maybePunctuateStreamTime in a loop, for hosts that know how many
+   * records they may take: the batch layer). Returns how many it processed.
+   */
+  processUpTo(max: number): number {
+    let n = 0;
+    for (; n < max; n++) {
+      const record = this.queues.next();
+      if (!record) break;
+      this.processStamped(record);
+      if (this.streamTime >= 0) this.punctuations.mayPunctuate(PunctuationType.STREAM_TIME, this.streamTime);
     }
     if (n > 0) this.config.metrics?.recordProcessed?.(this.id, n);
     return n;
@@ -687,6 +721,7 @@ export class StreamTask {
             ? def.topic
             : def.topic(record.key, record.value, { ...this.current, timestamp: record.timestamp });
         const topic = resolveTopic(topicName);
+        if (collector.discard?.(topic)) return;
         let key: Buffer | null;
         let value: Buffer | null;
         try {
@@ -809,6 +844,7 @@ export class StreamTask {
       deltaIndex: (store: string) => task.deltaIndexes.get(store),
       bucketMs: task.config.topology.bucketMs,
       combiningEnabled: task.config.combiningEnabled ?? !task.config.cachingDisabled,
+      combineAcrossBuckets: task.config.combineAcrossBuckets === true,
     };
   }
 
@@ -842,5 +878,7 @@ export interface InternalProcessorContext {
   deltaIndex(store: string): DeltaIndex | undefined;
   /** The topology's Lambda bucket size (combiners keep buckets apart). */
   readonly bucketMs: number;
+  /** Combiners may fold records of different buckets together (batch runs: no delta index). */
+  readonly combineAcrossBuckets: boolean;
   recordDropped(reason: DropReason): void;
 }

@@ -12,6 +12,8 @@ import {
   TopologyTestDriver,
 } from '../../../src/index.ts';
 import type { Topology } from '../../../src/index.ts';
+import { DroppingSinks } from '../../../src/batch/kafka-io.ts';
+import type { Serde } from '../../../src/serde/serde.ts';
 import { exportStoreRecords, type StoreRecord } from '../../../src/state/store-export.ts';
 import { defaultPartition } from '../../../src/kafka/partitioner.ts';
 import { prng } from '../../differential/generate.ts';
@@ -170,6 +172,39 @@ describe('batch executor (no Kafka)', () => {
       'window',
     );
     expect(render([...view.stores.get('views-per-second')!.values()].flat())).toEqual(render(expected));
+  });
+
+  it('dropped sinks count their records without serializing them', async () => {
+    let serialized = 0;
+    const refusing: Serde<number> = {
+      serialize: () => {
+        serialized++;
+        throw new Error('this serde never runs for dropped sinks');
+      },
+      deserialize: () => 0,
+    };
+    const topology = (): Topology => {
+      const builder = new StreamsBuilder();
+      const words = builder
+        .stream('lines', Consumed.with(Serdes.String(), Serdes.String()))
+        .flatMapValues((line) => line.split(' '));
+      words.mapValues((w) => w.length).to('lengths', Produced.with(Serdes.String(), refusing));
+      words
+        .groupBy((_k, word) => word, Grouped.with(Serdes.String(), Serdes.String()))
+        .count(Materialized.as<string, number>('word-counts').withKeySerde(Serdes.String()));
+      return builder.build();
+    };
+    const input = lines(17, 200, 10_000);
+    const data = partitionInput(input, new Map([['lines', 2]]), prng(1));
+    const words = input.reduce((n, r) => n + r.value!.toString().split(' ').length, 0);
+    const sinks = new DroppingSinks();
+    const view = await runInMemory('drop', topology(), data, 20_000, prng(2), { sinks });
+    expect(serialized).toBe(0);
+    expect(sinks.counts.get('lengths')).toBe(words);
+    expect(view.stores.get('word-counts')!.size).toBe(2);
+    // A sink writer that writes gets serialized records (and this serde fails the run).
+    await expect(runInMemory('write', topology(), data, 20_000, prng(2))).rejects.toThrow(/never runs/);
+    expect(serialized).toBe(1);
   });
 
   it('property: word count over random input, partitions and boundaries', async () => {

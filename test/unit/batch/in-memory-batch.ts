@@ -7,7 +7,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { BatchExecutor, type SourceRange, type SourceReader } from '../../../src/batch/batch-executor.ts';
+import {
+  BatchExecutor,
+  type SinkWriter,
+  type SourceRange,
+  type SourceReader,
+} from '../../../src/batch/batch-executor.ts';
 import { planBatch, type BatchPlan } from '../../../src/batch/batch-plan.ts';
 import { InMemoryExchange } from '../../../src/batch/exchange.ts';
 import { StoreChecksum, type ViewStorePartition } from '../../../src/batch/view-manifest.ts';
@@ -101,7 +106,7 @@ export async function runInMemory(
   data: Map<string, ConsumedRecord[][]>,
   boundaryMs: number,
   random: () => number = Math.random,
-  options: { includeInternalStores?: boolean; memoryBudgetBytes?: number } = {},
+  options: { includeInternalStores?: boolean; memoryBudgetBytes?: number; sinks?: SinkWriter } = {},
 ): Promise<InMemoryView> {
   const counts = new Map([...data].map(([t, parts]) => [t, parts.length]));
   const plan = planBatch(applicationId, topology, counts, 1, {
@@ -128,7 +133,7 @@ export async function runInMemory(
     wallClockMs: 0,
     reader: new ArrayReader(data, random),
     exchange: new InMemoryExchange(),
-    sinks: { send: (r) => sinks.push(r), flush: async () => {} },
+    sinks: options.sinks ?? { send: (r) => sinks.push(r), flush: async () => {} },
     views: {
       write: async (store, partition, records) => {
         const checksum = new StoreChecksum();
