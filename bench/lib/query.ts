@@ -72,6 +72,8 @@ export async function measureQueries(options: QueryBenchOptions): Promise<QueryM
     'query-worker',
     process.execPath,
     [
+      // BENCH_QUERY_CPU_PROF=1: a CPU profile of the queried worker, in the run's log directory.
+      ...(process.env.BENCH_QUERY_CPU_PROF === '1' ? ['--cpu-prof', `--cpu-prof-dir=${options.logDir}`] : []),
       path.join(options.root, 'bin', 'lambda-streams.js'),
       'worker',
       path.join(options.root, 'bench', 'topologies', 'word-count.ts'),
