@@ -68,19 +68,9 @@ export function kafkaSecurityFrom(
   const usesTls = protocol === 'SSL' || protocol === 'SASL_SSL';
   const out: Pick<KafkaClientConfig, 'ssl' | 'sasl'> = {};
   if (usesTls) {
-    const read = (file: string | undefined, what: string): string | undefined => {
-      if (file === undefined) return undefined;
-      try {
-        return readFileSync(file, 'utf8');
-      } catch (error) {
-        throw new KafkaSecuritySettingsError(
-          `cannot read the ${what} file ${file}: ${(error as Error).message}`,
-        );
-      }
-    };
-    const ca = read(flags.sslCaFile, 'CA');
-    const cert = read(flags.sslCertFile, 'client certificate');
-    const key = read(flags.sslKeyFile, 'client key');
+    const ca = readSetting(flags.sslCaFile, 'CA');
+    const cert = readSetting(flags.sslCertFile, 'client certificate');
+    const key = readSetting(flags.sslKeyFile, 'client key');
     out.ssl =
       ca || cert || key
         ? { ...(ca ? { ca: [ca] } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) }
@@ -96,15 +86,8 @@ export function kafkaSecurityFrom(
       throw new KafkaSecuritySettingsError(`--security-protocol ${protocol} needs --sasl-mechanism`);
     const username = flags.saslUsername;
     let password = env.KAFKA_SASL_PASSWORD;
-    if (flags.saslPasswordFile !== undefined) {
-      try {
-        password = readFileSync(flags.saslPasswordFile, 'utf8').replace(/\r?\n$/, '');
-      } catch (error) {
-        throw new KafkaSecuritySettingsError(
-          `cannot read the SASL password file ${flags.saslPasswordFile}: ${(error as Error).message}`,
-        );
-      }
-    }
+    if (flags.saslPasswordFile !== undefined)
+      password = readSetting(flags.saslPasswordFile, 'SASL password')!.replace(/\r?\n$/, '');
     if (!username || password === undefined)
       throw new KafkaSecuritySettingsError(
         `SASL ${mechanism} needs --sasl-username and a password (KAFKA_SASL_PASSWORD or --sasl-password-file)`,
@@ -114,4 +97,14 @@ export function kafkaSecurityFrom(
     throw new KafkaSecuritySettingsError(`SASL settings given, but --security-protocol is ${protocol}`);
   }
   return out;
+}
+
+/** A file the settings name, read whole; a file that cannot be read is a settings error. */
+function readSetting(file: string | undefined, what: string): string | undefined {
+  if (file === undefined) return undefined;
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new KafkaSecuritySettingsError(`cannot read the ${what} file ${file}: ${(error as Error).message}`);
+  }
 }

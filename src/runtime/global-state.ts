@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import type { ConsumerBatch, FetchRange, KafkaAdmin, KafkaClient, PartitionReader } from '../kafka/client.ts';
 import type { StreamsMetrics } from '../metrics/metrics.ts';
 import type { ErrorHandling } from '../processor/error-handlers.ts';
-import { StreamTask, type BadRecordHandling } from '../processor/internals/task.ts';
+import { StreamTask } from '../processor/internals/task.ts';
 import type { StateStore } from '../state/types.ts';
 import type { Topology } from '../topology/topology.ts';
 import { readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.ts';
@@ -44,8 +44,7 @@ export interface GlobalStateConfig {
   admin: KafkaAdmin;
   metrics: StreamsMetrics;
   log: Logger;
-  badRecordHandling: BadRecordHandling;
-  errorHandling?: ErrorHandling;
+  errorHandling: ErrorHandling;
   restoreLogIntervalMs: number;
 }
 
@@ -92,8 +91,7 @@ export class GlobalStateManager {
       wallClock: () => Date.now(),
       defaultKeySerde: config.topology.defaultSerde,
       defaultValueSerde: config.topology.defaultSerde,
-      badRecordHandling: config.badRecordHandling,
-      ...(config.errorHandling ? { errorHandling: config.errorHandling } : {}),
+      errorHandling: config.errorHandling,
       metrics: config.metrics,
       cachingDisabled: true,
     });

@@ -352,7 +352,6 @@ export class KafkaStreams {
     const admin = await this.adminClient();
     const plan = await new InternalTopicManager(this.applicationId, this.topology, admin, this.log).prepare();
     await mkdir(path.join(config.stateDir, this.applicationId), { recursive: true });
-    const badRecordHandling = config.badRecordHandling ?? 'fail';
     const handling = errorHandlingOf(config);
     if (handling.deadLetterQueueTopic !== undefined)
       await requireDeadLetterTopic(admin, handling.deadLetterQueueTopic);
@@ -367,7 +366,6 @@ export class KafkaStreams {
         admin,
         metrics: this.metrics,
         log: this.log,
-        badRecordHandling,
         errorHandling: handling,
         restoreLogIntervalMs,
       });
@@ -389,7 +387,6 @@ export class KafkaStreams {
       heartbeatIntervalMs: config.heartbeatIntervalMs ?? 1_000,
       numStandbyReplicas: config.numStandbyReplicas ?? 0,
       ...(config.applicationServer ? { applicationServer: config.applicationServer } : {}),
-      badRecordHandling,
       errorHandling: handling,
       cachingDisabled: config.cachingDisabled ?? false,
       restoreLogIntervalMs,

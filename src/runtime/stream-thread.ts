@@ -21,7 +21,6 @@ import type {
 import type { KafkaErrorKind } from '../kafka/errors.ts';
 import type { StreamsMetrics } from '../metrics/metrics.ts';
 import type { ErrorHandling } from '../processor/error-handlers.ts';
-import type { BadRecordHandling } from '../processor/internals/task.ts';
 import type { Topology } from '../topology/topology.ts';
 import type { GlobalStateManager } from './global-state.ts';
 import { RecordCollector, type ProcessingGuarantee } from './record-collector.ts';
@@ -63,9 +62,8 @@ export interface StreamThreadConfig {
   heartbeatIntervalMs: number;
   numStandbyReplicas: number;
   applicationServer?: string;
-  badRecordHandling: BadRecordHandling;
   /** Deserialization, processing and sink-serialization handlers, and the dead-letter topic. */
-  errorHandling?: ErrorHandling;
+  errorHandling: ErrorHandling;
   cachingDisabled: boolean;
   restoreLogIntervalMs: number;
   brokerUnreachableTimeoutMs: number;
@@ -118,8 +116,7 @@ export class StreamThread {
       metrics: config.metrics,
       log: config.log,
       ...(config.global ? { global: config.global } : {}),
-      badRecordHandling: config.badRecordHandling,
-      ...(config.errorHandling ? { errorHandling: config.errorHandling } : {}),
+      errorHandling: config.errorHandling,
       cachingDisabled: config.cachingDisabled,
       numStandbyReplicas: config.numStandbyReplicas,
       restoreLogIntervalMs: config.restoreLogIntervalMs,

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import type { ConsumedRecord, ConsumerBatch, KafkaAdmin, KafkaClient, MemberInfo } from '../kafka/client.ts';
 import type { StreamsMetrics } from '../metrics/metrics.ts';
 import type { ErrorHandling } from '../processor/error-handlers.ts';
-import { StreamTask, type BadRecordHandling } from '../processor/internals/task.ts';
+import { StreamTask } from '../processor/internals/task.ts';
 import type { StateStore } from '../state/types.ts';
 import type { Topology } from '../topology/topology.ts';
 import { deleteCheckpoint, readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.ts';
@@ -45,8 +45,7 @@ export interface TaskManagerConfig {
   metrics: StreamsMetrics;
   log: Logger;
   global?: GlobalStateManager;
-  badRecordHandling: BadRecordHandling;
-  errorHandling?: ErrorHandling;
+  errorHandling: ErrorHandling;
   cachingDisabled: boolean;
   numStandbyReplicas: number;
   restoreLogIntervalMs: number;
@@ -314,8 +313,7 @@ export class TaskManager {
       wallClock: () => Date.now(),
       defaultKeySerde: topology.defaultSerde,
       defaultValueSerde: topology.defaultSerde,
-      badRecordHandling: this.config.badRecordHandling,
-      ...(this.config.errorHandling ? { errorHandling: this.config.errorHandling } : {}),
+      errorHandling: this.config.errorHandling,
       metrics: this.config.metrics,
       ...(this.config.cachingDisabled ? { cachingDisabled: true } : {}),
       ...(shared ? { stores: shared } : {}),

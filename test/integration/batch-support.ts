@@ -29,10 +29,13 @@ export function portClient(): KafkaClient {
  */
 export async function freshTopics(
   topics: Record<string, number>,
-  options: { finiteRetention?: boolean } = {},
+  options: { finiteRetention?: boolean; config?: Record<string, string> } = {},
 ): Promise<void> {
   await deleteTopics(...Object.keys(topics));
-  const config: Record<string, string> = options.finiteRetention ? {} : { 'retention.ms': '-1' };
+  const config: Record<string, string> = {
+    ...(options.finiteRetention ? {} : { 'retention.ms': '-1' }),
+    ...options.config,
+  };
   await eventually(
     async () => {
       const existing = await withAdmin((admin) => admin.listTopics());
@@ -87,6 +90,18 @@ export async function topicsRead(
     (t) => t.startsWith(`${applicationId}-`) && t.endsWith('-repartition'),
   );
   return [...sources, ...repartition];
+}
+
+/** The values of a key-value store across an instance's tasks, by key (timestamped values unwrapped). */
+export function storeValues<V>(streams: KafkaStreams, store: string): Map<string, V> {
+  const out = new Map<string, V>();
+  for (const task of streams.localTasks()) {
+    const instance = task.stores.get(store) as unknown as
+      { all(): Iterable<{ key: string; value: V | { value: V } }> } | undefined;
+    for (const { key, value } of instance?.all() ?? [])
+      out.set(key, typeof value === 'object' && value !== null && 'value' in value ? value.value : value);
+  }
+  return out;
 }
 
 /** The records of a store across an instance's tasks, by task partition, in changelog form. */

@@ -24,6 +24,7 @@ import {
   portClient,
   produceRecords,
   speedStore,
+  storeValues,
   topicsRead,
   viewStore,
   waitCaughtUp,
@@ -98,16 +99,7 @@ describe('error handlers and the dead-letter topic', () => {
     await waitCaughtUp(admin, streams, applicationId, await topicsRead(admin, applicationId, [input]));
 
     // Every good record counted once; nothing of the bad ones.
-    const counts = new Map<string, number>();
-    for (const task of streams.localTasks())
-      for (const { key, value } of (
-        task.stores.get('counts') as unknown as { all(): Iterable<unknown> }
-      ).all() as Iterable<{
-        key: string;
-        value: { value: number };
-      }>)
-        counts.set(key, value.value);
-    expect(counts).toEqual(good);
+    expect(storeValues<number>(streams, 'counts')).toEqual(good);
 
     // Each bad record once in the dead-letter topic: its bytes as produced, where it was, what failed.
     const dead = await consumeN(dlq, bad.length, { settleMs: 1_000 });

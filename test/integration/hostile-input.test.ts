@@ -17,7 +17,14 @@ import {
 } from '../../src/index.ts';
 import type { OutgoingRecord } from '../../src/kafka/client.ts';
 import { KafkaStreams } from '../../src/runtime/kafka-streams.ts';
-import { freshTopics, portClient, produceRecords, topicsRead, waitCaughtUp } from './batch-support.ts';
+import {
+  freshTopics,
+  portClient,
+  produceRecords,
+  storeValues,
+  topicsRead,
+  waitCaughtUp,
+} from './batch-support.ts';
 import { brokers, uniqueGroup, uniqueTopic } from './helpers.ts';
 import { tempStateDir } from './runtime-support.ts';
 
@@ -68,9 +75,8 @@ describe('hostile input', () => {
     cleanup.push(() => admin.close());
     const input = uniqueTopic('hostile-in');
     const dlq = uniqueTopic('hostile-dlq');
-    const big = { 'max.message.bytes': String(8 * 1024 * 1024) };
-    await freshTopics({ [input]: 3, [dlq]: 1 });
-    await setMaxMessageBytes(input, dlq, big['max.message.bytes']); // room for the 5 MB values
+    // Room for the 5 MB values.
+    await freshTopics({ [input]: 3, [dlq]: 1 }, { config: { 'max.message.bytes': String(8 * 1024 * 1024) } });
 
     const msgpack = Serdes.MsgPack<unknown>();
     const rnd = random(20261202);
@@ -157,15 +163,7 @@ describe('hostile input', () => {
     expect(streams.state).toBe('RUNNING');
 
     // Good records: summed exactly.
-    const got = new Map<string, number>();
-    for (const task of streams.localTasks())
-      for (const { key, value } of (
-        task.stores.get('totals') as unknown as {
-          all(): Iterable<{ key: string; value: { value: number } }>;
-        }
-      ).all())
-        got.set(key, value.value);
-    expect(got).toEqual(totals);
+    expect(storeValues<number>(streams, 'totals')).toEqual(totals);
 
     // Every malformed record accounted for: dead-lettered once, or a dropped null key.
     const deadLetters = (await admin.endOffsets(dlq)).reduce((n, p) => n + p.high, 0);
@@ -196,23 +194,4 @@ function sumOf(metrics: string, name: string, label: string): number {
     .split('\n')
     .filter((l) => l.startsWith(`${name}{`) && l.includes(label))
     .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
-}
-
-async function setMaxMessageBytes(...args: string[]): Promise<void> {
-  const value = args.pop()!;
-  const { kafka } = await import('./helpers.ts');
-  const admin = kafka().admin();
-  await admin.connect();
-  try {
-    await admin.alterConfigs({
-      validateOnly: false,
-      resources: args.map((name) => ({
-        type: 2, // TOPIC
-        name,
-        configEntries: [{ name: 'max.message.bytes', value }],
-      })),
-    });
-  } finally {
-    await admin.disconnect();
-  }
 }

@@ -101,7 +101,8 @@ export interface TaskConfig {
   defaultKeySerde: Serde<any>;
   defaultValueSerde: Serde<any>;
   defaultTimestampExtractor?: TimestampExtractor;
-  badRecordHandling: BadRecordHandling;
+  /** Default 'fail'; stands for the deserialization handler when `errorHandling` is not given. */
+  badRecordHandling?: BadRecordHandling;
   /**
    * Deserialization, processing and sink-serialization handlers and the dead-letter topic. Default:
    * from badRecordHandling ('skip': LogAndContinue for deserialization), failing on the others.
@@ -616,21 +617,32 @@ export class StreamTask {
     if (error instanceof StreamsError || error instanceof SerializationError) throw error;
     const cause = error instanceof Error ? error : new Error(String(error));
     const current = this.current;
-    const context: ErrorHandlerContext = {
-      topic: current?.topic,
-      partition: current?.partition,
-      offset: current?.offset,
-      timestamp: record.timestamp,
-      processorNodeId: node,
-      taskId: this.id,
-    };
+    const context = this.nodeErrorContext(node, record.timestamp);
     const { processing } = this.errorHandling;
     const answer = ask(this.log, 'processing', () => processing.handle(context, record, cause));
     const where = `processor '${node}' of task ${this.id} threw on the record at ${describeOrigin(current)}`;
     if (answer === 'FAIL') throw new StreamsError(`${where}: ${cause.message}`, { cause });
     this.log.warn({ err: cause }, `${where}; dropping it there (processing exception handler: CONTINUE)`);
-    this.config.metrics?.recordDropped('processing-error', this.id, node);
-    this.deadLetter(context, current?.rawKey ?? null, current?.rawValue ?? null, cause);
+    this.droppedAtNode(context, 'processing-error', cause);
+  }
+
+  /** Where a node failed: the input record being processed (none in a punctuation). */
+  private nodeErrorContext(node: string, timestamp: number): ErrorHandlerContext {
+    const current = this.current;
+    return {
+      topic: current?.topic,
+      partition: current?.partition,
+      offset: current?.offset,
+      timestamp,
+      processorNodeId: node,
+      taskId: this.id,
+    };
+  }
+
+  /** A node's handler continued past the current input record: count it and dead-letter its bytes. */
+  private droppedAtNode(context: ErrorHandlerContext, reason: DropReason, error: Error): void {
+    this.config.metrics?.recordDropped(reason, this.id, context.processorNodeId);
+    this.deadLetter(context, this.current?.rawKey ?? null, this.current?.rawValue ?? null, error);
   }
 
   /** Writes a record a handler continued past to the dead-letter topic, if one is configured. */
@@ -772,15 +784,7 @@ export class StreamTask {
     record: Record<unknown, unknown>,
     error: SerializationError,
   ): void {
-    const current = this.current;
-    const context: ErrorHandlerContext = {
-      topic: current?.topic,
-      partition: current?.partition,
-      offset: current?.offset,
-      timestamp: record.timestamp,
-      processorNodeId: node,
-      taskId: this.id,
-    };
+    const context = this.nodeErrorContext(node, record.timestamp);
     const { production } = this.errorHandling;
     const answer = ask(this.log, 'production', () =>
       production.handleSerializationException(
@@ -791,8 +795,7 @@ export class StreamTask {
     );
     if (answer === 'FAIL') throw error;
     this.log.warn({ err: error }, `${error.message}; dropping it (production exception handler: CONTINUE)`);
-    this.config.metrics?.recordDropped('serialization', this.id, node);
-    this.deadLetter(context, current?.rawKey ?? null, current?.rawValue ?? null, error);
+    this.droppedAtNode(context, 'serialization', error);
   }
 
   /** A context bound to one node: forward goes to that node's children. */

@@ -2,6 +2,7 @@
  * Word count on the in-memory Kafka (fake-kafka.ts): topics, input, the output's latest counts, and
  * the runtime's pieces (facade, stream thread, task manager) wired to the fake.
  */
+import { errorHandling } from '../../../src/processor/error-handlers.ts';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -143,7 +144,7 @@ export class ThreadHarness {
       sessionTimeoutMs: 10_000,
       heartbeatIntervalMs: 1_000,
       numStandbyReplicas: 0,
-      badRecordHandling: 'fail',
+      errorHandling: errorHandling(),
       cachingDisabled: false,
       restoreLogIntervalMs: 2_000,
       brokerUnreachableTimeoutMs: 30_000,
@@ -214,7 +215,7 @@ export class TaskManagerHarness {
       admin: async () => admin,
       metrics,
       log,
-      badRecordHandling: 'fail',
+      errorHandling: errorHandling(),
       cachingDisabled: false,
       numStandbyReplicas: 0,
       restoreLogIntervalMs: 2_000,
