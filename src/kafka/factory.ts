@@ -1,10 +1,48 @@
 /**
  * Where the runtime gets its Kafka client: a factory it receives (KafkaStreamsConfig.clientFactory),
- * kafkajs by default. The runtime imports this module, client.ts and errors.ts, never an adapter.
+ * else the default one: kafkajs, or the client LAMBDA_STREAMS_KAFKA_CLIENT names (so that a whole
+ * process, its batch threads and the workers it spawns follow one setting). The runtime imports
+ * this module, client.ts and errors.ts, never an adapter.
  */
 import type { KafkaClient, KafkaClientConfig } from './client.ts';
 import { KafkajsClient } from './kafkajs-client.ts';
+import { PlatformaticClient } from './platformatic-client.ts';
 
 export type KafkaClientFactory = (config: KafkaClientConfig) => KafkaClient;
 
-export const defaultKafkaClientFactory: KafkaClientFactory = (config) => new KafkajsClient(config);
+/** The Kafka clients behind the port (`--kafka-client`). */
+export const KAFKA_CLIENT_NAMES = ['kafkajs', 'platformatic'] as const;
+export type KafkaClientName = (typeof KAFKA_CLIENT_NAMES)[number];
+
+/** The environment variable that picks the client where none is given explicitly. */
+export const KAFKA_CLIENT_ENV = 'LAMBDA_STREAMS_KAFKA_CLIENT';
+
+/** The client LAMBDA_STREAMS_KAFKA_CLIENT names (kafkajs when unset); throws on an unknown name. */
+export function kafkaClientFromEnv(env: NodeJS.ProcessEnv = process.env): KafkaClientName {
+  const value = env[KAFKA_CLIENT_ENV]?.trim();
+  if (!value) return 'kafkajs';
+  if (!(KAFKA_CLIENT_NAMES as readonly string[]).includes(value)) {
+    throw new Error(
+      `${KAFKA_CLIENT_ENV}="${value}" is not a Kafka client; expected one of ${KAFKA_CLIENT_NAMES.join(', ')}`,
+    );
+  }
+  return value as KafkaClientName;
+}
+
+/** kafkajs, unless LAMBDA_STREAMS_KAFKA_CLIENT names another client (read at each call). */
+export const defaultKafkaClientFactory: KafkaClientFactory = (config) =>
+  kafkaClientFactory(kafkaClientFromEnv())(config);
+
+/** The factory of a named client: kafkajs (the default) or @platformatic/kafka. */
+export function kafkaClientFactory(name: KafkaClientName = 'kafkajs'): KafkaClientFactory {
+  switch (name) {
+    case 'kafkajs':
+      return (config) => new KafkajsClient(config);
+    case 'platformatic':
+      return (config) => new PlatformaticClient(config);
+    default:
+      throw new Error(
+        `unknown Kafka client "${String(name)}"; expected one of ${KAFKA_CLIENT_NAMES.join(', ')}`,
+      );
+  }
+}

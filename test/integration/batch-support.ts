@@ -10,15 +10,16 @@ import { readViews } from '../../src/batch/view-catalog.ts';
 import type { ViewManifest } from '../../src/batch/view-manifest.ts';
 import { readViewPartition } from '../../src/batch/view-reader.ts';
 import type { KafkaAdmin, KafkaClient, OutgoingRecord } from '../../src/kafka/client.ts';
-import { createKafkaClient } from '../../src/kafka/kafkajs-client.ts';
+import { defaultKafkaClientFactory } from '../../src/kafka/factory.ts';
 import type { KafkaStreams } from '../../src/runtime/kafka-streams.ts';
 import { exportStoreRecords, type StoreRecord } from '../../src/state/store-export.ts';
 import { brokers, createTopic, deleteTopics, eventually, withAdmin } from './helpers.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 
+/** The port's client under test: kafkajs, or the one LAMBDA_STREAMS_KAFKA_CLIENT names. */
 export function portClient(): KafkaClient {
-  return createKafkaClient({ brokers: brokers(), clientId: 'lambda-streams-batch-test' });
+  return defaultKafkaClientFactory({ brokers: brokers(), clientId: 'lambda-streams-batch-test' });
 }
 
 /**
