@@ -16,11 +16,17 @@ import {
 } from './error-handler-options.ts';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 
+import {
+  addKafkaClientOption,
+  applyKafkaClientOption,
+  type KafkaClientFlags,
+} from './kafka-client-option.ts';
+
 import type { BatchStats } from '../batch/batch-executor.ts';
 import type { BatchRunResult, SinkMode } from '../batch/run-batch.ts';
 import type { ViewManifest } from '../batch/view-manifest.ts';
 
-interface BatchOptions extends ErrorHandlerFlags, KafkaSecurityFlags {
+interface BatchOptions extends ErrorHandlerFlags, KafkaSecurityFlags, KafkaClientFlags {
   brokers?: string;
   until?: string;
   instances: number;
@@ -36,7 +42,7 @@ interface BatchOptions extends ErrorHandlerFlags, KafkaSecurityFlags {
   json?: boolean;
 }
 
-interface ViewsOptions extends KafkaSecurityFlags {
+interface ViewsOptions extends KafkaSecurityFlags, KafkaClientFlags {
   brokers?: string;
   applicationId?: string;
   json?: boolean;
@@ -358,7 +364,9 @@ export function registerBatchCommand(program: Command): void {
     )
     .option('--json', 'print the published manifest and run statistics as JSON');
   addKafkaSecurityOptions(run);
+  addKafkaClientOption(run);
   addErrorHandlerOptions(run, { deadLetter: false }).action(async (file: string, opts: BatchOptions) => {
+    applyKafkaClientOption(opts);
     if (!opts.brokers && process.env.KAFKA_BROKERS) opts.brokers = process.env.KAFKA_BROKERS;
     process.exitCode = await runBatchCommand(file, opts);
   });
@@ -372,7 +380,9 @@ export function registerBatchCommand(program: Command): void {
     )
     .option('--application-id <id>', "override the topology file's application id")
     .option('--json', 'print the manifests as JSON');
-  addKafkaSecurityOptions(views).action(async (file: string, opts: ViewsOptions) => {
+  addKafkaSecurityOptions(views);
+  addKafkaClientOption(views).action(async (file: string, opts: ViewsOptions) => {
+    applyKafkaClientOption(opts);
     if (!opts.brokers && process.env.KAFKA_BROKERS) opts.brokers = process.env.KAFKA_BROKERS;
     process.exitCode = await listViewsCommand(file, opts);
   });

@@ -22,6 +22,12 @@ import type { Command } from 'commander';
 
 import type { KafkaAdmin } from '../kafka/client.ts';
 
+import {
+  addKafkaClientOption,
+  applyKafkaClientOption,
+  type KafkaClientFlags,
+} from './kafka-client-option.ts';
+
 export const DEMO_SENTENCES = [
   'the quick brown fox jumps over the lazy dog',
   'all streams flow to the sea',
@@ -284,17 +290,20 @@ export async function runDemo(options: {
 }
 
 export function registerDemoCommand(program: Command): void {
-  program
+  const command = program
     .command('demo')
     .description(
       'the Lambda loop end to end on a real Kafka broker (starts a local one if none is configured): a worker, a batch view, merged answers over HTTP',
     )
     .option('--exactly-once', 'use the exactly_once processing guarantee', false)
-    .option('--timeout <seconds>', 'give up after this long', (v) => Number(v), 120)
-    .action(async (opts: { exactlyOnce: boolean; timeout: number }) => {
+    .option('--timeout <seconds>', 'give up after this long', (v) => Number(v), 120);
+  addKafkaClientOption(command).action(
+    async (opts: { exactlyOnce: boolean; timeout: number } & KafkaClientFlags) => {
+      applyKafkaClientOption(opts);
       process.exitCode = await runDemo({
         guarantee: opts.exactlyOnce ? 'exactly_once' : 'at_least_once',
         timeoutMs: opts.timeout * 1000,
       });
-    });
+    },
+  );
 }

@@ -14,11 +14,17 @@ import {
   type ErrorHandlerFlags,
 } from './error-handler-options.ts';
 import { InvalidArgumentError, Option } from 'commander';
+
+import {
+  addKafkaClientOption,
+  applyKafkaClientOption,
+  type KafkaClientFlags,
+} from './kafka-client-option.ts';
 import type { Command } from 'commander';
 
 import type { KafkaStreams, ProcessingGuarantee } from '../runtime/kafka-streams.ts';
 
-export interface WorkerOptions extends ErrorHandlerFlags, KafkaSecurityFlags {
+export interface WorkerOptions extends ErrorHandlerFlags, KafkaSecurityFlags, KafkaClientFlags {
   brokers?: string;
   stateDir: string;
   guarantee: ProcessingGuarantee;
@@ -269,7 +275,9 @@ export function registerWorkerCommand(program: Command): void {
       'exit 0 once the group has consumed every input partition (sources and repartition topics) to its end and committed',
     );
   addKafkaSecurityOptions(command);
+  addKafkaClientOption(command);
   addErrorHandlerOptions(command, { deadLetter: true }).action(async (file: string, opts: WorkerOptions) => {
+    applyKafkaClientOption(opts);
     if (!opts.brokers && process.env.KAFKA_BROKERS) opts.brokers = process.env.KAFKA_BROKERS;
     if (!opts.httpToken && process.env.LAMBDA_STREAMS_HTTP_TOKEN)
       opts.httpToken = process.env.LAMBDA_STREAMS_HTTP_TOKEN;
