@@ -94,10 +94,25 @@ export interface ProducedPartition {
   count?: number;
 }
 
+/**
+ * Who a consumer is in its group (Java's ConsumerGroupMetadata). Sent with transactional offsets
+ * (KIP-447), it lets the group coordinator reject the commit of a member that is no longer current,
+ * so one transactional producer can serve every task of an instance.
+ */
+export interface ConsumerGroupMetadata {
+  groupId: string;
+  generationId: number;
+  memberId: string;
+}
+
 export interface KafkaTransaction {
   send(records: OutgoingRecord[]): Promise<void>;
-  /** Adds consumer offsets to the transaction (TxnOffsetCommit), committed atomically with the records. */
-  sendOffsets(groupId: string, offsets: TopicPartitionOffset[]): Promise<void>;
+  /**
+   * Adds consumer offsets to the transaction (TxnOffsetCommit), committed atomically with the records.
+   * `group` (clients with `supportsGroupMetadataCommit`) makes the coordinator check the member's
+   * generation; without it the offsets are committed whatever the group's state.
+   */
+  sendOffsets(groupId: string, offsets: TopicPartitionOffset[], group?: ConsumerGroupMetadata): Promise<void>;
   /** Not retried: after a failed commit the transaction's outcome is unknown; recover by re-initializing. */
   commit(): Promise<void>;
   abort(): Promise<void>;
@@ -205,6 +220,8 @@ export interface KafkaConsumer {
   commitOffsets(offsets: TopicPartitionOffset[]): Promise<void>;
   pause(partitions: Array<{ topic: string; partitions: number[] }>): void;
   resume(partitions: Array<{ topic: string; partitions: number[] }>): void;
+  /** The member's current group metadata (clients with `supportsGroupMetadataCommit`). */
+  groupMetadata?(): ConsumerGroupMetadata;
   /** Stops fetching, leaves the group and disconnects. */
   close(): Promise<void>;
 }
@@ -267,6 +284,12 @@ export interface PartitionReader {
 
 export interface KafkaClient {
   readonly brokers: string[];
+  /**
+   * True when transactions commit consumer offsets with the member's group metadata (KIP-447,
+   * TxnOffsetCommit v3+; consumers offer `groupMetadata()`): exactly_once then needs one
+   * transactional producer per instance instead of one per task. kafkajs speaks TxnOffsetCommit v0–1.
+   */
+  readonly supportsGroupMetadataCommit?: boolean;
   admin(): Promise<KafkaAdmin>;
   producer(options?: ProducerOptions): Promise<KafkaProducer>;
   consumer(options: ConsumerOptions): KafkaConsumer;

@@ -57,6 +57,7 @@ import type {
   BatchContext,
   ConsumedRecord,
   ConsumerBatch,
+  ConsumerGroupMetadata,
   ConsumerListeners,
   ConsumerOptions,
   FetchControl,
@@ -396,13 +397,6 @@ function explicitCounts(records: OutgoingRecord[]): Map<string, number> {
     counts.set(k, (counts.get(k) ?? 0) + 1);
   }
   return counts;
-}
-
-/** Group metadata of a consumer (KIP-447): lets one transactional producer commit for a member. */
-export interface ConsumerGroupMetadata {
-  groupId: string;
-  generationId: number;
-  memberId: string;
 }
 
 class PlatformaticTransaction implements KafkaTransaction {
@@ -1384,6 +1378,8 @@ class PlatformaticPartitionReader implements PartitionReader {
 
 export class PlatformaticClient implements KafkaClient {
   readonly brokers: string[];
+  /** TxnOffsetCommit v3 with the member's generation and id (KIP-447). */
+  readonly supportsGroupMetadataCommit = true;
 
   constructor(private readonly config: KafkaClientConfig) {
     this.brokers = config.brokers;

@@ -6,14 +6,27 @@
  * - at_least_once: one idempotent producer for the instance. Commit = produce every task's records,
  *   flush the stores, write the checkpoints (changelog offsets taken from the produce responses),
  *   then commit the consumer offsets. A crash in between replays since the last commit.
- * - exactly_once: one transactional producer per task (`<applicationId>-<taskId>`, Kafka Streams'
- *   first EOS mode: kafkajs speaks TxnOffsetCommit v0–v1 only). Commit = one transaction with the
- *   task's records and its consumer offsets, then flush the stores. A newer owner of the task fences
- *   the old producer (initTransactions); the checkpoint is written only at a clean close.
+ * - exactly_once on a client without group-metadata commits (kafkajs, which speaks TxnOffsetCommit
+ *   v0–v1 only): one transactional producer per task (`<applicationId>-<taskId>`, Kafka Streams'
+ *   first EOS mode). Commit = one transaction with the task's records and its consumer offsets, then
+ *   flush the stores. A newer owner of the task fences the old producer (initTransactions).
+ * - exactly_once on a client with `supportsGroupMetadataCommit` (@platformatic/kafka): one
+ *   transactional producer per instance (`<applicationId>-<processId>`, Kafka Streams' exactly_once_v2,
+ *   KIP-447). Commit = one transaction with every task's records and offsets, the offsets carrying
+ *   the member's generation: the coordinator rejects those of a member the group moved past, and
+ *   then every task of the instance is migrated (closed dirty, as Kafka Streams' TaskMigrated). The
+ *   process id is kept in the state directory, so a restarted instance fences its own predecessor
+ *   and aborts its open transaction at once.
+ * Under exactly_once the checkpoint is written only at a clean close.
  */
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
 import type { Logger } from 'pino';
 
 import type {
+  ConsumerGroupMetadata,
   KafkaAdmin,
   KafkaClient,
   KafkaProducer,
@@ -87,11 +100,30 @@ export interface RecordCollectorConfig {
   classify: (error: unknown) => KafkaErrorKind;
   /** The group consumer's offset commit (at_least_once). */
   commitOffsets: (offsets: TopicPartitionOffset[]) => Promise<void>;
+  /** The group consumer's current metadata (exactly_once with one producer per instance). */
+  groupMetadata: () => ConsumerGroupMetadata | undefined;
+  /** Where the instance keeps its process id (exactly_once with one producer per instance). */
+  stateDir: string;
+}
+
+/** The instance's process id (Kafka Streams' processId), kept under the application's state dir. */
+async function processId(dir: string): Promise<string> {
+  const file = path.join(dir, 'process-id');
+  try {
+    const id = (await readFile(file, 'utf8')).trim();
+    if (/^[0-9a-f-]{36}$/.test(id)) return id;
+  } catch {
+    // none yet
+  }
+  const id = randomUUID();
+  await mkdir(dir, { recursive: true });
+  await writeFile(file, `${id}\n`);
+  return id;
 }
 
 export class RecordCollector {
   private readonly config: RecordCollectorConfig;
-  /** The instance's producer under at_least_once. */
+  /** The instance's producer under at_least_once, and under exactly_once with one producer per instance. */
   private producer?: KafkaProducer;
 
   constructor(config: RecordCollectorConfig) {
@@ -102,14 +134,26 @@ export class RecordCollector {
     return this.config.guarantee;
   }
 
-  async start(): Promise<void> {
-    if (this.guarantee === 'at_least_once')
-      this.producer = await this.config.client.producer({ idempotent: true });
+  /** exactly_once with one transactional producer per instance (KIP-447) instead of one per task. */
+  get producerPerInstance(): boolean {
+    return this.guarantee === 'exactly_once' && this.config.client.supportsGroupMetadataCommit === true;
   }
 
-  /** A new task's output. Under exactly_once its producer fences older owners of the task first. */
+  async start(): Promise<void> {
+    if (this.guarantee === 'at_least_once') {
+      this.producer = await this.config.client.producer({ idempotent: true });
+    } else if (this.producerPerInstance) {
+      const { applicationId, stateDir } = this.config;
+      const id = await processId(path.join(stateDir, applicationId));
+      const producer = await this.config.client.producer({ transactionalId: `${applicationId}-${id}` });
+      await producer.initTransactions();
+      this.producer = producer;
+    }
+  }
+
+  /** A new task's output. Under exactly_once per task its producer fences older owners of the task first. */
   async createTaskOutput(taskId: string): Promise<TaskOutput> {
-    if (this.guarantee !== 'exactly_once') return new TaskOutput();
+    if (this.guarantee !== 'exactly_once' || this.producerPerInstance) return new TaskOutput();
     const producer = await this.config.client.producer({
       transactionalId: `${this.config.applicationId}-${taskId}`,
     });
@@ -123,7 +167,18 @@ export class RecordCollector {
    * Streams' TaskMigratedException) and the others commit on.
    */
   async commit<T extends CommittableTask>(tasks: T[], onFenced: (task: T) => Promise<void>): Promise<void> {
-    if (this.guarantee === 'exactly_once') {
+    if (this.producerPerInstance) {
+      try {
+        await this.commitInstanceTransaction(tasks);
+      } catch (error) {
+        const kind = this.config.classify(error);
+        if (kind !== 'fenced' && kind !== 'rebalance') throw error;
+        // The group moved past this member (or a newer instance took the process id): every task
+        // of the instance belongs elsewhere now.
+        this.config.log.warn({ err: error }, 'transaction rejected: the tasks of this instance migrated');
+        for (const t of tasks) await onFenced(t);
+      }
+    } else if (this.guarantee === 'exactly_once') {
       for (const t of tasks) {
         try {
           await this.commitTransaction(t);
@@ -208,6 +263,31 @@ export class RecordCollector {
       t.output.markCommitted(offsets);
     }
     await t.task.flushStores();
+  }
+
+  /** One transaction for every task: records, then offsets with the member's group metadata. */
+  private async commitInstanceTransaction(tasks: CommittableTask[]): Promise<void> {
+    const records: OutgoingRecord[] = [];
+    for (const t of tasks) for (const r of t.output.take()) records.push(r);
+    const offsets = tasks.map((t) => ({ t, offsets: t.output.offsetsToCommit(t.task.consumedOffsets) }));
+    const all = offsets.flatMap((o) => o.offsets);
+    if (records.length > 0 || all.length > 0) {
+      const group = this.config.groupMetadata();
+      const txn = await this.producer!.transaction();
+      try {
+        if (records.length > 0) await txn.send(records);
+        await txn.sendOffsets(this.config.applicationId, all, group);
+        await txn.commit();
+      } catch (error) {
+        await txn.abort().catch(() => {});
+        throw new Error(`instance transaction of ${tasks.length} tasks failed: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+      this.countProduced(records);
+      for (const { t, offsets: o } of offsets) t.output.markCommitted(o);
+    }
+    for (const t of tasks) await t.task.flushStores();
   }
 
   private countProduced(records: OutgoingRecord[]): void {

@@ -104,6 +104,8 @@ export class StreamThread {
       log: config.log,
       classify: config.classify,
       commitOffsets: (offsets: TopicPartitionOffset[]) => this.consumer!.commitOffsets(offsets),
+      groupMetadata: () => this.consumer?.groupMetadata?.(),
+      stateDir: config.stateDir,
     });
     this.tasks = new TaskManager({
       applicationId: config.applicationId,

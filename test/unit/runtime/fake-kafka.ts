@@ -88,8 +88,8 @@ export class FakeKafka {
     return group;
   }
 
-  client(): FakeKafkaClient {
-    return new FakeKafkaClient(this);
+  client(options: { supportsGroupMetadataCommit?: boolean } = {}): FakeKafkaClient {
+    return new FakeKafkaClient(this, options.supportsGroupMetadataCommit ?? false);
   }
 
   /** Partition readers (restoration, standbys, global tables) deliver nothing until released. */
@@ -244,7 +244,11 @@ export class FakeGroup {
 export class FakeKafkaClient implements KafkaClient {
   readonly brokers = ['fake-kafka:9092'];
 
-  constructor(readonly kafka: FakeKafka) {}
+  /** `supportsGroupMetadataCommit`: whether exactly_once uses one producer per instance. */
+  constructor(
+    readonly kafka: FakeKafka,
+    readonly supportsGroupMetadataCommit = false,
+  ) {}
 
   async admin(): Promise<KafkaAdmin> {
     return new FakeAdmin(this.kafka);
@@ -380,8 +384,15 @@ class FakeProducer implements KafkaProducer {
         this.checkEpoch();
         records.push(...r);
       },
-      sendOffsets: async (groupId, o) => {
+      sendOffsets: async (groupId, o, member) => {
         this.checkEpoch();
+        // KIP-447: the coordinator refuses offsets of a generation the group moved past.
+        const generation = this.kafka.group(groupId).generation;
+        if (member && member.generationId !== generation) {
+          throw new RebalanceInProgressError(
+            `fake kafka: transactional offsets of generation ${member.generationId} refused (group at ${generation})`,
+          );
+        }
         offsets = { groupId, offsets: o };
       },
       commit: async () => {

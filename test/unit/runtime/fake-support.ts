@@ -203,6 +203,8 @@ export class TaskManagerHarness {
       commitOffsets: async (offsets) => {
         h.commits.push(offsets);
       },
+      groupMetadata: () => undefined,
+      stateDir,
     });
     await collector.start();
     h.manager = new TaskManager({

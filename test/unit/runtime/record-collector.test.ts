@@ -2,12 +2,14 @@
  * The commit protocols of the record collector on the in-memory Kafka, with stand-in tasks (their
  * consumed offsets, a store flush and a state directory).
  */
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { describe, expect, it, vi } from 'vitest';
 
 import { childLogger } from '../../../src/logger.ts';
-import type { TopicPartitionOffset } from '../../../src/kafka/client.ts';
+import type { ConsumerGroupMetadata, TopicPartitionOffset } from '../../../src/kafka/client.ts';
 import { RebalanceInProgressError, classifyKafkaError } from '../../../src/kafka/errors.ts';
 import { StreamsMetrics } from '../../../src/metrics/metrics.ts';
 import type { StreamTask } from '../../../src/processor/internals/task.ts';
@@ -22,12 +24,16 @@ import { tempStateDir } from './fake-support.ts';
 
 const APP = 'rc-app';
 
-function setup(guarantee: ProcessingGuarantee, commitOffsets = async (_o: TopicPartitionOffset[]) => {}) {
+function setup(
+  guarantee: ProcessingGuarantee,
+  commitOffsets = async (_o: TopicPartitionOffset[]) => {},
+  perInstance?: { stateDir: string; group: () => ConsumerGroupMetadata | undefined },
+) {
   const fake = new FakeKafka();
   fake.createTopic('in', 2);
   fake.createTopic('out', 2);
   fake.createTopic('store-changelog', 2);
-  const client = fake.client();
+  const client = fake.client({ supportsGroupMetadataCommit: perInstance !== undefined });
   const collector = new RecordCollector({
     applicationId: APP,
     guarantee,
@@ -37,6 +43,8 @@ function setup(guarantee: ProcessingGuarantee, commitOffsets = async (_o: TopicP
     log: childLogger({ component: 'test' }),
     classify: (error) => classifyKafkaError(error),
     commitOffsets,
+    groupMetadata: perInstance?.group ?? (() => undefined),
+    stateDir: perInstance?.stateDir ?? path.join(tmpdir(), 'rc-app-unused'),
   });
   return { fake, collector };
 }
@@ -142,5 +150,60 @@ describe('RecordCollector, exactly_once', () => {
     fake.produce('store-changelog', [record('store-changelog', 1, 'x'), record('store-changelog', 1, 'y')]);
     await collector.changelogOffsetsAtClose(a.t);
     expect(a.t.changelogOffsets.get('store-changelog:1')).toBe(2);
+  });
+});
+
+describe('RecordCollector, exactly_once with one producer per instance (KIP-447)', () => {
+  it("commits every task in one transaction with the member's generation, under a kept process id", async () => {
+    const stateDir = await tempStateDir();
+    const member = { groupId: APP, generationId: 0, memberId: 'm-1' };
+    const { fake, collector } = setup('exactly_once', undefined, { stateDir, group: () => member });
+    await collector.start();
+    const a = await standIn(collector, '0_0', 0, stateDir);
+    const b = await standIn(collector, '0_1', 1, stateDir);
+    expect(a.t.output.producer).toBeUndefined();
+    a.t.output.send(record('out', 0, 'a'));
+    b.t.output.send(record('out', 1, 'b'));
+    a.consumedOffsets.set('in:0', 1);
+    b.consumedOffsets.set('in:1', 4);
+    await collector.commit([a.t, b.t], async () => expect.fail('nothing migrated'));
+    const commits = fake.events.filter((e) => e.type === 'txn-commit');
+    expect(commits).toHaveLength(1);
+    expect(commits[0]).toMatchObject({ records: 2 });
+    const processId = (await readFile(path.join(stateDir, APP, 'process-id'), 'utf8')).trim();
+    expect(commits[0]).toMatchObject({ transactionalId: `${APP}-${processId}` });
+    expect(fake.group(APP).committed).toEqual(
+      new Map([
+        ['in:0', 1],
+        ['in:1', 4],
+      ]),
+    );
+    expect(a.flushStores).toHaveBeenCalledOnce();
+    expect(b.flushStores).toHaveBeenCalledOnce();
+
+    // A restart keeps the process id: its producer fences the previous one of this instance.
+    const again = setup('exactly_once', undefined, { stateDir, group: () => member });
+    await again.collector.start();
+    expect((await readFile(path.join(stateDir, APP, 'process-id'), 'utf8')).trim()).toBe(processId);
+  });
+
+  it('migrates every task when the group moved past the member, committing nothing', async () => {
+    const stateDir = await tempStateDir();
+    const { fake, collector } = setup('exactly_once', undefined, {
+      stateDir,
+      group: () => ({ groupId: APP, generationId: 7, memberId: 'zombie' }),
+    });
+    await collector.start();
+    const a = await standIn(collector, '0_0', 0, stateDir);
+    const b = await standIn(collector, '0_1', 1, stateDir);
+    a.t.output.send(record('out', 0, 'a'));
+    a.consumedOffsets.set('in:0', 1);
+    b.consumedOffsets.set('in:1', 1);
+    const migrated: CommittableTask[] = [];
+    await collector.commit([a.t, b.t], async (t) => void migrated.push(t));
+    expect(migrated).toEqual([a.t, b.t]);
+    expect(fake.records('out')).toEqual([]);
+    expect(fake.group(APP).committed).toEqual(new Map());
+    expect(a.flushStores).not.toHaveBeenCalled();
   });
 });
