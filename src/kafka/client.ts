@@ -1,7 +1,8 @@
 /**
  * The Kafka port: every Kafka call of the runtime, batch and serving layers goes through these
  * interfaces, so no module outside src/kafka imports a Kafka client library and a second client can be
- * measured behind the same port. The default implementation is kafkajs (kafkajs-client.ts).
+ * measured behind the same port. The default implementation is kafkajs (kafkajs-client.ts); the
+ * second is @platformatic/kafka (platformatic-client.ts).
  */
 import type { KafkaErrorKind } from './errors.ts';
 
