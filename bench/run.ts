@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 
 import type { KafkaAdmin, KafkaClient } from '../src/kafka/client.ts';
 import { createKafkaClient } from '../src/kafka/kafkajs-client.ts';
+import type { KafkaClientName } from '../src/kafka/factory.ts';
 import { ensureBroker, type RunningBroker } from '../src/kafka/local-broker.ts';
 import {
   killAllChildrenNow,
@@ -151,6 +152,8 @@ interface SystemRun {
   system: 'kafka-streams' | 'lambda-streams';
   workload: Workload;
   guarantee: Guarantee;
+  /** lambda-streams: the Kafka client behind the port. */
+  kafkaClient?: KafkaClientName;
 }
 
 async function measureSystem(
@@ -164,14 +167,16 @@ async function measureSystem(
   cleanup: string[],
 ): Promise<Measurement> {
   const short = run.guarantee === 'at_least_once' ? 'alos' : 'eos';
-  const applicationId = `bench-${runTag}-${run.system === 'kafka-streams' ? 'ks' : 'ls'}-${run.workload}-${short}`;
+  const client = run.kafkaClient && run.kafkaClient !== 'kafkajs' ? `-${run.kafkaClient}` : '';
+  const applicationId = `bench-${runTag}-${run.system === 'kafka-streams' ? 'ks' : 'ls'}${client}-${run.workload}-${short}`;
   const output = `${applicationId}-output`;
   cleanup.push(applicationId);
   const commitIntervalMs = config.commitIntervalMs[run.guarantee];
-  const logFile = path.join(logDir, `${run.system}-${run.workload}-${short}.log`);
+  const logFile = path.join(logDir, `${run.system}${client}-${run.workload}-${short}.log`);
   const stateDir = path.join(os.tmpdir(), `lambda-streams-bench-${applicationId}`);
   const base: Measurement = {
     system: run.system,
+    ...(run.kafkaClient ? { kafkaClient: run.kafkaClient } : {}),
     workload: run.workload,
     guarantee: run.guarantee,
     inputTopic: expected.topic,
@@ -229,6 +234,8 @@ async function measureSystem(
         applicationId,
         '--http-port',
         '0',
+        '--kafka-client',
+        run.kafkaClient ?? 'kafkajs',
       ];
       env.BENCH_INPUT_TOPIC = expected.topic;
       env.BENCH_OUTPUT_TOPIC = output;
@@ -327,14 +334,17 @@ async function measureBatch(
   runTag: string,
   logDir: string,
   cleanup: string[],
+  kafkaClient: KafkaClientName,
 ): Promise<Measurement> {
   const system = 'lambda-streams-batch';
-  const applicationId = `bench-${runTag}-batch-${workload}`;
+  const suffix = kafkaClient === 'kafkajs' ? '' : `-${kafkaClient}`;
+  const applicationId = `bench-${runTag}-batch${suffix}-${workload}`;
   cleanup.push(applicationId);
-  const logFile = path.join(logDir, `${system}-${workload}.log`);
-  const jsonFile = path.join(logDir, `${system}-${workload}.json`);
+  const logFile = path.join(logDir, `${system}${suffix}-${workload}.log`);
+  const jsonFile = path.join(logDir, `${system}${suffix}-${workload}.json`);
   const base: Measurement = {
     system,
+    kafkaClient,
     workload,
     inputTopic: expected.topic,
     inputRecords: expected.records,
@@ -365,6 +375,8 @@ async function measureBatch(
     String(untilMs),
     '--json',
     ...(config.batchThreads > 1 ? ['--threads', String(config.batchThreads)] : []),
+    '--kafka-client',
+    kafkaClient,
   ];
   const started = Date.now();
   const child = spawnTracked(system, process.execPath, args, {
@@ -596,14 +608,25 @@ async function main(): Promise<number> {
     }
     for (const workload of config.workloads) {
       for (const guarantee of config.guarantees) {
-        for (const system of ['kafka-streams', 'lambda-streams'] as const) {
+        // Kafka Streams once, lambda-streams once per Kafka client.
+        const runs: SystemRun[] = [
+          { system: 'kafka-streams', workload, guarantee },
+          ...config.kafkaClients.map((kafkaClient) => ({
+            system: 'lambda-streams' as const,
+            workload,
+            guarantee,
+            kafkaClient,
+          })),
+        ];
+        for (const run of runs) {
+          const { system } = run;
           if (!config.systems.includes(system) || interrupted) continue;
           const m = await measureSystem(
             config,
             brokers,
             admin,
             expected.get(workload)!,
-            { system, workload, guarantee },
+            run,
             runTag,
             logDir,
             cleanup,
@@ -616,7 +639,8 @@ async function main(): Promise<number> {
           writeReport();
         }
       }
-      if (config.systems.includes('lambda-streams-batch') && !interrupted) {
+      for (const kafkaClient of config.kafkaClients) {
+        if (!config.systems.includes('lambda-streams-batch') || interrupted) continue;
         const m = await measureBatch(
           config,
           brokers,
@@ -627,6 +651,7 @@ async function main(): Promise<number> {
           runTag,
           logDir,
           cleanup,
+          kafkaClient,
         );
         measurements.push(m);
         say(

@@ -1,11 +1,15 @@
 /** Benchmark settings from flags (`npm run bench -- --sentences 100000`) and BENCH_* environment variables. */
 import { parseArgs } from 'node:util';
 
+import { KAFKA_CLIENT_NAMES, type KafkaClientName } from '../../src/kafka/factory.ts';
+
 export type System = 'raw' | 'kafka-streams' | 'lambda-streams' | 'lambda-streams-batch' | 'query';
 export type Workload = 'word-count' | 'pageviews';
 export type Guarantee = 'at_least_once' | 'exactly_once';
 
 export interface BenchConfig {
+  /** Kafka clients the lambda-streams rows run on (one row each). */
+  kafkaClients: KafkaClientName[];
   sentences: number;
   pageViews: number;
   vocabulary: number;
@@ -70,6 +74,7 @@ export const USAGE = `npm run bench [-- options]
   --keep-topics           keep output and internal topics    (BENCH_KEEP_TOPICS=1)
   --batch-cpu-prof        run the batch child with node --cpu-prof, profile in the logs (BENCH_BATCH_CPU_PROF=1)
   --batch-threads <n>     run the batch child with --threads <n> (BENCH_BATCH_THREADS, default 1)
+  --kafka-clients <list>  kafkajs,platformatic: one lambda-streams row per client (BENCH_KAFKA_CLIENTS, default kafkajs)
 
 More: BENCH_VOCABULARY (10000), BENCH_PAGES (50), BENCH_USERS (10000), BENCH_PAGEVIEW_MINUTES (10),
 BENCH_GRACE_MS (the page-view span), BENCH_PARTITIONS (4), BENCH_SEED (42),
@@ -90,6 +95,7 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
       'keep-topics': { type: 'boolean' },
       'batch-cpu-prof': { type: 'boolean' },
       'batch-threads': { type: 'string' },
+      'kafka-clients': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -111,6 +117,9 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     systems: list('--systems', values.systems ?? env.BENCH_SYSTEMS, SYSTEMS),
     workloads: list('--workloads', values.workloads ?? env.BENCH_WORKLOADS, WORKLOADS),
     guarantees: list('--guarantees', values.guarantees ?? env.BENCH_GUARANTEES, GUARANTEES),
+    kafkaClients: list('--kafka-clients', values['kafka-clients'] ?? env.BENCH_KAFKA_CLIENTS ?? 'kafkajs', [
+      ...KAFKA_CLIENT_NAMES,
+    ]),
     commitIntervalMs: {
       at_least_once: integer('BENCH_COMMIT_INTERVAL_ALOS_MS', env.BENCH_COMMIT_INTERVAL_ALOS_MS, 1000),
       exactly_once: integer('BENCH_COMMIT_INTERVAL_EOS_MS', env.BENCH_COMMIT_INTERVAL_EOS_MS, 100),

@@ -5,6 +5,8 @@ import type { BenchConfig, Guarantee, System, Workload } from './config.ts';
 
 export interface Measurement {
   system: System;
+  /** The Kafka client of a lambda-streams row (kafkajs unless --kafka-clients says otherwise). */
+  kafkaClient?: string;
   workload: Workload;
   /** undefined for the raw consumer (no guarantee applies). */
   guarantee?: Guarantee;
@@ -81,7 +83,12 @@ export function addRatios(measurements: Measurement[]): void {
     const peer = (system: System): Measurement | undefined =>
       measurements.find(
         (k) =>
-          k.system === system && k.workload === m.workload && k.guarantee === guarantee && k.status === 'ok',
+          k.system === system &&
+          k.workload === m.workload &&
+          k.guarantee === guarantee &&
+          k.status === 'ok' &&
+          // The batch row is compared with the speed layer on the same client.
+          (system !== 'lambda-streams' || (k.kafkaClient ?? 'kafkajs') === (m.kafkaClient ?? 'kafkajs')),
       );
     const ks = peer('kafka-streams');
     if (ks?.recordsPerSec) m.vsKafkaStreams = m.recordsPerSec / ks.recordsPerSec;
@@ -146,7 +153,7 @@ export function markdown(report: Report): string {
         ? 'ok'
         : `**${m.status.toUpperCase()}**${m.problems?.length ? `: ${m.problems[0]}` : ''}`;
     lines.push(
-      `| ${workload} | ${m.system} | ${guarantee} | ` +
+      `| ${workload} | ${m.system}${m.kafkaClient ? ` (${m.kafkaClient})` : ''} | ${guarantee} | ` +
         `${fmtInt(m.recordsPerSec)} | ${fmtInt(m.afterJoinRecordsPerSec)} | ${fmtSec(m.durationMs)} | ` +
         `${fmtSec(m.joinMs)} | ${fmtSec(m.firstOutputMs)} | ${fmtMiB(m.peakRssBytes)} | ` +
         `${m.system === 'raw' ? '–' : pair(m.vsKafkaStreams, m.vsKafkaStreamsAfterJoin)} | ` +
