@@ -6,6 +6,7 @@
  */
 import type { TestProject } from 'vitest/node';
 
+import { kafkaClientFromEnv } from '../../src/kafka/factory.ts';
 import { ensureBroker } from '../../src/kafka/local-broker.ts';
 
 declare module 'vitest' {
@@ -15,6 +16,8 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // An unknown LAMBDA_STREAMS_KAFKA_CLIENT fails here, before any suite runs.
+  process.stderr.write(`[integration] Kafka client under test: ${kafkaClientFromEnv()}\n`);
   const started = Date.now();
   const broker = await ensureBroker({
     log: (line) => process.stderr.write(`[integration] ${line}\n`),
