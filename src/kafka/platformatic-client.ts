@@ -579,6 +579,8 @@ interface FetcherOptions {
   resetTo: 'earliest' | 'latest';
   onFetched(fetched: FetchedPartition): Promise<void>;
   onError(error: Error): void;
+  /** A fetch failed because no broker answered; the loop retries on its own. */
+  onConnectionError?(error: Error): void;
 }
 
 /** Partition errors after which metadata is refreshed and the fetch retried. */
@@ -735,6 +737,7 @@ class Fetcher {
         failures++;
         const kind = classifyPlatformaticError(error);
         if (kind === 'fatal' && failures > 3) throw error;
+        if (kind === 'connection') this.options.onConnectionError?.(error as Error);
         base.clearMetadata();
         log.debug({ err: error, failures }, 'fetch failed; retrying');
         await this.idle(Math.min(2_000, 100 * 2 ** Math.min(failures, 5)));
@@ -939,6 +942,7 @@ class PlatformaticConsumer implements KafkaConsumer {
       resetTo: (options.fromBeginning ?? true) ? 'earliest' : 'latest',
       onFetched: (f) => this.deliver(f),
       onError: (error) => this.crash(error),
+      onConnectionError: (error) => this.lostConnection(error),
     });
   }
 
@@ -1166,7 +1170,10 @@ class PlatformaticConsumer implements KafkaConsumer {
           this.requestRejoin();
           return;
         }
-        if (kind === 'connection') this.coordinator = undefined;
+        if (kind === 'connection') {
+          this.lostConnection(error as Error);
+          return;
+        }
         log.debug({ err: error }, 'heartbeat failed');
       }
       if (!this.closed && generation === this.generationId && !this.rejoinNeeded) {
@@ -1185,7 +1192,7 @@ class PlatformaticConsumer implements KafkaConsumer {
    * A rebalance started: stop fetching, let the batch in hand finish, commit (onRebalancing), then
    * re-join. Batches are not fetched while the member is between generations.
    */
-  private requestRejoin(): void {
+  private requestRejoin(commitFirst = true): void {
     if (this.rejoinNeeded || this.closed) return;
     this.rejoinNeeded = true;
     this.stopHeartbeat();
@@ -1193,7 +1200,7 @@ class PlatformaticConsumer implements KafkaConsumer {
     this.membership = previous.then(async () => {
       await this.fetcher.hold();
       try {
-        await this.listeners.onRebalancing?.();
+        if (commitFirst) await this.listeners.onRebalancing?.();
       } catch (error) {
         log.warn({ err: error }, 'pre-rebalance hook failed');
       }
@@ -1225,6 +1232,18 @@ class PlatformaticConsumer implements KafkaConsumer {
         isStale: () => this.rejoinNeeded || generation !== this.generationId,
       },
     );
+  }
+
+  /**
+   * No broker answers (fetch or heartbeat): reported as a crash the client recovers from, and the
+   * member joins again once the coordinator answers (as kafkajs restarts its consumer), without a
+   * commit first: nothing reaches the brokers meanwhile. The runtime gives up after its own timeout.
+   */
+  private lostConnection(error: Error): void {
+    if (this.closed) return;
+    this.coordinator = undefined;
+    this.listeners.onCrash?.(error, true);
+    this.requestRejoin(false);
   }
 
   private crash(error: Error): void {
