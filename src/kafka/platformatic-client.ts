@@ -85,6 +85,7 @@ import {
   classifyPlatformaticError,
   isRetriablePlatformaticError,
   protocolErrorIds,
+  withAuthenticationFailure,
 } from './platformatic-errors.ts';
 import {
   decodeAssignment,
@@ -170,7 +171,15 @@ class PlatformaticAdmin implements KafkaAdmin {
   ) {}
 
   private async call<T>(fn: () => Promise<T>): Promise<T> {
-    return retryKafka(fn, { attempts: 5, initialBackoffMs: 200, isRetriable: isRetriablePlatformaticError });
+    try {
+      return await retryKafka(fn, {
+        attempts: 5,
+        initialBackoffMs: 200,
+        isRetriable: isRetriablePlatformaticError,
+      });
+    } catch (error) {
+      throw withAuthenticationFailure(error);
+    }
   }
 
   async createTopics(topics: NewTopic[]): Promise<string[]> {
@@ -991,8 +1000,9 @@ class PlatformaticConsumer implements KafkaConsumer {
           await sleep(Math.min(2_000, 200 * attempt));
           continue;
         }
-        this.listeners.onCrash?.(error as Error, false);
-        throw error;
+        const surfaced = withAuthenticationFailure(error) as Error;
+        this.listeners.onCrash?.(surfaced, false);
+        throw surfaced;
       }
     }
   }
@@ -1124,16 +1134,22 @@ class PlatformaticConsumer implements KafkaConsumer {
     const wanted = [...this.assignment].filter(([, partitions]) => partitions.length > 0);
     if (wanted.length === 0) return;
     const connection = await this.coordinatorConnection();
-    const response = await offsetFetchV8.api.async(
-      connection,
-      [
-        {
-          groupId: this.options.groupId,
-          memberEpoch: -1,
-          topics: wanted.map(([name, partitionIndexes]) => ({ name, partitionIndexes })),
-        },
-      ],
-      true,
+    // requireStable (KIP-447): while a transaction with offsets of these partitions is open the
+    // coordinator answers UNSTABLE_OFFSET_COMMIT; wait for it here rather than re-join the group.
+    const response = await retryKafka(
+      () =>
+        offsetFetchV8.api.async(
+          connection,
+          [
+            {
+              groupId: this.options.groupId,
+              memberEpoch: -1,
+              topics: wanted.map(([name, partitionIndexes]) => ({ name, partitionIndexes })),
+            },
+          ],
+          true,
+        ),
+      { attempts: 30, initialBackoffMs: 100, maxBackoffMs: 1_000, isRetriable: isRetriablePlatformaticError },
     );
     const committed = new Map<string, number>();
     for (const g of response.groups)
@@ -1410,7 +1426,7 @@ export class PlatformaticClient implements KafkaClient {
       await admin.metadata({ topics: [] });
     } catch (error) {
       await admin.close().catch(() => {});
-      throw error;
+      throw withAuthenticationFailure(error);
     }
     return new PlatformaticAdmin(admin, this.config);
   }

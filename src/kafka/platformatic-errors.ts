@@ -25,6 +25,7 @@ const NOT_RETRIABLE_ERRORS = new Set([
 ]);
 
 const CONNECTION_CODES = new Set(['PLT_KFK_NETWORK', 'PLT_KFK_TIMEOUT']);
+const AUTHENTICATION_CODE = 'PLT_KFK_AUTHENTICATION';
 const CONNECTION_MESSAGE =
   /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EPIPE|Connection closed|Cannot connect/i;
 
@@ -60,6 +61,8 @@ export function protocolErrorIds(error: unknown): string[] {
  */
 export function classifyPlatformaticError(error: unknown): KafkaErrorKind {
   const tree = errorTree(error);
+  // Refused credentials arrive as a failed connection; retrying them cannot help.
+  if (tree.some((e) => e.code === AUTHENTICATION_CODE)) return 'fatal';
   const ids = new Set(tree.map((e) => e.apiId).filter((id): id is string => typeof id === 'string'));
   if ([...ids].some((id) => FENCED_ERRORS.has(id))) return 'fenced';
   if ([...ids].some((id) => REBALANCE_ERRORS.has(id))) return 'rebalance';
@@ -83,4 +86,14 @@ export function isRetriablePlatformaticError(error: unknown): boolean {
   if (protocol.some((e) => NOT_RETRIABLE_ERRORS.has(e.apiId as string))) return false;
   if (protocol.length > 0) return protocol.every((e) => e.canRetry === true);
   return tree.some((e) => typeof e.code === 'string' && CONNECTION_CODES.has(e.code));
+}
+
+/**
+ * The library reports refused credentials deep inside retry aggregates ("metadata failed 9 times.");
+ * this lifts them into an error whose message says so (never the credentials themselves).
+ */
+export function withAuthenticationFailure(error: unknown): unknown {
+  const auth = errorTree(error).find((e) => e.code === AUTHENTICATION_CODE);
+  if (!auth) return error;
+  return new Error(`Kafka authentication failed (SASL): ${String(auth.message)}`, { cause: error });
 }

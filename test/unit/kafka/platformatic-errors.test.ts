@@ -1,4 +1,5 @@
 import {
+  AuthenticationError,
   MultipleErrors,
   NetworkError,
   ProtocolError,
@@ -13,6 +14,7 @@ import {
   classifyPlatformaticError,
   isRetriablePlatformaticError,
   protocolErrorIds,
+  withAuthenticationFailure,
 } from '../../../src/kafka/platformatic-errors.ts';
 
 // The library's own error classes, built the way its request functions build them.
@@ -67,5 +69,21 @@ describe('isRetriablePlatformaticError', () => {
   it('names the protocol errors of a tree', () => {
     expect(protocolErrorIds(retried(response(API_END_TXN, 90)))).toContain('PRODUCER_FENCED');
     expect(protocolErrorIds(new ProtocolError('MEMBER_ID_REQUIRED'))).toEqual(['MEMBER_ID_REQUIRED']);
+  });
+});
+
+describe('refused credentials', () => {
+  it('are fatal and named, though the library reports them as a failed connection', () => {
+    const refused = new MultipleErrors('metadata failed 9 times.', [
+      new NetworkError('Connection to 127.0.0.1:9092 failed.', {
+        cause: new AuthenticationError('SASL authentication failed.'),
+      }),
+    ]);
+    expect(classifyPlatformaticError(refused)).toBe('fatal');
+    const surfaced = withAuthenticationFailure(refused) as Error;
+    expect(surfaced.message).toBe('Kafka authentication failed (SASL): SASL authentication failed.');
+    expect(surfaced.cause).toBe(refused);
+    const other = new NetworkError('Connection closed');
+    expect(withAuthenticationFailure(other)).toBe(other);
   });
 });
