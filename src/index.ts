@@ -1,5 +1,5 @@
 // Public API of lambda-streams. Names follow Kafka Streams.
-export { StreamsBuilder, type StreamsBuilderOptions } from './dsl/streams-builder.ts';
+export { StreamsBuilder } from './dsl/streams-builder.ts';
 export { KStream } from './dsl/kstream.ts';
 export type {
   DeduplicateOptions,

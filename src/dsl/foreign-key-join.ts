@@ -58,11 +58,10 @@ export function foreignKeyJoin<K, V, KO, VO, VR>(
   const topology = builder.topology;
   const named = options instanceof Named ? options : undefined;
   const materialized = options instanceof Materialized ? options : undefined;
-  const fallback = topology.defaultSerde;
-  const leftKeySerde: Serde<K> = left.keySerde ?? fallback;
-  const leftValueSerde: Serde<V> = left.valueSerde ?? fallback;
-  const foreignKeySerde: Serde<KO> = right.keySerde ?? fallback;
-  const foreignValueSerde: Serde<VO> = right.valueSerde ?? fallback;
+  const leftKeySerde: Serde<K> = left.keySerde ?? topology.defaultKeySerde;
+  const leftValueSerde: Serde<V> = left.valueSerde ?? topology.defaultValueSerde;
+  const foreignKeySerde: Serde<KO> = right.keySerde ?? topology.defaultKeySerde;
+  const foreignValueSerde: Serde<VO> = right.valueSerde ?? topology.defaultValueSerde;
 
   // Both sides must be readable by key and send old values (a changed foreign key unsubscribes).
   left.enableSendingOldValues();

@@ -373,7 +373,7 @@ export class KStream<K, V> {
     this.builder.topology.addStateStore(
       Stores.windowStoreBuilder(
         Stores.persistentWindowStore(storeName, retentionMs, retentionMs, false),
-        (idSerde ?? this.builder.topology.defaultSerde) as Serde<ID>,
+        (idSerde ?? this.builder.topology.defaultKeySerde) as Serde<ID>,
         Serdes.Long(),
       ),
       name,

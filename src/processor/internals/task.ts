@@ -111,6 +111,8 @@ export interface TaskConfig {
   metrics?: TaskMetrics;
   /** Disables caching on every store (Kafka Streams' statestore.cache.max.bytes=0). */
   cachingDisabled?: boolean;
+  /** Byte budget of each caching store's write-back cache (statestore.cache.max.bytes; default 10 MiB). */
+  cacheMaxBytes?: number;
   /**
    * Mergeable aggregations fold records into partials before their repartition topic (see
    * grouped-base.ts). Default: where caching is on. Batch runs turn caching off (every update
@@ -294,6 +296,7 @@ export class StreamTask {
       taskDir: this.taskDir,
       ...(this.config.logChange ? { logChange: this.loggingWithDeltas(this.config.logChange) } : {}),
       currentTimestamp: () => this.currentTimestamp,
+      ...(this.config.cacheMaxBytes ? { cacheMaxBytes: this.config.cacheMaxBytes } : {}),
     };
     const opening: Promise<void>[] = [];
     for (const store of this.stores.values()) {
