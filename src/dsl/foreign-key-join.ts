@@ -48,7 +48,7 @@ const hashOf = (bytes: Buffer): string => createHash('sha1').update(bytes).diges
  */
 export function foreignKeyJoin<K, V, KO, VO, VR>(
   left: KTable<K, V>,
-  right: KTable<KO, VO>,
+  right: KTable<KO, VO, any>,
   kind: 'inner' | 'left',
   foreignKeyExtractor: (value: V) => KO,
   joiner: (leftValue: V, rightValue: VO | null, key: K) => VR,

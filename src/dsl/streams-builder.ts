@@ -40,7 +40,7 @@ export class StreamsBuilder {
     topic: string,
     consumed: Consumed<K, V> = Consumed.with<K, V>(),
     materialized?: Materialized<K, V>,
-  ): KTable<K, V> {
+  ): KTable<K, V, V | null> {
     // Kafka Streams reserves the store name first, even when the table is materialized only on demand.
     const reservedStoreName = materialized?.storeName ?? this.internal.newName(`${topic}-STATE-STORE-`);
     const sourceName = consumed.processorName ?? this.internal.newName('KSTREAM-SOURCE-');
@@ -64,7 +64,8 @@ export class StreamsBuilder {
       table!.storeName = storeName;
       return storeName;
     };
-    const table = new KTable<K, V>(
+    // Tombstones in the topic delete: the update stream carries them as null values.
+    const table = new KTable<K, V, V | null>(
       this.internal,
       tableSourceName,
       keySerde,

@@ -66,7 +66,9 @@ function pipeDocSequence(d: TopologyTestDriver): Array<[number, string | null]> 
 const joiner = (l: string | null, r: string | null) => `[${l}, ${r}]`;
 
 describe('table-table joins reproduce the Kafka Streams join semantics table', () => {
-  const tables = (b: StreamsBuilder): [KTable<string, string>, KTable<string, string>] => [
+  const tables = (
+    b: StreamsBuilder,
+  ): [KTable<string, string, string | null>, KTable<string, string, string | null>] => [
     b.table('left', Consumed.with(S, S)),
     b.table('right', Consumed.with(S, S)),
   ];
