@@ -234,7 +234,7 @@ function subscriptionSendProcessor<K, V, KO>(
       a === b ||
       (a !== null && b !== null && foreignKeySerde.serialize(a).equals(foreignKeySerde.serialize(b)));
     const skipNullForeignKey = (): void => {
-      logger.warn('Skipping record due to null foreign key');
+      logger.debug('Skipping record due to null foreign key');
       (context as unknown as InternalProcessorContext).recordDropped('null-key');
     };
     return {

@@ -25,6 +25,7 @@ import {
   type ErrorHandling,
 } from '../error-handlers.ts';
 import { StreamsError, describeOrigin } from './errors.ts';
+import { DroppedRecordSummary } from './dropped-summary.ts';
 import { childLogger } from '../../logger.ts';
 
 /** A record as consumed from Kafka, still in bytes. */
@@ -74,6 +75,14 @@ export type DropReason =
   | 'processing-error'
   | 'serialization'
   | 'duplicate';
+
+let sharedDroppedSummary: DroppedRecordSummary | undefined;
+
+/** One summary for the process: at most one warn line per drop reason every 30 s, across tasks. */
+function droppedSummary(): DroppedRecordSummary {
+  sharedDroppedSummary ??= new DroppedRecordSummary(childLogger({ component: 'dropped-records' }));
+  return sharedDroppedSummary;
+}
 
 /** What to do with a record that cannot be deserialized or has an invalid timestamp. */
 export type BadRecordHandling = 'fail' | 'skip';
@@ -845,6 +854,7 @@ export class StreamTask {
       },
       recordDropped(reason: DropReason) {
         task.config.metrics?.recordDropped(reason, task.id, nodeName);
+        if (reason !== 'duplicate') droppedSummary().dropped(reason);
       },
       cachingEnabled: !task.config.cachingDisabled,
       deltaIndex: (store: string) => task.deltaIndexes.get(store),
