@@ -75,6 +75,12 @@ export {
 } from './processor/error-handlers.ts';
 
 export * from './serde/index.ts';
+export {
+  StreamsConfigError,
+  type StreamsConfig,
+  type StreamsConfigInput,
+  type StreamsConfigProperties,
+} from './streams-config.ts';
 export * from './state/index.ts';
 
 // The test driver and its topics; also exported on their own as `lambda-streams/testing`.
