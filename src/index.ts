@@ -1,5 +1,5 @@
 // Public API of lambda-streams. Names follow Kafka Streams.
-export { StreamsBuilder, type StreamsBuilderOptions } from './dsl/streams-builder.ts';
+export { StreamsBuilder } from './dsl/streams-builder.ts';
 export { KStream } from './dsl/kstream.ts';
 export type {
   DeduplicateOptions,
@@ -75,6 +75,12 @@ export {
 } from './processor/error-handlers.ts';
 
 export * from './serde/index.ts';
+export {
+  StreamsConfigError,
+  type StreamsConfig,
+  type StreamsConfigInput,
+  type StreamsConfigProperties,
+} from './streams-config.ts';
 export * from './state/index.ts';
 
 // The test driver and its topics; also exported on their own as `lambda-streams/testing`.

@@ -558,8 +558,8 @@ export class BatchExecutor {
       resolveTopic: (topic) => (topology.isInternalTopic(topic) ? `${applicationId}-${topic}` : topic),
       // No logChange: batch runs write no changelogs.
       wallClock: () => this.config.wallClockMs,
-      defaultKeySerde: topology.defaultSerde,
-      defaultValueSerde: topology.defaultSerde,
+      defaultKeySerde: topology.defaultKeySerde,
+      defaultValueSerde: topology.defaultValueSerde,
       badRecordHandling: this.config.badRecordHandling,
       ...(this.config.errorHandling ? { errorHandling: this.config.errorHandling } : {}),
       metrics: {

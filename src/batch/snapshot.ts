@@ -91,8 +91,8 @@ function eventTime(topology: Topology, record: ConsumedRecord): number | undefin
   const extractor = source?.timestampExtractor;
   if (!source || !extractor) return record.timestamp;
   try {
-    const keySerde = source.keySerde ?? topology.defaultSerde;
-    const valueSerde = source.valueSerde ?? topology.defaultSerde;
+    const keySerde = source.keySerde ?? topology.defaultKeySerde;
+    const valueSerde = source.valueSerde ?? topology.defaultValueSerde;
     const ts = extractor(
       {
         key: record.key === null ? null : keySerde.deserialize(record.key, record.topic),

@@ -115,10 +115,10 @@ export function decodeViewRecords(
 ): DecodedViewRecord[] {
   const meta = topology.storeMetadata.get(store);
   if (!meta) throw new ViewIntegrityError(`the topology has no store '${store}' to decode a view with`);
-  const keySerde = meta.keySerde ?? topology.defaultSerde;
+  const keySerde = meta.keySerde ?? topology.defaultKeySerde;
   const valueSerde = meta.timestamped
-    ? timestampedSerde(meta.valueSerde ?? topology.defaultSerde)
-    : (meta.valueSerde ?? topology.defaultSerde);
+    ? timestampedSerde(meta.valueSerde ?? topology.defaultValueSerde)
+    : (meta.valueSerde ?? topology.defaultValueSerde);
   return records.map((record) => {
     let keyBytes = record.key;
     const out: Partial<DecodedViewRecord> = {};

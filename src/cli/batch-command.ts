@@ -201,10 +201,12 @@ async function runBatchCommand(file: string, opts: BatchOptions): Promise<number
     import('../batch/boundary.ts'),
   ]);
   const path = await import('node:path');
-  const { definition, topology, bucketMs } = await loadTopologyFile(file);
+  const { definition, topology, bucketMs, config } = await loadTopologyFile(file);
   const untilMs = opts.until === undefined ? undefined : parseUntil(opts.until);
   const applicationId = opts.applicationId ?? definition.applicationId;
-  const broker = await resolveBrokers(opts.brokers);
+  // Flags override the file's config (its default serdes are already on the topology).
+  const broker = await resolveBrokers(opts.brokers ?? config.bootstrapServers?.join(','));
+  const stateDir = opts.stateDir ?? config.stateDir;
   // Worker threads (--threads) connect with this very configuration, security settings included.
   const clientConfig = {
     brokers: broker.brokers,
@@ -236,7 +238,7 @@ async function runBatchCommand(file: string, opts: BatchOptions): Promise<number
       sinks: opts.sinks,
       keepViews: opts.keepViews,
       ...(opts.memoryBudget !== undefined ? { memoryBudgetBytes: opts.memoryBudget } : {}),
-      ...(opts.stateDir ? { stateDir: opts.stateDir } : {}),
+      ...(stateDir ? { stateDir } : {}),
       badRecordHandling: opts.onBadRecord,
       errorHandlers: errorHandlersFrom(opts),
       instanceTimeoutMs: opts.instanceTimeout * 1000,

@@ -226,7 +226,7 @@ export async function runDemo(options: {
     const url = server.url;
     streams = new KafkaStreams(topology, {
       applicationId: appId,
-      brokers: broker.brokers,
+      bootstrapServers: broker.brokers,
       stateDir,
       processingGuarantee: options.guarantee,
       commitIntervalMs: 200,

@@ -25,18 +25,14 @@ export function addErrorHandlerOptions(command: Command, options: { deadLetter: 
     .addOption(
       new Option(
         '--on-processing-error <action>',
-        'a processor (your code) throws on a record: fail the run, or continue without the record at that processor (logged, counted in lambda_streams_dropped_records_total{reason="processing-error"})',
-      )
-        .choices(['fail', 'continue'])
-        .default('fail'),
+        'a processor (your code) throws on a record: fail the run, or continue without the record at that processor (logged, counted in lambda_streams_dropped_records_total{reason="processing-error"}); default: the file\'s config, else fail',
+      ).choices(['fail', 'continue']),
     )
     .addOption(
       new Option(
         '--on-serialization-error <action>',
-        'a sink cannot serialize a record: fail the run, or continue without it (counted as reason="serialization")',
-      )
-        .choices(['fail', 'continue'])
-        .default('fail'),
+        'a sink cannot serialize a record: fail the run, or continue without it (counted as reason="serialization"); default: the file\'s config, else fail',
+      ).choices(['fail', 'continue']),
     );
   if (options.deadLetter)
     command.option(
@@ -46,16 +42,25 @@ export function addErrorHandlerOptions(command: Command, options: { deadLetter: 
   return command;
 }
 
+/** The handlers the flags name; a flag not given leaves the option to the file's config (default: fail). */
 export function errorHandlersFrom(flags: ErrorHandlerFlags): ErrorHandlingConfig {
   return {
-    processingExceptionHandler:
-      flags.onProcessingError === 'continue'
-        ? new LogAndContinueExceptionHandler()
-        : new LogAndFailExceptionHandler(),
-    productionExceptionHandler:
-      flags.onSerializationError === 'continue'
-        ? new ContinueProductionExceptionHandler()
-        : new DefaultProductionExceptionHandler(),
+    ...(flags.onProcessingError
+      ? {
+          processingExceptionHandler:
+            flags.onProcessingError === 'continue'
+              ? new LogAndContinueExceptionHandler()
+              : new LogAndFailExceptionHandler(),
+        }
+      : {}),
+    ...(flags.onSerializationError
+      ? {
+          productionExceptionHandler:
+            flags.onSerializationError === 'continue'
+              ? new ContinueProductionExceptionHandler()
+              : new DefaultProductionExceptionHandler(),
+        }
+      : {}),
     ...(flags.deadLetterTopic ? { deadLetterQueueTopic: flags.deadLetterTopic } : {}),
   };
 }

@@ -3,12 +3,19 @@ import { pathToFileURL } from 'node:url';
 import { StreamsBuilder } from '../dsl/streams-builder.ts';
 import type { TopologyDefinition } from '../topology/definition.ts';
 import type { Topology } from '../topology/topology.ts';
+import {
+  resolveStreamsConfig,
+  type ResolvedStreamsConfig,
+  type StreamsConfigInput,
+} from '../streams-config.ts';
 
 export interface LoadedTopology {
   file: string;
   definition: TopologyDefinition;
   topology: Topology;
   bucketMs: number;
+  /** The file's `config`, resolved (dotted names as camelCase); its default serdes are already set on the topology. */
+  config: ResolvedStreamsConfig;
 }
 
 /** Loads a topology file (default export: a TopologyDefinition) and builds its topology. */
@@ -37,10 +44,18 @@ export async function loadTopologyFile(file: string): Promise<LoadedTopology> {
       `${absolute} must export default a topology definition: export default defineTopology({ applicationId, bucketMs, build(builder) { ... } })`,
     );
   }
+  let config: ResolvedStreamsConfig;
+  try {
+    config = resolveStreamsConfig((definition.config ?? {}) as StreamsConfigInput);
+  } catch (error) {
+    throw new Error(`${absolute}: config: ${(error as Error).message}`, { cause: error });
+  }
   const builder = new StreamsBuilder();
   definition.build(builder);
   const topology = builder.build();
+  // Every command (worker, batch, describe, reset) reads and writes with the file's default serdes.
+  topology.configureDefaultSerdes(config);
   const bucketMs = definition.bucketMs ?? 60 * 60 * 1000;
   topology.bucketMs = bucketMs;
-  return { file: absolute, definition: definition as TopologyDefinition, topology, bucketMs };
+  return { file: absolute, definition: definition as TopologyDefinition, topology, bucketMs, config };
 }

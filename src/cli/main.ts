@@ -12,6 +12,7 @@ import { registerWorkerCommand } from './worker-command.ts';
 import { registerDemoCommand } from './demo-command.ts';
 import { registerBatchCommand } from './batch-command.ts';
 import { registerQueryCommand } from './query-command.ts';
+import { registerResetCommand } from './reset-command.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
@@ -21,6 +22,7 @@ const COMMANDS: readonly RegisterCommand[] = [
   registerWorkerCommand,
   registerBatchCommand,
   registerQueryCommand,
+  registerResetCommand,
   registerDemoCommand,
 ];
 

@@ -23,11 +23,14 @@ import {
 import type { Command } from 'commander';
 
 import type { KafkaStreams, ProcessingGuarantee } from '../runtime/kafka-streams.ts';
+import { mergeStreamsConfigs, type ResolvedStreamsConfig } from '../streams-config.ts';
 
 export interface WorkerOptions extends ErrorHandlerFlags, KafkaSecurityFlags, KafkaClientFlags {
   brokers?: string;
-  stateDir: string;
-  guarantee: ProcessingGuarantee;
+  /** Default: the file's config, else LAMBDA_STREAMS_STATE_DIR, else .lambda-streams/state. */
+  stateDir?: string;
+  /** Default: the file's config, else PROCESSING_GUARANTEE, else at_least_once. */
+  guarantee?: ProcessingGuarantee;
   commitInterval?: number;
   applicationServer?: string;
   applicationId?: string;
@@ -42,6 +45,8 @@ export interface WorkerOptions extends ErrorHandlerFlags, KafkaSecurityFlags, Ka
   metricsPort?: number;
   onBadRecord?: 'skip' | 'fail';
   numStandbyReplicas?: number;
+  /** statestore.cache.max.bytes (0: caching off). */
+  cacheMaxBytes?: number;
   /** Exit 0 once the group has consumed every input partition to its end and committed. */
   untilCaughtUp?: boolean;
 }
@@ -92,9 +97,10 @@ export async function runWorker(file: string, options: WorkerOptions): Promise<n
     import('../serving/deferred-query-service.ts'),
   ]);
   const { DEFAULT_HTTP_PORT } = await import('../serving/http/limits.ts');
-  const { definition, topology } = await loadTopologyFile(file);
+  const { definition, topology, config: fileConfig } = await loadTopologyFile(file);
   const security = kafkaSecurityFrom(options); // before anything starts: a half setup fails here
-  const broker = await resolveBrokers(options.brokers);
+  const config = workerConfig(fileConfig, options);
+  const broker = await resolveBrokers(config.bootstrapServers?.join(','));
   const httpEnabled = options.http !== false;
   const httpHost = options.httpHost ?? '127.0.0.1';
   let streams: InstanceType<typeof KafkaStreams> | undefined;
@@ -137,19 +143,11 @@ export async function runWorker(file: string, options: WorkerOptions): Promise<n
       );
     }
     streams = new KafkaStreams(topology, {
+      ...config,
       applicationId: options.applicationId ?? definition.applicationId,
-      brokers: broker.brokers,
-      stateDir: options.stateDir,
-      processingGuarantee: options.guarantee,
-      ...(options.commitInterval !== undefined ? { commitIntervalMs: options.commitInterval } : {}),
+      bootstrapServers: broker.brokers,
       ...(applicationServer ? { applicationServer } : {}),
-      // A worker keeps going past a record it cannot read: logged with topic, partition and offset,
-      // counted as lambda_streams_dropped_records_total{reason="deserialization"}; the record stays in
-      // its topic. --on-bad-record fail stops instead (Kafka Streams' LogAndFail).
-      badRecordHandling: options.onBadRecord ?? 'skip',
-      ...errorHandlersFrom(options),
       ...security,
-      ...(options.numStandbyReplicas !== undefined ? { numStandbyReplicas: options.numStandbyReplicas } : {}),
     });
     streams.onError((error) => {
       info(`stopping: ${error.message}`);
@@ -157,13 +155,15 @@ export async function runWorker(file: string, options: WorkerOptions): Promise<n
     });
     await streams.start();
     serving = await startServing(streams, {
-      stateDir: options.stateDir,
+      stateDir: config.stateDir,
       ...(applicationServer ? { endpoint: applicationServer } : {}),
     });
     const queries = serving.queries;
     // The engine knows this worker by its application.server; the deferred one answers through it.
     deferred.resolve(queries);
-    info(`worker ${definition.applicationId} running on ${broker.brokers.join(',')} (${options.guarantee})`);
+    info(
+      `worker ${definition.applicationId} running on ${broker.brokers.join(',')} (${config.processingGuarantee})`,
+    );
     const caughtUpWatch = options.untilCaughtUp ? watchCaughtUp(streams, signalled) : undefined;
     const code = await stopped;
     clearInterval(caughtUpWatch);
@@ -178,6 +178,40 @@ export async function runWorker(file: string, options: WorkerOptions): Promise<n
     await server?.close();
     await broker.stop();
   }
+}
+
+/**
+ * The worker's StreamsConfig: the CLI's defaults, then the topology file's config, then the flags
+ * (each flag overrides the option it names). A worker keeps going past a record it cannot read by
+ * default (logged with topic, partition and offset, counted as
+ * lambda_streams_dropped_records_total{reason="deserialization"}; the record stays in its topic);
+ * --on-bad-record fail stops instead (Kafka Streams' LogAndFail).
+ */
+export function workerConfig(
+  fileConfig: ResolvedStreamsConfig,
+  options: WorkerOptions,
+): ResolvedStreamsConfig & { stateDir: string; processingGuarantee: ProcessingGuarantee } {
+  const merged = mergeStreamsConfigs(
+    {
+      stateDir: process.env.LAMBDA_STREAMS_STATE_DIR ?? '.lambda-streams/state',
+      processingGuarantee:
+        (process.env.PROCESSING_GUARANTEE as ProcessingGuarantee | undefined) ?? 'at_least_once',
+      badRecordHandling: 'skip',
+    },
+    fileConfig,
+    {
+      ...(options.brokers ? { bootstrapServers: options.brokers } : {}),
+      ...(options.stateDir ? { stateDir: options.stateDir } : {}),
+      ...(options.guarantee ? { processingGuarantee: options.guarantee } : {}),
+      ...(options.commitInterval !== undefined ? { commitIntervalMs: options.commitInterval } : {}),
+      ...(options.applicationServer ? { applicationServer: options.applicationServer } : {}),
+      ...(options.onBadRecord ? { badRecordHandling: options.onBadRecord } : {}),
+      ...(options.numStandbyReplicas !== undefined ? { numStandbyReplicas: options.numStandbyReplicas } : {}),
+      ...(options.cacheMaxBytes !== undefined ? { statestoreCacheMaxBytes: options.cacheMaxBytes } : {}),
+      ...errorHandlersFrom(options),
+    },
+  );
+  return merged as typeof merged & { stateDir: string; processingGuarantee: ProcessingGuarantee };
 }
 
 /**
@@ -227,17 +261,22 @@ export function registerWorkerCommand(program: Command): void {
     )
     .option(
       '--state-dir <dir>',
-      'local state directory',
-      process.env.LAMBDA_STREAMS_STATE_DIR ?? '.lambda-streams/state',
+      "local state directory (state.dir; default: the file's config, else LAMBDA_STREAMS_STATE_DIR, else .lambda-streams/state)",
     )
     .addOption(
-      new Option('--guarantee <guarantee>', 'processing guarantee')
-        .choices(['at_least_once', 'exactly_once'])
-        .default(process.env.PROCESSING_GUARANTEE ?? 'at_least_once'),
+      new Option(
+        '--guarantee <guarantee>',
+        "processing guarantee (processing.guarantee; default: the file's config, else PROCESSING_GUARANTEE, else at_least_once)",
+      ).choices(['at_least_once', 'exactly_once']),
     )
     .option(
       '--commit-interval <ms>',
-      'commit interval (default 100 ms exactly_once, 30 000 ms at_least_once)',
+      'commit interval (commit.interval.ms; default 100 ms exactly_once, 30 000 ms at_least_once)',
+      parsePositiveInt,
+    )
+    .option(
+      '--cache-max-bytes <bytes>',
+      "each caching store's write-back cache budget (statestore.cache.max.bytes; 0: caching off; default 10 MiB)",
       parsePositiveInt,
     )
     .option(
@@ -260,10 +299,8 @@ export function registerWorkerCommand(program: Command): void {
     .addOption(
       new Option(
         '--on-bad-record <action>',
-        'a source record that cannot be deserialized: skip it (logged with topic/partition/offset, counted in lambda_streams_dropped_records_total) or fail the worker',
-      )
-        .choices(['skip', 'fail'])
-        .default('skip'),
+        "a source record that cannot be deserialized: skip it (logged with topic/partition/offset, counted in lambda_streams_dropped_records_total) or fail the worker (default: the file's config, else skip)",
+      ).choices(['skip', 'fail']),
     )
     .option(
       '--num-standby-replicas <n>',

@@ -266,19 +266,19 @@ export class SessionWindowedCogroupedKStream<K, VOut> {
     initializer: Initializer<VOut>,
     sessionMerger: Merger<K, VOut>,
     materialized?: Materialized<K, VOut>,
-  ): KTable<Windowed<K>, VOut>;
+  ): KTable<Windowed<K>, VOut, VOut | null>;
   aggregate(
     initializer: Initializer<VOut>,
     sessionMerger: Merger<K, VOut>,
     named: Named,
     materialized?: Materialized<K, VOut>,
-  ): KTable<Windowed<K>, VOut>;
+  ): KTable<Windowed<K>, VOut, VOut | null>;
   aggregate(
     initializer: Initializer<VOut>,
     sessionMerger: Merger<K, VOut>,
     a?: Named | Materialized<K, VOut>,
     b?: Materialized<K, VOut>,
-  ): KTable<Windowed<K>, VOut> {
+  ): KTable<Windowed<K>, VOut, VOut | null> {
     if (typeof initializer !== 'function') throw new TypeError("initializer can't be null");
     if (typeof sessionMerger !== 'function') throw new TypeError("sessionMerger can't be null");
     const { named, materialized } = aggregateArgs(a, b);
@@ -303,6 +303,7 @@ export class SessionWindowedCogroupedKStream<K, VOut> {
           sessionMerger,
           sendOldValues,
         ),
-    );
+      // Merged sessions are deleted: the update stream carries nulls.
+    ) as unknown as KTable<Windowed<K>, VOut, VOut | null>;
   }
 }

@@ -48,7 +48,7 @@ const hashOf = (bytes: Buffer): string => createHash('sha1').update(bytes).diges
  */
 export function foreignKeyJoin<K, V, KO, VO, VR>(
   left: KTable<K, V>,
-  right: KTable<KO, VO>,
+  right: KTable<KO, VO, any>,
   kind: 'inner' | 'left',
   foreignKeyExtractor: (value: V) => KO,
   joiner: (leftValue: V, rightValue: VO | null, key: K) => VR,
@@ -58,11 +58,10 @@ export function foreignKeyJoin<K, V, KO, VO, VR>(
   const topology = builder.topology;
   const named = options instanceof Named ? options : undefined;
   const materialized = options instanceof Materialized ? options : undefined;
-  const fallback = topology.defaultSerde;
-  const leftKeySerde: Serde<K> = left.keySerde ?? fallback;
-  const leftValueSerde: Serde<V> = left.valueSerde ?? fallback;
-  const foreignKeySerde: Serde<KO> = right.keySerde ?? fallback;
-  const foreignValueSerde: Serde<VO> = right.valueSerde ?? fallback;
+  const leftKeySerde: Serde<K> = left.keySerde ?? topology.defaultKeySerde;
+  const leftValueSerde: Serde<V> = left.valueSerde ?? topology.defaultValueSerde;
+  const foreignKeySerde: Serde<KO> = right.keySerde ?? topology.defaultKeySerde;
+  const foreignValueSerde: Serde<VO> = right.valueSerde ?? topology.defaultValueSerde;
 
   // Both sides must be readable by key and send old values (a changed foreign key unsubscribes).
   left.enableSendingOldValues();
@@ -235,7 +234,7 @@ function subscriptionSendProcessor<K, V, KO>(
       a === b ||
       (a !== null && b !== null && foreignKeySerde.serialize(a).equals(foreignKeySerde.serialize(b)));
     const skipNullForeignKey = (): void => {
-      logger.warn('Skipping record due to null foreign key');
+      logger.debug('Skipping record due to null foreign key');
       (context as unknown as InternalProcessorContext).recordDropped('null-key');
     };
     return {

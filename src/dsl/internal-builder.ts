@@ -31,8 +31,8 @@ export class InternalStreamsBuilder {
         : Stores.persistentKeyValueStore(name);
     let builder: StoreBuilder = Stores.keyValueStoreBuilder(
       supplier,
-      keySerde ?? this.defaultSerde(),
-      timestampedSerde(valueSerde ?? this.defaultSerde()),
+      keySerde ?? this.defaultKeySerde(),
+      timestampedSerde(valueSerde ?? this.defaultValueSerde()),
     );
     builder = this.applyFlags(builder, materialized);
     return builder;
@@ -79,8 +79,8 @@ export class InternalStreamsBuilder {
         : Stores.persistentWindowStore(name, retentionMs, windowSizeMs, false);
     let builder: StoreBuilder = Stores.windowStoreBuilder(
       supplier,
-      keySerde ?? this.defaultSerde(),
-      timestampedSerde(valueSerde ?? this.defaultSerde()),
+      keySerde ?? this.defaultKeySerde(),
+      timestampedSerde(valueSerde ?? this.defaultValueSerde()),
     );
     builder = this.applyFlags(builder, materialized);
     return builder;
@@ -104,8 +104,8 @@ export class InternalStreamsBuilder {
     return this.applyFlags(
       Stores.sessionStoreBuilder(
         supplier,
-        keySerde ?? this.defaultSerde(),
-        valueSerde ?? this.defaultSerde(),
+        keySerde ?? this.defaultKeySerde(),
+        valueSerde ?? this.defaultValueSerde(),
       ),
       materialized,
     );
@@ -135,9 +135,14 @@ export class InternalStreamsBuilder {
     this.topology.hiddenStores.add(name);
   }
 
-  /** The serde used where none is given (msgpack unless StreamsBuilder was given another). */
-  defaultSerde<T>(): Serde<T> {
-    return this.topology.defaultSerde as Serde<T>;
+  /** The key serde used where none is given (the configured default.key.serde; msgpack unset). */
+  defaultKeySerde<T>(): Serde<T> {
+    return this.topology.defaultKeySerde as Serde<T>;
+  }
+
+  /** The value serde used where none is given (the configured default.value.serde; msgpack unset). */
+  defaultValueSerde<T>(): Serde<T> {
+    return this.topology.defaultValueSerde as Serde<T>;
   }
 
   private applyFlags(builder: StoreBuilder, materialized: Materialized<any, any> | undefined): StoreBuilder {

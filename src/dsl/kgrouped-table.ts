@@ -88,7 +88,7 @@ export class KGroupedTable<K, V> {
     const valueSerde = materialized?.valueSerde ?? defaultValueSerde;
     const wireSerdes = {
       ...(this.keySerde ? { keySerde: this.keySerde } : {}),
-      valueSerde: changeSerde(this.valueSerde ?? topology.defaultSerde),
+      valueSerde: changeSerde(this.valueSerde ?? topology.defaultValueSerde),
     };
     topology.addInternalTopic({ name: topic, kind: 'repartition', config: repartitionTopicConfig() });
     topology.addSink(sinkName, topic, wireSerdes, this.nodeName);

@@ -179,8 +179,14 @@ export class KStream<K, V> {
     );
   }
 
-  /** Writes to a topic, or to the topic a TopicNameExtractor picks per record. */
-  to(topic: string | TopicNameExtractor<K, V>, produced?: Produced<K, V>): void {
+  /**
+   * Writes to a topic, or to the topic a TopicNameExtractor picks per record. Null values (table
+   * deletes) never reach the value serde, so a `Produced` of the non-null value type fits too.
+   */
+  to(
+    topic: string | TopicNameExtractor<K, V>,
+    produced?: Produced<K, V> | Produced<K, NonNullable<V>>,
+  ): void {
     const name = produced?.processorName ?? this.builder.newName('KSTREAM-SINK-');
     const keySerde = produced?.keySerde ?? this.keySerde;
     const valueSerde = produced?.valueSerde ?? this.valueSerde;
@@ -252,7 +258,7 @@ export class KStream<K, V> {
     streamJoined?: StreamJoined<K, V, VO>,
   ): KStream<K, VR>;
   join<VT, VR>(
-    table: KTable<K, VT>,
+    table: KTable<K, VT, any>,
     joiner: ValueJoiner<V, VT, VR, K>,
     joined?: Joined<K, V, VT>,
   ): KStream<K, VR>;
@@ -274,7 +280,7 @@ export class KStream<K, V> {
     streamJoined?: StreamJoined<K, V, VO>,
   ): KStream<K, VR>;
   leftJoin<VT, VR>(
-    table: KTable<K, VT>,
+    table: KTable<K, VT, any>,
     joiner: ValueJoiner<V, VT | null, VR, K>,
     joined?: Joined<K, V, VT>,
   ): KStream<K, VR>;
@@ -373,7 +379,7 @@ export class KStream<K, V> {
     this.builder.topology.addStateStore(
       Stores.windowStoreBuilder(
         Stores.persistentWindowStore(storeName, retentionMs, retentionMs, false),
-        (idSerde ?? this.builder.topology.defaultSerde) as Serde<ID>,
+        (idSerde ?? this.builder.topology.defaultKeySerde) as Serde<ID>,
         Serdes.Long(),
       ),
       name,

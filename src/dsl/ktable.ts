@@ -25,8 +25,12 @@ export interface TableLineage<K, V> {
 /**
  * A changelog stream seen as a table of latest values per key (Kafka Streams' KTable). Its nodes
  * forward Change records (new value, and the old value when a downstream needs it).
+ *
+ * `VS` is the value type of the table's update stream (`toStream()`): `V | null` where the table can
+ * delete (tables read from a topic with tombstones, `filter`, session windows that merge), `V` where
+ * it never does (time-windowed aggregations, counts). Table operations themselves never see null.
  */
-export class KTable<K, V> {
+export class KTable<K, V, VS = V> {
   /** Set when a downstream operation needs old values (table groupBy, joins that send old values). */
   sendOldValues = false;
   private readonly lineage: TableLineage<K, V>;
@@ -70,29 +74,38 @@ export class KTable<K, V> {
   }
 
   /** Keeps entries matching the predicate; an update that stops matching becomes a delete downstream. */
-  filter(predicate: (key: K, value: V) => boolean, options?: Named | Materialized<K, V>): KTable<K, V> {
-    return this.doFilter(predicate, false, options);
+  filter(
+    predicate: (key: K, value: V) => boolean,
+    options?: Named | Materialized<K, V>,
+  ): KTable<K, V, V | null> {
+    return this.doFilter(predicate, false, options) as unknown as KTable<K, V, V | null>;
   }
 
-  filterNot(predicate: (key: K, value: V) => boolean, options?: Named | Materialized<K, V>): KTable<K, V> {
-    return this.doFilter(predicate, true, options);
+  filterNot(
+    predicate: (key: K, value: V) => boolean,
+    options?: Named | Materialized<K, V>,
+  ): KTable<K, V, V | null> {
+    return this.doFilter(predicate, true, options) as unknown as KTable<K, V, V | null>;
   }
 
   /** Transforms each value (value first, key second); deletes stay deletes. */
-  mapValues<VR>(mapper: (value: V, key: K) => VR, options?: Named | Materialized<K, VR>): KTable<K, VR> {
+  mapValues<VR>(
+    mapper: (value: V, key: K) => VR,
+    options?: Named | Materialized<K, VR>,
+  ): KTable<K, VR, VR | Extract<VS, null>> {
     const { named, materialized } = splitOptions(options);
     const name = named?.name ?? this.builder.newName('KTABLE-MAPVALUES-');
     const compute = (key: K, value: V | null): VR | null => (value === null ? null : mapper(value, key));
     return this.derive<VR>(name, materialized, compute, false, (key, vt) => ({
       value: mapper(vt.value, key),
       timestamp: vt.timestamp,
-    }));
+    })) as unknown as KTable<K, VR, VR | Extract<VS, null>>;
   }
 
   /** The table's update stream: every change as a record, deletes as null values. */
-  toStream<KR>(mapper: (key: K, value: V) => KR, named?: Named): KStream<KR, V>;
-  toStream(named?: Named): KStream<K, V>;
-  toStream<KR>(mapperOrNamed?: ((key: K, value: V) => KR) | Named, named?: Named): KStream<KR, V> {
+  toStream<KR>(mapper: (key: K, value: V) => KR, named?: Named): KStream<KR, VS>;
+  toStream(named?: Named): KStream<K, VS>;
+  toStream<KR>(mapperOrNamed?: ((key: K, value: V) => KR) | Named, named?: Named): KStream<KR, VS> {
     const mapper =
       mapperOrNamed instanceof Named
         ? undefined
@@ -100,12 +113,12 @@ export class KTable<K, V> {
     const nodeNamed = mapperOrNamed instanceof Named ? mapperOrNamed : named;
     const name = nodeNamed?.name ?? this.builder.newName('KTABLE-TOSTREAM-');
     this.builder.topology.addProcessor(name, toStreamProcessor<K, V, KR>(mapper), this.nodeName);
-    // Deletes arrive as null values, as in Kafka Streams; the type stays V for ergonomic chaining.
-    return new KStream<KR, V>(
+    // Deletes arrive as null values, as in Kafka Streams (VS says whether this table has any).
+    return new KStream<KR, VS>(
       this.builder,
       name,
       mapper ? undefined : (this.keySerde as unknown as Serde<KR> | undefined),
-      this.valueSerde,
+      this.valueSerde as Serde<VS> | undefined,
       mapper !== undefined,
     );
   }
@@ -133,13 +146,13 @@ export class KTable<K, V> {
 
   /** Primary-key join with another table; or, with a foreign-key extractor, a foreign-key join. */
   join<KO, VO, VR>(
-    other: KTable<KO, VO>,
+    other: KTable<KO, VO, any>,
     foreignKeyExtractor: (value: V) => KO,
     joiner: ValueJoiner<V, VO, VR, K>,
     options?: Named | Materialized<K, VR>,
   ): KTable<K, VR>;
   join<VO, VR>(
-    other: KTable<K, VO>,
+    other: KTable<K, VO, any>,
     joiner: ValueJoiner<V, VO, VR, K>,
     options?: Named | Materialized<K, VR>,
   ): KTable<K, VR>;
@@ -148,13 +161,13 @@ export class KTable<K, V> {
   }
 
   leftJoin<KO, VO, VR>(
-    other: KTable<KO, VO>,
+    other: KTable<KO, VO, any>,
     foreignKeyExtractor: (value: V) => KO,
     joiner: ValueJoiner<V, VO | null, VR, K>,
     options?: Named | Materialized<K, VR>,
   ): KTable<K, VR>;
   leftJoin<VO, VR>(
-    other: KTable<K, VO>,
+    other: KTable<K, VO, any>,
     joiner: ValueJoiner<V, VO | null, VR, K>,
     options?: Named | Materialized<K, VR>,
   ): KTable<K, VR>;
@@ -163,7 +176,7 @@ export class KTable<K, V> {
   }
 
   outerJoin<VO, VR>(
-    other: KTable<K, VO>,
+    other: KTable<K, VO, any>,
     joiner: ValueJoiner<V | null, VO | null, VR, K>,
     options?: Named | Materialized<K, VR>,
   ): KTable<K, VR> {
@@ -171,27 +184,28 @@ export class KTable<K, V> {
   }
 
   /** Holds back updates: until a window closes (final results) or for a time limit per key. */
-  suppress(suppressed: Suppressed<K>): KTable<K, V> {
-    return suppressTable(this, suppressed);
+  suppress(suppressed: Suppressed<K>): KTable<K, V, VS> {
+    return suppressTable(this as unknown as KTable<K, V>, suppressed) as unknown as KTable<K, V, VS>;
   }
 
   // ---- internals ----
 
   private dispatchJoin(
     kind: 'inner' | 'left',
-    other: KTable<any, any>,
+    other: KTable<any, any, any>,
     a: any,
     b: any,
     c: any,
   ): KTable<K, any> {
     // Two functions: (foreign-key extractor, joiner); one function: a primary-key joiner.
-    if (typeof a === 'function' && typeof b === 'function') return foreignKeyJoin(this, other, kind, a, b, c);
+    if (typeof a === 'function' && typeof b === 'function')
+      return foreignKeyJoin(this as unknown as KTable<K, V>, other, kind, a, b, c);
     return this.doJoin(kind, other, a, b);
   }
 
   private doJoin<VO, VR>(
     kind: TableJoinKind,
-    other: KTable<K, VO>,
+    other: KTable<K, VO, any>,
     joiner: (left: any, right: any, key: K) => VR,
     options: Named | Materialized<K, VR> | undefined,
   ): KTable<K, VR> {

@@ -18,7 +18,7 @@ import { sessionWindowAggregateProcessor } from './processors/session-window-agg
  */
 export class SessionWindowedKStream<K, V> extends WindowedGroupedBase<K, V, SessionWindows> {
   /** Counts records per session (records with null values count too, as in Kafka Streams). */
-  count(materialized?: Materialized<K, number>, named?: Named): KTable<Windowed<K>, number> {
+  count(materialized?: Materialized<K, number>, named?: Named): KTable<Windowed<K>, number, number | null> {
     // Given a Materialized without a store name, Kafka Streams burns a name index here (topology
     // compatibility); so do we, to keep generated names equal.
     if (materialized !== undefined && materialized.storeName === undefined) {
@@ -36,7 +36,11 @@ export class SessionWindowedKStream<K, V> extends WindowedGroupedBase<K, V, Sess
   }
 
   /** Combines the values of a session with `reducer(aggregate, value)`; merged sessions reduce too. */
-  reduce(reducer: Reducer<V>, materialized?: Materialized<K, V>, named?: Named): KTable<Windowed<K>, V> {
+  reduce(
+    reducer: Reducer<V>,
+    materialized?: Materialized<K, V>,
+    named?: Named,
+  ): KTable<Windowed<K>, V, V | null> {
     const aggregator = (_k: K, value: V, agg: V | null): V =>
       agg === null || agg === undefined ? value : reducer(agg, value);
     return this.doAggregate<V | null>(
@@ -47,7 +51,7 @@ export class SessionWindowedKStream<K, V> extends WindowedGroupedBase<K, V, Sess
       materialized as Materialized<K, V | null> | undefined,
       named,
       this.valueSerde,
-    ) as KTable<Windowed<K>, V>;
+    ) as unknown as KTable<Windowed<K>, V, V | null>;
   }
 
   /**
@@ -60,7 +64,7 @@ export class SessionWindowedKStream<K, V> extends WindowedGroupedBase<K, V, Sess
     merger: Merger<K, VA>,
     materialized?: Materialized<K, VA>,
     named?: Named,
-  ): KTable<Windowed<K>, VA> {
+  ): KTable<Windowed<K>, VA, VA | null> {
     return this.doAggregate<VA>(
       'KSTREAM-AGGREGATE-',
       initializer,
@@ -80,13 +84,14 @@ export class SessionWindowedKStream<K, V> extends WindowedGroupedBase<K, V, Sess
     materialized: Materialized<K, VA> | undefined,
     named: Named | undefined,
     defaultValueSerde: Serde<any> | undefined,
-  ): KTable<Windowed<K>, VA> {
+  ): KTable<Windowed<K>, VA, VA | null> {
     const storeName = materialized?.storeName ?? this.builder.newName(`${prefix}STATE-STORE-`);
     const processorName = named?.name ?? this.builder.newName(prefix);
     const keySerde = materialized?.keySerde ?? this.keySerde;
     const valueSerde = (materialized?.valueSerde ?? defaultValueSerde) as Serde<VA> | undefined;
     addSessionStore(this.builder, storeName, materialized, keySerde, valueSerde, this.windows);
-    const table = new KTable<Windowed<K>, VA>(
+    // A merge deletes the sessions it absorbs: the update stream carries nulls for them.
+    const table = new KTable<Windowed<K>, VA, VA | null>(
       this.builder,
       processorName,
       undefined,

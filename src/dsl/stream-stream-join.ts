@@ -44,11 +44,11 @@ export function streamStreamJoin<K, V, VO, VR>(
   const keySerde = (streamJoined?.keySerde ??
     left.keySerde ??
     right.keySerde ??
-    builder.defaultSerde()) as Serde<K>;
-  const valueSerde = (streamJoined?.valueSerde ?? left.valueSerde ?? builder.defaultSerde()) as Serde<V>;
+    builder.defaultKeySerde()) as Serde<K>;
+  const valueSerde = (streamJoined?.valueSerde ?? left.valueSerde ?? builder.defaultValueSerde()) as Serde<V>;
   const otherValueSerde = (streamJoined?.otherValueSerde ??
     right.valueSerde ??
-    builder.defaultSerde()) as Serde<VO>;
+    builder.defaultValueSerde()) as Serde<VO>;
 
   // Left and outer joins accept null keys on the outer side, so their repartition topics keep them.
   let leftNode = left.nodeName;

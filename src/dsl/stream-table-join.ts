@@ -17,7 +17,7 @@ import { repartitionStream } from './repartition.ts';
  */
 export function streamTableJoin<K, V, VT, VR>(
   stream: KStream<K, V>,
-  table: KTable<K, VT>,
+  table: KTable<K, VT, any>,
   kind: 'inner' | 'left',
   joiner: ValueJoiner<V, VT | null, VR, K>,
   joined: Joined<K, V, VT> | undefined,

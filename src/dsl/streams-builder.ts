@@ -1,5 +1,4 @@
 import { Serdes } from '../serde/index.ts';
-import type { Serde } from '../serde/serde.ts';
 import { deltaStoreName } from '../state/delta-index.ts';
 import { Stores } from '../state/stores.ts';
 import type { StoreBuilder } from '../state/types.ts';
@@ -13,19 +12,10 @@ import { storeValueGetter } from './value-getter.ts';
 import { GlobalKTable } from './global-ktable.ts';
 import { globalTableSourceProcessor } from './processors/global-table.ts';
 
-export interface StreamsBuilderOptions {
-  /** Serde for keys and values where none is given; msgpack by default. */
-  defaultSerde?: Serde<any>;
-}
-
 /** Entry point of the DSL (Kafka Streams' StreamsBuilder): define streams and tables, then build(). */
 export class StreamsBuilder {
   private readonly internal = new InternalStreamsBuilder();
   private built = false;
-
-  constructor(options: StreamsBuilderOptions = {}) {
-    if (options.defaultSerde) this.internal.topology.defaultSerde = options.defaultSerde;
-  }
 
   /** A stream from one topic, a list of topics, or every topic matching a pattern. */
   stream<K, V>(
@@ -50,7 +40,7 @@ export class StreamsBuilder {
     topic: string,
     consumed: Consumed<K, V> = Consumed.with<K, V>(),
     materialized?: Materialized<K, V>,
-  ): KTable<K, V> {
+  ): KTable<K, V, V | null> {
     // Kafka Streams reserves the store name first, even when the table is materialized only on demand.
     const reservedStoreName = materialized?.storeName ?? this.internal.newName(`${topic}-STATE-STORE-`);
     const sourceName = consumed.processorName ?? this.internal.newName('KSTREAM-SOURCE-');
@@ -74,7 +64,8 @@ export class StreamsBuilder {
       table!.storeName = storeName;
       return storeName;
     };
-    const table = new KTable<K, V>(
+    // Tombstones in the topic delete: the update stream carries them as null values.
+    const table = new KTable<K, V, V | null>(
       this.internal,
       tableSourceName,
       keySerde,

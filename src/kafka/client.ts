@@ -73,6 +73,10 @@ export interface KafkaAdmin {
   /** Topic-level configs as the broker reports them (defaults included); missing topics are absent. */
   topicConfigs(topics: string[]): Promise<Map<string, Record<string, string>>>;
   deleteGroups(groupIds: string[]): Promise<void>;
+  /** Commits offsets for a group that has no active members (the application reset tool). */
+  setCommittedOffsets(groupId: string, offsets: TopicPartitionOffset[]): Promise<void>;
+  /** Per partition, the first offset whose timestamp is at or after `timestamp` (the end offset where none). */
+  offsetsForTime(topic: string, timestamp: number): Promise<Array<{ partition: number; offset: number }>>;
   /** Current assignments of a consumer group, with the assignor's userData. */
   groupAssignments(groupId: string): Promise<GroupMemberAssignment[]>;
   close(): Promise<void>;

@@ -403,6 +403,25 @@ class KafkajsAdmin implements KafkaAdmin {
     if (groupIds.length > 0) await this.call((a) => a.deleteGroups(groupIds));
   }
 
+  async setCommittedOffsets(groupId: string, offsets: TopicPartitionOffset[]): Promise<void> {
+    const byTopic = new Map<string, Array<{ partition: number; offset: string }>>();
+    for (const o of offsets) {
+      let list = byTopic.get(o.topic);
+      if (!list) byTopic.set(o.topic, (list = []));
+      list.push({ partition: o.partition, offset: String(o.offset) });
+    }
+    for (const [topic, partitions] of byTopic)
+      await this.call((a) => a.setOffsets({ groupId, topic, partitions }));
+  }
+
+  async offsetsForTime(
+    topic: string,
+    timestamp: number,
+  ): Promise<Array<{ partition: number; offset: number }>> {
+    const result = await this.call((a) => a.fetchTopicOffsetsByTimestamp(topic, timestamp));
+    return result.map((p) => ({ partition: p.partition, offset: Number(p.offset) }));
+  }
+
   async groupAssignments(groupId: string): Promise<GroupMemberAssignment[]> {
     const { groups } = await this.call((a) => a.describeGroups([groupId]));
     const group = groups[0];

@@ -299,6 +299,54 @@ class PlatformaticAdmin implements KafkaAdmin {
     );
   }
 
+  async setCommittedOffsets(groupId: string, offsets: TopicPartitionOffset[]): Promise<void> {
+    const byTopic = new Map<string, Array<{ partition: number; offset: bigint }>>();
+    for (const o of offsets) {
+      let list = byTopic.get(o.topic);
+      if (!list) byTopic.set(o.topic, (list = []));
+      list.push({ partition: o.partition, offset: BigInt(o.offset) });
+    }
+    if (byTopic.size === 0) return;
+    await this.call(() =>
+      this.admin.alterConsumerGroupOffsets({
+        groupId,
+        topics: [...byTopic].map(([name, partitionOffsets]) => ({ name, partitionOffsets })),
+      }),
+    );
+  }
+
+  async offsetsForTime(
+    topic: string,
+    timestamp: number,
+  ): Promise<Array<{ partition: number; offset: number }>> {
+    const metadata = await this.call(() => this.admin.metadata({ topics: [topic] }));
+    const count = metadata.topics.get(topic)?.partitionsCount ?? 0;
+    const request = (at: bigint): Promise<Map<number, number>> =>
+      this.call(async () => {
+        const listed = await this.admin.listOffsets({
+          isolationLevel: READ_COMMITTED,
+          topics: [
+            {
+              name: topic,
+              partitions: Array.from({ length: count }, (_, partitionIndex) => ({
+                partitionIndex,
+                timestamp: at,
+              })),
+            },
+          ],
+        });
+        const out = new Map<number, number>();
+        for (const t of listed) for (const p of t.partitions) out.set(p.partitionIndex, Number(p.offset));
+        return out;
+      });
+    const [atTime, high] = await Promise.all([request(BigInt(timestamp)), request(LATEST)]);
+    // The broker answers -1 where no record is at or after the time: that partition's end offset.
+    return Array.from({ length: count }, (_, partition) => {
+      const offset = atTime.get(partition) ?? -1;
+      return { partition, offset: offset >= 0 ? offset : (high.get(partition) ?? 0) };
+    });
+  }
+
   async deleteTopics(topics: string[]): Promise<void> {
     if (topics.length > 0) await this.call(() => this.admin.deleteTopics({ topics }));
   }

@@ -14,6 +14,7 @@
  * - record-collector.ts: buffered outputs and the commit protocols.
  */
 import { mkdir } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 
 import type { Logger } from 'pino';
@@ -23,9 +24,9 @@ import type { KafkaAdmin, KafkaClient, KafkaClientConfig } from '../kafka/client
 import { classifyKafkaError, type KafkaErrorKind } from '../kafka/errors.ts';
 import { defaultKafkaClientFactory, type KafkaClientFactory } from '../kafka/factory.ts';
 import { StreamsMetrics } from '../metrics/metrics.ts';
-import { errorHandlingOf, type ErrorHandlingConfig } from '../processor/error-handlers.ts';
+import { errorHandlingOf } from '../processor/error-handlers.ts';
 import { StreamsError } from '../processor/internals/errors.ts';
-import type { BadRecordHandling, StreamTask } from '../processor/internals/task.ts';
+import type { StreamTask } from '../processor/internals/task.ts';
 import { InvalidStateStoreError } from '../state/errors.ts';
 import type { StateStore } from '../state/types.ts';
 import type { StoreQueryParameters } from './store-query-parameters.ts';
@@ -33,54 +34,48 @@ import type { Topology } from '../topology/topology.ts';
 import { GlobalStateManager } from './global-state.ts';
 import { InternalTopicManager } from './internal-topic-manager.ts';
 import type { ProcessingGuarantee } from './record-collector.ts';
+import {
+  cachingEnabled,
+  resolveStreamsConfig,
+  StreamsConfigError,
+  type StreamsConfigInput,
+} from '../streams-config.ts';
 import { BrokersUnreachableError, StreamThread, brokersLost, type StreamsState } from './stream-thread.ts';
 import { decodeAssignment } from './task-assignor.ts';
 
 export type { ProcessingGuarantee } from './record-collector.ts';
 export { BrokersUnreachableError, type StreamsState } from './stream-thread.ts';
 
-export interface KafkaStreamsConfig extends ErrorHandlingConfig {
-  applicationId: string;
-  /** Bootstrap brokers; required unless `client` is given (see resolveBrokers for env/local fallbacks). */
-  brokers?: string[];
-  /** A ready Kafka port implementation (tests, other clients); default kafkajs on `brokers`. */
+/**
+ * The configuration of `new KafkaStreams(topology, config)`: the StreamsConfig options (Kafka Streams'
+ * names, camelCase or dotted; see docs/configuration.md) plus what only a running instance takes.
+ */
+export interface KafkaStreamsConfig extends StreamsConfigInput {
+  /** A ready Kafka port implementation (tests, other clients); default kafkajs on `bootstrapServers`. */
   client?: KafkaClient;
   /** Creates the Kafka client when `client` is not given; default kafkajs (src/kafka/factory.ts). */
   clientFactory?: KafkaClientFactory;
-  /** Root of local state: `<stateDir>/<applicationId>/<taskId>/`. */
-  stateDir: string;
-  processingGuarantee?: ProcessingGuarantee;
-  /** Default 100 ms under exactly_once, 30 000 ms under at_least_once (Kafka Streams' defaults). */
-  commitIntervalMs?: number;
-  /** host:port of this instance's serving layer; shared with the group through the assignor. */
-  applicationServer?: string;
-  clientId?: string;
   ssl?: KafkaClientConfig['ssl'];
   sasl?: KafkaClientConfig['sasl'];
-  /**
-   * What to do with records that fail to deserialize (default 'fail', as Kafka Streams'
-   * LogAndFailExceptionHandler; the worker CLI defaults to 'skip': logged with topic, partition and
-   * offset, counted as dropped, the record stays in its topic). A `deserializationExceptionHandler`
-   * takes precedence; see ErrorHandlingConfig for the processing and production handlers and the
-   * dead-letter topic.
-   */
-  badRecordHandling?: BadRecordHandling;
-  cachingDisabled?: boolean;
-  sessionTimeoutMs?: number;
-  heartbeatIntervalMs?: number;
   /** How often wall-clock punctuation and idle commits are checked. Default 200 ms. */
   pollIntervalMs?: number;
   metrics?: StreamsMetrics;
   /** Restore progress is logged at most this often. Default 2 s. */
   restoreLogIntervalMs?: number;
-  /** Standby replicas per task, kept warm on other instances (Kafka Streams' num.standby.replicas). Default 0. */
-  numStandbyReplicas?: number;
   /**
    * How long the consumer may keep failing to reach the brokers (kafkajs restarting it after each
    * round of retries) before the instance gives up and goes to ERROR. Default 30 000 ms.
    */
   brokerUnreachableTimeoutMs?: number;
 }
+
+/** Kafka Streams' state.dir default, `<tmpdir>/kafka-streams`, under this project's name. */
+const DEFAULT_STATE_DIR = path.join(os.tmpdir(), 'lambda-streams');
+
+type ResolvedConfig = ReturnType<typeof resolveStreamsConfig<KafkaStreamsConfig>> & {
+  applicationId: string;
+  stateDir: string;
+};
 
 /** Answers KafkaStreams#store (the serving layer). */
 export interface StoreProvider {
@@ -122,7 +117,7 @@ export class KafkaStreams {
   readonly topology: Topology;
   readonly metrics: StreamsMetrics;
   readonly log: Logger;
-  private readonly config: KafkaStreamsConfig;
+  private readonly config: ResolvedConfig;
   private readonly guarantee: ProcessingGuarantee;
   private readonly commitIntervalMs: number;
   private currentState: StreamsState = 'CREATED';
@@ -138,9 +133,19 @@ export class KafkaStreams {
   private closed?: Promise<void>;
   private fatal?: Error;
 
-  constructor(topology: Topology, config: KafkaStreamsConfig) {
+  constructor(topology: Topology, input: KafkaStreamsConfig) {
+    const resolved = resolveStreamsConfig(input);
+    if (!resolved.applicationId)
+      throw new StreamsConfigError('KafkaStreams: applicationId (application.id) is required');
+    const config: ResolvedConfig = {
+      ...resolved,
+      applicationId: resolved.applicationId,
+      stateDir: resolved.stateDir ?? DEFAULT_STATE_DIR,
+    };
     this.topology = topology;
     this.config = config;
+    // Kafka Streams hands the configured default serdes to the topology at init.
+    topology.configureDefaultSerdes(config);
     this.applicationId = config.applicationId;
     this.guarantee = config.processingGuarantee ?? 'at_least_once';
     this.commitIntervalMs = config.commitIntervalMs ?? (this.guarantee === 'exactly_once' ? 100 : 30_000);
@@ -388,7 +393,8 @@ export class KafkaStreams {
       numStandbyReplicas: config.numStandbyReplicas ?? 0,
       ...(config.applicationServer ? { applicationServer: config.applicationServer } : {}),
       errorHandling: handling,
-      cachingDisabled: config.cachingDisabled ?? false,
+      cachingDisabled: !cachingEnabled(config),
+      ...(config.statestoreCacheMaxBytes ? { cacheMaxBytes: config.statestoreCacheMaxBytes } : {}),
       restoreLogIntervalMs,
       brokerUnreachableTimeoutMs: config.brokerUnreachableTimeoutMs ?? 30_000,
       classify: (error) => this.classify(error),
@@ -414,13 +420,13 @@ export class KafkaStreams {
 
   private createClient(): KafkaClient {
     const { config } = this;
-    if (!config.brokers || config.brokers.length === 0) {
-      throw new Error(
-        'KafkaStreams: no brokers configured (set brokers, KAFKA_BROKERS, or start a local broker)',
+    if (!config.bootstrapServers || config.bootstrapServers.length === 0) {
+      throw new StreamsConfigError(
+        'KafkaStreams: no brokers configured (set bootstrapServers, or pass --brokers / KAFKA_BROKERS to the CLI)',
       );
     }
     return (config.clientFactory ?? defaultKafkaClientFactory)({
-      brokers: config.brokers,
+      brokers: config.bootstrapServers,
       clientId: config.clientId ?? this.applicationId,
       ...(config.ssl !== undefined ? { ssl: config.ssl } : {}),
       ...(config.sasl ? { sasl: config.sasl } : {}),
@@ -457,7 +463,7 @@ export class KafkaStreams {
   }
 
   private brokerList(): string {
-    return (this.client?.brokers ?? this.config.brokers ?? []).join(',') || '(none configured)';
+    return (this.client?.brokers ?? this.config.bootstrapServers ?? []).join(',') || '(none configured)';
   }
 
   /** Connection errors (a commit or transaction that outlived the client's retries) name the brokers. */

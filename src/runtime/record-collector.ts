@@ -38,7 +38,8 @@ import type { StreamsMetrics } from '../metrics/metrics.ts';
 import type { StreamTask } from '../processor/internals/task.ts';
 import { writeCheckpoint, type Checkpoint } from './checkpoint.ts';
 
-export type ProcessingGuarantee = 'at_least_once' | 'exactly_once';
+import type { ProcessingGuarantee } from '../streams-config.ts';
+export type { ProcessingGuarantee };
 
 /** One task's records since the last commit, and the consumer offsets it last committed. */
 export class TaskOutput {

@@ -65,6 +65,7 @@ export interface StreamThreadConfig {
   /** Deserialization, processing and sink-serialization handlers, and the dead-letter topic. */
   errorHandling: ErrorHandling;
   cachingDisabled: boolean;
+  cacheMaxBytes?: number;
   restoreLogIntervalMs: number;
   brokerUnreachableTimeoutMs: number;
   classify: (error: unknown) => KafkaErrorKind;
@@ -120,6 +121,7 @@ export class StreamThread {
       ...(config.global ? { global: config.global } : {}),
       errorHandling: config.errorHandling,
       cachingDisabled: config.cachingDisabled,
+      ...(config.cacheMaxBytes ? { cacheMaxBytes: config.cacheMaxBytes } : {}),
       numStandbyReplicas: config.numStandbyReplicas,
       restoreLogIntervalMs: config.restoreLogIntervalMs,
       run: (fn) => this.exclusive(fn),

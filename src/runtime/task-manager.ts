@@ -47,6 +47,7 @@ export interface TaskManagerConfig {
   global?: GlobalStateManager;
   errorHandling: ErrorHandling;
   cachingDisabled: boolean;
+  cacheMaxBytes?: number;
   numStandbyReplicas: number;
   restoreLogIntervalMs: number;
   /** Runs a function in the stream thread's processing chain. */
@@ -311,11 +312,12 @@ export class TaskManager {
         if (topic) output.send({ topic, partition, key, value, timestamp });
       },
       wallClock: () => Date.now(),
-      defaultKeySerde: topology.defaultSerde,
-      defaultValueSerde: topology.defaultSerde,
+      defaultKeySerde: topology.defaultKeySerde,
+      defaultValueSerde: topology.defaultValueSerde,
       errorHandling: this.config.errorHandling,
       metrics: this.config.metrics,
       ...(this.config.cachingDisabled ? { cachingDisabled: true } : {}),
+      ...(this.config.cacheMaxBytes ? { cacheMaxBytes: this.config.cacheMaxBytes } : {}),
       ...(shared ? { stores: shared } : {}),
       // Workers keep the serving layer's delta index of every queryable store.
       deltaIndexEnabled: true,

@@ -1,4 +1,4 @@
-import { Packr } from 'msgpackr';
+import { C1, Packr } from 'msgpackr';
 import type { Options as PackrOptions } from 'msgpackr';
 import type { Serde } from './serde.ts';
 
@@ -306,11 +306,43 @@ export const MSGPACK_OPTIONS: Readonly<PackrOptions> = Object.freeze({
   moreTypes: false,
 });
 
+/** Whether a decoded value holds msgpackr's marker for the never-used byte 0xc1. */
+function holdsC1(value: unknown): boolean {
+  if (value === C1) return true;
+  if (value === null || typeof value !== 'object' || Buffer.isBuffer(value) || value instanceof Date)
+    return false;
+  for (const v of Array.isArray(value) ? value : Object.values(value)) if (holdsC1(v)) return true;
+  return false;
+}
+
+/**
+ * Decodes exactly one MessagePack value that spans the whole buffer: trailing bytes (plain text such
+ * as `hello` starts with a valid one-byte integer) and the never-used byte 0xc1 are errors, which
+ * the task hands to the deserialization exception handler, never a silently wrong value.
+ */
+function unpackStrict(packr: Packr, data: Buffer): unknown {
+  let value: unknown;
+  try {
+    value = packr.unpack(data);
+  } catch (error) {
+    const message = (error as Error).message;
+    if (message.startsWith('Data read, but end of buffer not reached'))
+      throw new Error(
+        `${data.length} bytes are not one MessagePack value: bytes remain after the value at the start (was it written with another serde, e.g. as plain text or JSON?)`,
+      );
+    throw error;
+  }
+  // 0xc1 is rare in real data, so the walk runs only when the byte occurs at all.
+  if (data.includes(0xc1) && holdsC1(value))
+    throw new Error('invalid MessagePack: byte 0xc1 is never used in MessagePack');
+  return value;
+}
+
 const sharedPackr = new Packr({ ...MSGPACK_OPTIONS });
 const SHARED_MSGPACK = define<unknown>(
   'MsgPack',
   (data) => sharedPackr.pack(data),
-  (data) => sharedPackr.unpack(data) as unknown,
+  (data) => unpackStrict(sharedPackr, data),
 );
 
 function msgPack<T>(options?: PackrOptions): Serde<T> {
@@ -319,7 +351,7 @@ function msgPack<T>(options?: PackrOptions): Serde<T> {
   return define<T>(
     'MsgPack',
     (data) => packr.pack(data),
-    (data) => packr.unpack(data) as T,
+    (data) => unpackStrict(packr, data) as T,
   );
 }
 

@@ -99,7 +99,7 @@ export class LocalQueryService implements QueryService {
           ...(meta.window ? { window: meta.window } : {}),
         },
         meta,
-        keySerde: (meta.keySerde ?? topology.defaultSerde) as Serde<unknown>,
+        keySerde: (meta.keySerde ?? topology.defaultKeySerde) as Serde<unknown>,
         subtopology: sub.id,
       });
     }

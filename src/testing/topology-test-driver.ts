@@ -2,11 +2,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Topology } from '../topology/topology.ts';
-import type { TimestampExtractor } from '../topology/nodes.ts';
 import type { Serde } from '../serde/serde.ts';
-import { errorHandlingOf, type ErrorHandlingConfig } from '../processor/error-handlers.ts';
+import { errorHandlingOf } from '../processor/error-handlers.ts';
 import type { Headers } from '../processor/record.ts';
-import { StreamTask, type BadRecordHandling, type DropReason } from '../processor/internals/task.ts';
+import { StreamTask, type DropReason } from '../processor/internals/task.ts';
+import { cachingEnabled, resolveStreamsConfig, type StreamsConfigInput } from '../streams-config.ts';
 import type { KeyValueStore, SessionStore, StateStore, WindowStore } from '../state/types.ts';
 import {
   TestInputTopic,
@@ -16,23 +16,18 @@ import {
 } from './test-topics.ts';
 import { unwrapTimestampedKeyValueStore, unwrapTimestampedWindowStore } from './store-facades.ts';
 
-export interface TopologyTestDriverConfig extends ErrorHandlingConfig {
-  applicationId?: string;
-  /** State directory; a fresh temporary one (removed on close) when not given. */
-  stateDir?: string;
-  /**
-   * Store caches as configured per store (default), or off everywhere (Kafka Streams'
-   * statestore.cache.max.bytes=0): then every update is forwarded, as Kafka Streams' own driver does.
-   */
-  cachingEnabled?: boolean;
+/**
+ * The configuration of a TopologyTestDriver: the StreamsConfig options a KafkaStreams takes (the
+ * ones that mean something without Kafka: applicationId, stateDir, default serdes and timestamp
+ * extractor, statestoreCacheMaxBytes, the error handlers), plus the mocked wall clock.
+ * `statestoreCacheMaxBytes: 0` turns caching off everywhere: every update is forwarded, as Kafka
+ * Streams' own driver does with statestore.cache.max.bytes=0. Records that cannot be deserialized or
+ * carry invalid timestamps throw unless a handler says otherwise; dead-letter records appear as
+ * output records.
+ */
+export interface TopologyTestDriverConfig extends StreamsConfigInput {
   /** Initial mocked wall-clock time (default: now). */
   initialWallClockTimeMs?: number;
-  /**
-   * Records that cannot be deserialized or carry invalid timestamps: throw (default) or skip. The
-   * handlers of ErrorHandlingConfig take precedence; dead-letter records appear as output records.
-   */
-  badRecordHandling?: BadRecordHandling;
-  defaultTimestampExtractor?: TimestampExtractor;
 }
 
 /**
@@ -54,8 +49,10 @@ export class TopologyTestDriver {
   private initPromise: Promise<void> | undefined;
   private closed = false;
 
-  constructor(topology: Topology, config: TopologyTestDriverConfig = {}) {
+  constructor(topology: Topology, input: TopologyTestDriverConfig = {}) {
+    const config = resolveStreamsConfig(input);
     this.topology = topology;
+    topology.configureDefaultSerdes(config);
     this.applicationId = config.applicationId ?? 'topology-test-driver';
     this.ownsStateDir = config.stateDir === undefined;
     this.stateDir = config.stateDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'lambda-streams-ttd-'));
@@ -84,14 +81,15 @@ export class TopologyTestDriver {
         this.capture(`${this.applicationId}-${storeName}-changelog`, { key, value, timestamp, headers: {} });
       },
       wallClock: () => this.wallClockMs,
-      defaultKeySerde: topology.defaultSerde,
-      defaultValueSerde: topology.defaultSerde,
+      defaultKeySerde: topology.defaultKeySerde,
+      defaultValueSerde: topology.defaultValueSerde,
       ...(config.defaultTimestampExtractor
         ? { defaultTimestampExtractor: config.defaultTimestampExtractor }
         : {}),
       badRecordHandling: config.badRecordHandling ?? 'fail',
       errorHandling: errorHandlingOf(config),
-      cachingDisabled: config.cachingEnabled === false,
+      cachingDisabled: !cachingEnabled(config),
+      ...(config.statestoreCacheMaxBytes ? { cacheMaxBytes: config.statestoreCacheMaxBytes } : {}),
       metrics: {
         recordDropped: (reason) => this.dropped.set(reason, (this.dropped.get(reason) ?? 0) + 1),
       },

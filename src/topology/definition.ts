@@ -1,4 +1,5 @@
 import type { StreamsBuilder } from '../dsl/streams-builder.ts';
+import { resolveStreamsConfig, type StreamsConfigInput } from '../streams-config.ts';
 
 /**
  * What a topology file in topologies/ exports by default: the CLI (`lambda-streams worker|batch|describe
@@ -12,6 +13,12 @@ export interface TopologyDefinition {
   /** Topics the demo and tests feed; documentation for users of the file. */
   inputTopics?: string[];
   outputTopics?: string[];
+  /**
+   * The application's configuration (StreamsConfig: default serdes, cache size, commit interval,
+   * processing guarantee, ...; see docs/configuration.md). The CLI's flags override it option by
+   * option. The application id is the one above.
+   */
+  config?: Omit<StreamsConfigInput, 'applicationId' | 'application.id'>;
   /** Adds the streams and tables to the builder. */
   build(builder: StreamsBuilder): void;
 }
@@ -28,6 +35,13 @@ export function defineTopology(definition: TopologyDefinition): TopologyDefiniti
     !(Number.isInteger(definition.bucketMs) && definition.bucketMs > 0)
   ) {
     throw new Error(`bucketMs must be a positive integer, got ${definition.bucketMs}`);
+  }
+  if (definition.config !== undefined) {
+    const config = resolveStreamsConfig(definition.config as StreamsConfigInput);
+    if (config.applicationId !== undefined)
+      throw new Error(
+        `config.applicationId: set the application id once, as the definition's applicationId ('${definition.applicationId}')`,
+      );
   }
   return definition;
 }

@@ -1,5 +1,5 @@
 import type { ProcessorSupplier } from '../processor/api.ts';
-import type { Serde } from '../serde/serde.ts';
+import { serdeName, type Serde } from '../serde/serde.ts';
 import { Serdes } from '../serde/index.ts';
 import type { StoreBuilder } from '../state/types.ts';
 import { describeTopology, type TopologyDescription } from './describe.ts';
@@ -70,9 +70,60 @@ export interface SinkOptions {
  * addSource/addProcessor/addSink/addStateStore directly. Runs unchanged in the TopologyTestDriver,
  * the speed-layer runtime and the batch layer.
  */
+/**
+ * The serde used where a node or store names none (Kafka Streams' default.key.serde and
+ * default.value.serde). The DSL hands this object out while it compiles; the configuration fills in
+ * the serde it stands for when the topology runs, so a topology built before its config is known
+ * still gets the configured serdes, as in Kafka Streams. Unconfigured: MsgPack.
+ */
+export class DefaultSerde implements Serde<any> {
+  private target: Serde<any> = Serdes.MsgPack();
+  private configured = false;
+
+  constructor(readonly part: 'key' | 'value') {}
+
+  get name(): string {
+    return serdeName(this.target);
+  }
+
+  /** Whether a configuration set this serde (false: the MsgPack default). */
+  get isConfigured(): boolean {
+    return this.configured;
+  }
+
+  /** The serde this one stands for now. */
+  get serde(): Serde<any> {
+    return this.target;
+  }
+
+  configure(serde: Serde<any>): void {
+    this.target = serde;
+    this.configured = true;
+  }
+
+  serialize(data: any, topic?: string): Buffer {
+    return this.target.serialize(data, topic);
+  }
+
+  deserialize(data: Buffer, topic?: string): any {
+    return this.target.deserialize(data, topic);
+  }
+}
+
 export class Topology {
-  /** Serde for keys and values where a node or store names none (msgpack by default). */
-  defaultSerde: Serde<any> = Serdes.MsgPack();
+  /** Serde for keys where a node or store names none (see DefaultSerde). */
+  readonly defaultKeySerde = new DefaultSerde('key');
+  /** Serde for values where a node or store names none (see DefaultSerde). */
+  readonly defaultValueSerde = new DefaultSerde('value');
+
+  /**
+   * Sets the default serdes from a configuration (KafkaStreams, TopologyTestDriver and the CLI call
+   * it at init). The topology object is shared: the last configuration that names a serde wins.
+   */
+  configureDefaultSerdes(config: { defaultKeySerde?: Serde<any>; defaultValueSerde?: Serde<any> }): void {
+    if (config.defaultKeySerde) this.defaultKeySerde.configure(config.defaultKeySerde);
+    if (config.defaultValueSerde) this.defaultValueSerde.configure(config.defaultValueSerde);
+  }
   private readonly nodeDefs = new Map<string, NodeDef>();
   private readonly storeBuilders = new Map<string, StoreBuilder>();
   /** Stores that hold a global (fully replicated) table; reserved for globalTable. */

@@ -1,6 +1,6 @@
 /**
  * Differential test: random inputs through Kafka Streams' own TopologyTestDriver (the Java harness,
- * caching off) and through ours (cachingEnabled: false); outputs must match record for record: topic,
+ * caching off) and through ours (statestoreCacheMaxBytes: 0); outputs must match record for record: topic,
  * key, value, timestamp, order, and which input record produced each output.
  *
  *   npm run test:differential

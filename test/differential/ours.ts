@@ -29,7 +29,7 @@ export async function runOurs(
   if (!build) throw new Error(`scenarios.ts has no topology for '${spec.name}'`);
   let driver: TopologyTestDriver;
   try {
-    driver = await TopologyTestDriver.create(build(), { cachingEnabled: false });
+    driver = await TopologyTestDriver.create(build(), { statestoreCacheMaxBytes: 0 });
   } catch (err) {
     // A construct that is missing or rejects its arguments fails this scenario only.
     throw new Error(

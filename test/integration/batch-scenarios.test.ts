@@ -82,11 +82,11 @@ describe('batch views equal the speed layer on differential topologies (real bro
         const applicationId = uniqueGroup(`batch-${name}`);
         const streams = new KafkaStreams(build(), {
           applicationId,
-          brokers: brokers(),
+          bootstrapServers: brokers(),
           stateDir: await tempStateDir(),
           commitIntervalMs: 100,
           sessionTimeoutMs: 6_000,
-          cachingDisabled: true,
+          statestoreCacheMaxBytes: 0,
         });
         let speed: Map<string, Map<number, string[]>>;
         const topology = build();

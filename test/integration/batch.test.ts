@@ -144,7 +144,7 @@ describe('batch layer on a real broker', () => {
         const applicationId = uniqueGroup(`batch-${path.basename(example.file, '.ts')}`);
         const streams = new KafkaStreams(topology, {
           applicationId,
-          brokers: brokers(),
+          bootstrapServers: brokers(),
           stateDir: await tempStateDir(),
           commitIntervalMs: 100,
           sessionTimeoutMs: 6_000,

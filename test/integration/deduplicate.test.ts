@@ -59,7 +59,7 @@ describe('deduplicate on a real broker', () => {
     const start = async (): Promise<KafkaStreams> => {
       const streams = new KafkaStreams(topology(input, output), {
         applicationId,
-        brokers: brokers(),
+        bootstrapServers: brokers(),
         stateDir: await tempStateDir(), // fresh each time: the ids come back from the changelog
         processingGuarantee: 'exactly_once',
         commitIntervalMs: 100,

@@ -85,7 +85,7 @@ describe('error handlers and the dead-letter topic', () => {
 
     const streams = new KafkaStreams(topology(input), {
       applicationId,
-      brokers: brokers(),
+      bootstrapServers: brokers(),
       stateDir: await tempStateDir(),
       processingGuarantee: 'exactly_once',
       commitIntervalMs: 100,
@@ -142,7 +142,7 @@ describe('error handlers and the dead-letter topic', () => {
     const missing = uniqueTopic('no-such-dlq');
     const streams = new KafkaStreams(topology(input), {
       applicationId: uniqueGroup('handlers'),
-      brokers: brokers(),
+      bootstrapServers: brokers(),
       stateDir: await tempStateDir(),
       deadLetterQueueTopic: missing,
     });

@@ -143,7 +143,7 @@ describe('hostile input', () => {
     const applicationId = uniqueGroup('hostile');
     const streams = new KafkaStreams(topology(input), {
       applicationId,
-      brokers: brokers(),
+      bootstrapServers: brokers(),
       stateDir: await tempStateDir(),
       commitIntervalMs: 200,
       sessionTimeoutMs: 6_000,

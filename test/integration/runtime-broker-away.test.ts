@@ -96,7 +96,7 @@ describe('the broker going away', () => {
         topology: () => wordCountTopology(input, output),
       },
       (stateDir = await tempStateDir()),
-      { brokers: privateBroker.brokers, processingGuarantee: 'at_least_once' },
+      { bootstrapServers: privateBroker.brokers, processingGuarantee: 'at_least_once' },
     );
     streams = instance;
     const logged: string[] = [];

@@ -59,7 +59,7 @@ describe.each(['at_least_once', 'exactly_once'] as const)('global table join (%s
       const make = (stateDir: string, name: string): KafkaStreams => {
         const s = new Streams(enrichTopology(orders, products, output), {
           applicationId,
-          brokers: brokers(),
+          bootstrapServers: brokers(),
           stateDir,
           processingGuarantee: guarantee,
           commitIntervalMs: 200,

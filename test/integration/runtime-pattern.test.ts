@@ -40,7 +40,7 @@ describe('pattern source', () => {
         .to(output, Produced.with(Serdes.String(), Serdes.Long()));
       const streams = new KafkaStreams(builder.build(), {
         applicationId: uniqueGroup('pattern-app'),
-        brokers: brokers(),
+        bootstrapServers: brokers(),
         stateDir: await tempStateDir(),
         commitIntervalMs: 200,
       });

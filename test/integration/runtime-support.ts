@@ -156,7 +156,7 @@ export function newStreams(
 ): KafkaStreams {
   return new KafkaStreams(setup.topology(), {
     applicationId: setup.applicationId,
-    brokers: brokers(),
+    bootstrapServers: brokers(),
     stateDir,
     commitIntervalMs: 200,
     sessionTimeoutMs: 6_000,

@@ -125,7 +125,7 @@ describe('exactness invariant (property, real broker)', () => {
         const applicationId = uniqueGroup('property');
         const streams = new KafkaStreams(topology(input, bucketMs), {
           applicationId,
-          brokers: brokers(),
+          bootstrapServers: brokers(),
           stateDir: await tempStateDir(),
           commitIntervalMs: 100,
           sessionTimeoutMs: 6_000,

@@ -104,7 +104,7 @@ describe('serving: batch view merged with the speed layer', () => {
     await produceRecords(client, first);
     const streams = new KafkaStreams(topology(input), {
       applicationId,
-      brokers: brokers(),
+      bootstrapServers: brokers(),
       stateDir: await tempStateDir(),
       commitIntervalMs: 100,
       sessionTimeoutMs: 6_000,
@@ -245,7 +245,7 @@ describe('serving: batch view merged with the speed layer', () => {
     const start = async (): Promise<{ streams: KafkaStreams; serving: Serving }> => {
       const streams = new KafkaStreams(topology(input), {
         applicationId,
-        brokers: brokers(),
+        bootstrapServers: brokers(),
         stateDir,
         commitIntervalMs: 100,
         sessionTimeoutMs: 6_000,

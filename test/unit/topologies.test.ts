@@ -19,7 +19,7 @@ function start(definition: TopologyDefinition): TopologyTestDriver {
   const builder = new StreamsBuilder();
   definition.build(builder);
   driver = new TopologyTestDriver(builder.build(), {
-    cachingEnabled: false,
+    statestoreCacheMaxBytes: 0,
     applicationId: definition.applicationId,
   });
   return driver;

@@ -23,7 +23,7 @@ export function skipRecord(
   reason: 'null-key' | 'null-value',
 ): void {
   const meta = context.recordMetadata();
-  logger.warn(
+  logger.debug(
     meta
       ? `Skipping record due to ${what}. topic=[${meta.topic}] partition=[${meta.partition}] offset=[${meta.offset}]`
       : `Skipping record due to ${what}. Topic, partition, and offset not known.`,

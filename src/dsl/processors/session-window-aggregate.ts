@@ -44,7 +44,7 @@ export function sessionWindowAggregateProcessor<K, V, VA>(
         const key = record.key;
         if (key === null || key === undefined) {
           const meta = context.recordMetadata();
-          logger.warn(
+          logger.debug(
             meta
               ? `Skipping record due to null key. topic=[${meta.topic}] partition=[${meta.partition}] offset=[${meta.offset}]`
               : 'Skipping record due to null key. Topic, partition, and offset not known.',
@@ -71,7 +71,7 @@ export function sessionWindowAggregateProcessor<K, V, VA>(
 
         if (end < windowCloseTime) {
           const meta = context.recordMetadata();
-          logger.warn(
+          logger.debug(
             `Skipping record for expired window. ` +
               (meta ? `topic=[${meta.topic}] partition=[${meta.partition}] offset=[${meta.offset}] ` : '') +
               `timestamp=[${timestamp}] window=[${start},${end}] expiration=[${windowCloseTime}] streamTime=[${observedStreamTime}]`,

@@ -50,7 +50,7 @@ export function slidingWindowAggregateProcessor<K, V, VA>(
 
     const skipExpired = (timestamp: number, closeTime: number, start: number, end: number): void => {
       const meta = context.recordMetadata();
-      logger.warn(
+      logger.debug(
         `Skipping record for expired window. ` +
           (meta ? `topic=[${meta.topic}] partition=[${meta.partition}] offset=[${meta.offset}] ` : '') +
           `timestamp=[${timestamp}] window=[${start},${end}] expiration=[${closeTime}] streamTime=[${observedStreamTime}]`,

@@ -262,7 +262,7 @@ export function streamStreamJoinProcessor<K, VL, VR, VOut>(
         }
         if (nullKey || nullValue) {
           const meta = context.recordMetadata();
-          logger.warn(
+          logger.debug(
             meta
               ? `Skipping record due to null key or value. topic=[${meta.topic}] partition=[${meta.partition}] offset=[${meta.offset}]`
               : 'Skipping record due to null key or value. Topic, partition, and offset not known.',

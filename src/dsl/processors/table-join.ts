@@ -35,7 +35,7 @@ export function tableJoinSideProcessor<K, VT, VO, VR>(options: {
       },
       process(record: Record<K, Change<VT>>) {
         if (record.key === null || record.key === undefined) {
-          logger.warn('Skipping table join record due to null key');
+          logger.debug('Skipping table join record due to null key');
           (context as unknown as InternalProcessorContext).recordDropped('null-key');
           return;
         }

@@ -32,7 +32,7 @@ export function tableSourceProcessor<K, V>(
       process(record: Record<K, V>) {
         if (record.key === null || record.key === undefined) {
           const meta = context.recordMetadata();
-          logger.warn(
+          logger.debug(
             `Skipping record due to null key.` +
               (meta ? ` topic=[${meta.topic}] partition=[${meta.partition}] offset=[${meta.offset}]` : ''),
           );

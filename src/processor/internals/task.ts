@@ -25,6 +25,7 @@ import {
   type ErrorHandling,
 } from '../error-handlers.ts';
 import { StreamsError, describeOrigin } from './errors.ts';
+import { DroppedRecordSummary } from './dropped-summary.ts';
 import { childLogger } from '../../logger.ts';
 
 /** A record as consumed from Kafka, still in bytes. */
@@ -75,6 +76,14 @@ export type DropReason =
   | 'serialization'
   | 'duplicate';
 
+let sharedDroppedSummary: DroppedRecordSummary | undefined;
+
+/** One summary for the process: at most one warn line per drop reason every 30 s, across tasks. */
+function droppedSummary(): DroppedRecordSummary {
+  sharedDroppedSummary ??= new DroppedRecordSummary(childLogger({ component: 'dropped-records' }));
+  return sharedDroppedSummary;
+}
+
 /** What to do with a record that cannot be deserialized or has an invalid timestamp. */
 export type BadRecordHandling = 'fail' | 'skip';
 
@@ -111,6 +120,8 @@ export interface TaskConfig {
   metrics?: TaskMetrics;
   /** Disables caching on every store (Kafka Streams' statestore.cache.max.bytes=0). */
   cachingDisabled?: boolean;
+  /** Byte budget of each caching store's write-back cache (statestore.cache.max.bytes; default 10 MiB). */
+  cacheMaxBytes?: number;
   /**
    * Mergeable aggregations fold records into partials before their repartition topic (see
    * grouped-base.ts). Default: where caching is on. Batch runs turn caching off (every update
@@ -294,6 +305,7 @@ export class StreamTask {
       taskDir: this.taskDir,
       ...(this.config.logChange ? { logChange: this.loggingWithDeltas(this.config.logChange) } : {}),
       currentTimestamp: () => this.currentTimestamp,
+      ...(this.config.cacheMaxBytes ? { cacheMaxBytes: this.config.cacheMaxBytes } : {}),
     };
     const opening: Promise<void>[] = [];
     for (const store of this.stores.values()) {
@@ -842,6 +854,7 @@ export class StreamTask {
       },
       recordDropped(reason: DropReason) {
         task.config.metrics?.recordDropped(reason, task.id, nodeName);
+        if (reason !== 'duplicate') droppedSummary().dropped(reason);
       },
       cachingEnabled: !task.config.cachingDisabled,
       deltaIndex: (store: string) => task.deltaIndexes.get(store),

@@ -72,7 +72,7 @@ async function driverStore(
   store: string,
   kind: 'key-value' | 'window' | 'session',
 ): Promise<StoreRecord[]> {
-  const driver = await TopologyTestDriver.create(topology, { cachingEnabled: false });
+  const driver = await TopologyTestDriver.create(topology, { statestoreCacheMaxBytes: 0 });
   try {
     const topics = new Map<string, ReturnType<TopologyTestDriver['createInputTopic']>>();
     for (const r of input) {

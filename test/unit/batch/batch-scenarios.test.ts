@@ -69,7 +69,7 @@ describe('batch views equal the test driver on the differential topologies (in-o
           includeInternalStores: true,
         });
 
-        const driver = await TopologyTestDriver.create(build(), { cachingEnabled: false });
+        const driver = await TopologyTestDriver.create(build(), { statestoreCacheMaxBytes: 0 });
         try {
           const topics = new Map(
             spec.input.topics.map((t) => [t, driver.createInputTopic(t, Serdes.Bytes(), Serdes.Bytes())]),

@@ -21,7 +21,9 @@ afterEach(async () => {
 async function run(build: (b: StreamsBuilder) => void, cachingEnabled = false): Promise<TopologyTestDriver> {
   const builder = new StreamsBuilder();
   build(builder);
-  driver = await TopologyTestDriver.create(builder.build(), { cachingEnabled });
+  driver = await TopologyTestDriver.create(builder.build(), {
+    statestoreCacheMaxBytes: cachingEnabled ? undefined : 0,
+  });
   return driver;
 }
 

@@ -27,7 +27,9 @@ const concat = (_k: string, v: string, agg: string): string => agg + v;
 async function run(build: (b: StreamsBuilder) => void, cachingEnabled = false): Promise<TopologyTestDriver> {
   const builder = new StreamsBuilder();
   build(builder);
-  driver = await TopologyTestDriver.create(builder.build(), { cachingEnabled });
+  driver = await TopologyTestDriver.create(builder.build(), {
+    statestoreCacheMaxBytes: cachingEnabled ? undefined : 0,
+  });
   return driver;
 }
 

@@ -48,7 +48,9 @@ describe('emitStrategy', () => {
 
   it('onWindowClose emits each tumbling window once when stream time passes end + grace', async () => {
     for (const cachingEnabled of [false, true]) {
-      driver = await TopologyTestDriver.create(tumblingCount().build(), { cachingEnabled });
+      driver = await TopologyTestDriver.create(tumblingCount().build(), {
+        statestoreCacheMaxBytes: cachingEnabled ? undefined : 0,
+      });
       const input = driver.createInputTopic('in', S, S);
       const out = driver.createOutputTopic('out', S, L);
       input.pipeInput('b', 'x', 1);
@@ -80,7 +82,7 @@ describe('emitStrategy', () => {
       .count()
       .toStream(render)
       .to('out', Produced.with(S, L));
-    driver = await TopologyTestDriver.create(builder.build(), { cachingEnabled: false });
+    driver = await TopologyTestDriver.create(builder.build(), { statestoreCacheMaxBytes: 0 });
     const input = driver.createInputTopic('in', S, S);
     input.pipeInput('a', 'x', 20);
     input.pipeInput('a', 'x', 25);
@@ -102,7 +104,7 @@ describe('emitStrategy', () => {
     expect(topology.describe().toString()).not.toContain('emit-close-time');
     expect(topology.stores().map((s) => s.name)).toContain('counts-emit-close-time');
 
-    driver = await TopologyTestDriver.create(topology, { stateDir, cachingEnabled: false });
+    driver = await TopologyTestDriver.create(topology, { stateDir, statestoreCacheMaxBytes: 0 });
     let input = driver.createInputTopic('in', S, S);
     input.pipeInput('a', 'x', 5);
     input.pipeInput('a', 'x', 15); // close time 13: [0,10) closes
@@ -113,7 +115,7 @@ describe('emitStrategy', () => {
 
     driver = await TopologyTestDriver.create(tumblingCount(materialized()).build(), {
       stateDir,
-      cachingEnabled: false,
+      statestoreCacheMaxBytes: 0,
     });
     input = driver.createInputTopic('in', S, S);
     const out = driver.createOutputTopic('out', S, L);

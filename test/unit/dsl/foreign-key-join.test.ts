@@ -27,7 +27,7 @@ async function start(kind: 'join' | 'leftJoin') {
       ? orders.join(products, (o) => o.product, joiner, Materialized.as<string, string>('order-lines'))
       : orders.leftJoin(products, (o) => o.product, joiner, Materialized.as<string, string>('order-lines'));
   joined.toStream().to('out', Produced.with(S, S));
-  driver = await TopologyTestDriver.create(b.build(), { cachingEnabled: false });
+  driver = await TopologyTestDriver.create(b.build(), { statestoreCacheMaxBytes: 0 });
   return {
     orders: driver.createInputTopic('orders', S, O),
     products: driver.createInputTopic('products', S, S),

@@ -58,7 +58,9 @@ async function sessionDriver(
     .groupByKey()
     .windowedBy(SessionWindows.ofInactivityGapAndGrace(10, 5));
   toOut(build(grouped));
-  driver = await TopologyTestDriver.create(b.build(), { cachingEnabled });
+  driver = await TopologyTestDriver.create(b.build(), {
+    statestoreCacheMaxBytes: cachingEnabled ? undefined : 0,
+  });
   return driver;
 }
 
@@ -172,7 +174,7 @@ describe('session windows', () => {
     toOut(table);
     const topology = b.build();
     expect(topology.describe().toString()).toContain('KSTREAM-REDUCE-');
-    driver = await TopologyTestDriver.create(topology, { cachingEnabled: false });
+    driver = await TopologyTestDriver.create(topology, { statestoreCacheMaxBytes: 0 });
     const input = driver.createInputTopic('in', S, S);
     input.pipeInput('1', 'apple', 10);
     input.pipeInput('2', 'avocado', 50);
@@ -225,7 +227,9 @@ async function burstDriver(cachingEnabled: boolean, withTotals = false): Promise
       .mapValues((v) => String(v))
       .to('totals', Produced.with(S, S));
   }
-  driver = await TopologyTestDriver.create(b.build(), { cachingEnabled });
+  driver = await TopologyTestDriver.create(b.build(), {
+    statestoreCacheMaxBytes: cachingEnabled ? undefined : 0,
+  });
   return driver;
 }
 
@@ -245,7 +249,9 @@ describe('session windows with caching on', () => {
     const topology = b.build();
     const outputs: string[][] = [];
     for (const cachingEnabled of [true, false]) {
-      driver = await TopologyTestDriver.create(topology, { cachingEnabled });
+      driver = await TopologyTestDriver.create(topology, {
+        statestoreCacheMaxBytes: cachingEnabled ? undefined : 0,
+      });
       const input = driver.createInputTopic('in', S, S);
       input.pipeInput('a', 'x y z', 0);
       input.pipeInput('a', 'w', 4);

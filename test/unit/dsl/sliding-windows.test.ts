@@ -34,7 +34,7 @@ async function slidingDriver(
     .toStream()
     .map((wk, v) => KeyValue.pair(`${wk.key}@${wk.window.start}/${wk.window.end}`, String(v)))
     .to('out', Produced.with(S, S));
-  driver = await TopologyTestDriver.create(b.build(), { cachingEnabled: false });
+  driver = await TopologyTestDriver.create(b.build(), { statestoreCacheMaxBytes: 0 });
   return driver;
 }
 

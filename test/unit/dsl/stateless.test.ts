@@ -19,7 +19,7 @@ afterEach(async () => {
 async function run(build: (b: StreamsBuilder) => void): Promise<TopologyTestDriver> {
   const builder = new StreamsBuilder();
   build(builder);
-  driver = await TopologyTestDriver.create(builder.build(), { cachingEnabled: false });
+  driver = await TopologyTestDriver.create(builder.build(), { statestoreCacheMaxBytes: 0 });
   return driver;
 }
 

@@ -41,7 +41,7 @@ async function joinDriver(
   const left = b.stream('left', Consumed.with(S, S));
   const right = b.stream('right', Consumed.with(S, S));
   joinOf(kind, left, right, windows, joined).to('out', Produced.with(S, S));
-  driver = await TopologyTestDriver.create(b.build(), { cachingEnabled: false });
+  driver = await TopologyTestDriver.create(b.build(), { statestoreCacheMaxBytes: 0 });
   return driver;
 }
 
@@ -264,7 +264,7 @@ describe('stream-stream joins: topology', () => {
     ]) {
       expect(text).toContain(fragment);
     }
-    driver = await TopologyTestDriver.create(topology, { cachingEnabled: false });
+    driver = await TopologyTestDriver.create(topology, { statestoreCacheMaxBytes: 0 });
     const l = driver.createInputTopic('left', S, S);
     const r = driver.createInputTopic('right', S, S);
     r.pipeInput('a', 'r1', 5);

@@ -28,7 +28,7 @@ afterEach(async () => {
 async function start(build: (b: StreamsBuilder) => void): Promise<TopologyTestDriver> {
   const b = new StreamsBuilder();
   build(b);
-  driver = await TopologyTestDriver.create(b.build(), { cachingEnabled: false });
+  driver = await TopologyTestDriver.create(b.build(), { statestoreCacheMaxBytes: 0 });
   return driver;
 }
 
@@ -66,7 +66,9 @@ function pipeDocSequence(d: TopologyTestDriver): Array<[number, string | null]> 
 const joiner = (l: string | null, r: string | null) => `[${l}, ${r}]`;
 
 describe('table-table joins reproduce the Kafka Streams join semantics table', () => {
-  const tables = (b: StreamsBuilder): [KTable<string, string>, KTable<string, string>] => [
+  const tables = (
+    b: StreamsBuilder,
+  ): [KTable<string, string, string | null>, KTable<string, string, string | null>] => [
     b.table('left', Consumed.with(S, S)),
     b.table('right', Consumed.with(S, S)),
   ];
@@ -404,7 +406,7 @@ describe('split and repartition', () => {
     const topology = b.build();
     expect(topology.internalTopics().find((t) => t.name === 'by-value-repartition')?.numPartitions).toBe(3);
     expect(topology.subTopologies()).toHaveLength(2); // no second repartition before the count
-    driver = await TopologyTestDriver.create(topology, { cachingEnabled: false });
+    driver = await TopologyTestDriver.create(topology, { statestoreCacheMaxBytes: 0 });
     const input = driver.createInputTopic('in', S, S);
     input.pipeInput('1', 'x', 1);
     input.pipeInput('2', 'x', 2);

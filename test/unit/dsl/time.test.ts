@@ -31,7 +31,7 @@ describe('event time', () => {
       .count(Materialized.as<string, number>('per-second'))
       .toStream((wk) => `${wk.key}@${wk.window.start}`)
       .to('out', Produced.with(S, L));
-    driver = await TopologyTestDriver.create(b.build(), { cachingEnabled: false });
+    driver = await TopologyTestDriver.create(b.build(), { statestoreCacheMaxBytes: 0 });
     const input = driver.createInputTopic('events', S, Serdes.JSON<{ at: number }>());
     input.pipeInput('k', { at: 5_500 }, 1); // record timestamp 1 is ignored
     input.pipeInput('k', { at: 5_900 }, 2);
@@ -74,7 +74,7 @@ describe('event time', () => {
       .count()
       .toStream((wk) => wk.window.start)
       .to('out', Produced.with(Serdes.Long(), L));
-    driver = await TopologyTestDriver.create(b.build(), { cachingEnabled: false });
+    driver = await TopologyTestDriver.create(b.build(), { statestoreCacheMaxBytes: 0 });
     const input = driver.createInputTopic('in', S, S);
     for (const ts of [120, 30, 160, 99, 230, 140, 149]) input.pipeInput('k', 'v', ts);
     // close time after 230 is 180: window [100,200) still open; [0,100) closed since stream time 160 (close 110).

@@ -76,6 +76,34 @@ describe('error handlers', () => {
     expect(headers[H.processor]).toMatch(/SOURCE/);
   });
 
+  it('deserialization: plain text read with the MsgPack serde goes to the handler, never becomes a wrong value', async () => {
+    const builder = new StreamsBuilder();
+    builder
+      .stream('in', Consumed.with(S, Serdes.MsgPack<unknown>()))
+      .to('out', Produced.with(S, Serdes.JSON<unknown>()));
+    const seen: Array<{ context: ErrorHandlerContext; message: string }> = [];
+    driver = await TopologyTestDriver.create(builder.build(), {
+      deserializationExceptionHandler: {
+        handle: (context, _record, error) => {
+          seen.push({ context, message: error.message });
+          return 'CONTINUE';
+        },
+      },
+    });
+    const raw = driver.createInputTopic('in', S, Serdes.ByteArray());
+    raw.pipeInput('a', Serdes.MsgPack().serialize({ n: 1 }), 10);
+    raw.pipeInput('b', Buffer.from('hello world'), 20); // 'h' alone would decode as the integer 104
+    expect(driver.createOutputTopic('out', S, Serdes.JSON<unknown>()).readKeyValuesToList()).toEqual([
+      { key: 'a', value: { n: 1 } },
+    ]);
+    expect(driver.droppedRecords()).toEqual({ deserialization: 1 });
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.context).toMatchObject({ topic: 'in', partition: 0, offset: 1 });
+    expect(seen[0]!.message).toMatch(
+      /Failed to deserialize value of record at topic 'in' partition 0 offset 1 with serde MsgPack: 11 bytes are not one MessagePack value/,
+    );
+  });
+
   it('deserialization: the default (LogAndFail) stops with the record named', async () => {
     driver = await TopologyTestDriver.create(topology());
     expect(() => driver!.createInputTopic('in', S, S).pipeInput('b', '{broken', 20)).toThrow(

@@ -339,6 +339,14 @@ class FakeAdmin implements KafkaAdmin {
     for (const g of groupIds) this.kafka.groups.delete(g);
   }
 
+  setCommittedOffsets(): Promise<void> {
+    return Promise.reject(new Error('FakeAdmin: setCommittedOffsets is not modelled'));
+  }
+
+  offsetsForTime(): Promise<Array<{ partition: number; offset: number }>> {
+    return Promise.reject(new Error('FakeAdmin: offsetsForTime is not modelled'));
+  }
+
   async groupAssignments(groupId: string): Promise<GroupMemberAssignment[]> {
     const group = this.kafka.groups.get(groupId);
     if (!group) return [];

@@ -95,7 +95,7 @@ describe('KafkaStreams on an in-memory Kafka', () => {
     const streams = newStreams(setup, await tempStateDir(), {
       client: undefined,
       clientFactory: factory,
-      brokers: ['broker-a:9092'],
+      bootstrapServers: ['broker-a:9092'],
       clientId: 'wc-client',
     });
     running.push(streams);
@@ -104,7 +104,10 @@ describe('KafkaStreams on an in-memory Kafka', () => {
     await vi.waitFor(() => expect(streams.state).toBe('RUNNING'), { timeout: 10_000 });
 
     const unused = vi.fn(() => setup.fake.client());
-    const other = newStreams(setup, await tempStateDir(), { clientFactory: unused, brokers: ['x:1'] });
+    const other = newStreams(setup, await tempStateDir(), {
+      clientFactory: unused,
+      bootstrapServers: ['x:1'],
+    });
     running.push(other);
     await other.start();
     expect(unused).not.toHaveBeenCalled();

@@ -323,6 +323,26 @@ describe('invalid input', () => {
     ],
     ['JSON', () => Serdes.JSON().serialize(undefined), /JSON has no representation/],
     ['JSON', () => Serdes.JSON().deserialize(Buffer.from('{oops')), /JSON/],
+    // Plain text starts with a valid one-byte integer ('h' = 104): the rest must not be ignored.
+    [
+      'MsgPack',
+      () => Serdes.MsgPack().deserialize(Buffer.from('hello')),
+      /5 bytes are not one MessagePack value/,
+    ],
+    [
+      'MsgPack',
+      () =>
+        Serdes.MsgPack().deserialize(Buffer.concat([Serdes.MsgPack().serialize({ a: 1 }), Buffer.from([0])])),
+      /bytes remain after the value/,
+    ],
+    ['MsgPack', () => Serdes.MsgPack().deserialize(Buffer.from([0xc1])), /0xc1 is never used/],
+    ['MsgPack', () => Serdes.MsgPack().deserialize(Buffer.from([0x92, 0x01, 0xc1])), /0xc1 is never used/],
+    [
+      'MsgPack',
+      () => Serdes.MsgPack({ int64AsType: 'bigint' }).deserialize(Buffer.from('{"a":1}')),
+      /not one MessagePack value/,
+    ],
+    ['MsgPack', () => Serdes.MsgPack().deserialize(Buffer.from([0x92, 0x01])), /Unexpected end/],
   ])('%s: %s', (_name, fn, message) => {
     expect(fn).toThrow(message);
   });

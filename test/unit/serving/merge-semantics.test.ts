@@ -59,8 +59,8 @@ async function newTask(kind: 'speed' | 'batch', built: Topology): Promise<Stream
     collector: { send: () => {}, partitionsFor: () => 1 },
     resolveTopic: (topic) => topic,
     wallClock: () => 0,
-    defaultKeySerde: built.defaultSerde,
-    defaultValueSerde: built.defaultSerde,
+    defaultKeySerde: built.defaultKeySerde,
+    defaultValueSerde: built.defaultValueSerde,
     badRecordHandling: 'fail',
     ...(kind === 'speed'
       ? { deltaIndexEnabled: true, logChange: () => {} } // a worker: changelogged, caches on

@@ -57,7 +57,7 @@ describe('new TopologyTestDriver(...) without await', () => {
     it(`takes input at once: ${name}`, async () => {
       const b = new StreamsBuilder();
       build(b);
-      const driver = new TopologyTestDriver(b.build(), { cachingEnabled: false });
+      const driver = new TopologyTestDriver(b.build(), { statestoreCacheMaxBytes: 0 });
       try {
         driver.createInputTopic('in', S, S).pipeInput('k', 'v', 1);
         expect(driver.createOutputTopic('out', S, L).readKeyValue()).toEqual({ key: 'k', value: 1 });

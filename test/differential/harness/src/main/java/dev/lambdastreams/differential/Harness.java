@@ -103,7 +103,7 @@ public final class Harness {
     props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "dummy:9092");
     props.put(StreamsConfig.DEFAULT_KEY_SERDE_CLASS_CONFIG, Serdes.StringSerde.class.getName());
     props.put(StreamsConfig.DEFAULT_VALUE_SERDE_CLASS_CONFIG, Serdes.StringSerde.class.getName());
-    // Caching off: every update is forwarded downstream, as our TopologyTestDriver does with cachingEnabled: false.
+    // Caching off: every update is forwarded downstream, as our TopologyTestDriver does with statestoreCacheMaxBytes: 0.
     props.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0);
     props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
     props.put(StreamsConfig.DSL_STORE_SUPPLIERS_CLASS_CONFIG, Scenarios.dslStoreSuppliers());
