@@ -1,0 +1,5 @@
+import type { ChaosContext, ScenarioResult } from '../lib/harness.ts';
+
+export async function httpFuzz(_ctx: ChaosContext): Promise<ScenarioResult> {
+  throw new Error('not built yet');
+}
