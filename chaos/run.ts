@@ -46,6 +46,14 @@ if (!Number.isInteger(seed)) {
   process.exit(2);
 }
 
+// Ctrl-C or a stray error: exit, and the exit handler of chaos/lib/harness.ts kills every worker.
+process.once('SIGINT', () => process.exit(130));
+process.once('SIGTERM', () => process.exit(143));
+process.on('uncaughtException', (error) => {
+  process.stderr.write(`[chaos] unexpected error: ${error.stack ?? String(error)}\n`);
+  process.exit(1);
+});
+
 const report = await runChaos({
   size: values.size as Size,
   seed,

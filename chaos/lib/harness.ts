@@ -118,6 +118,25 @@ export class Kafka {
     return ends.reduce((n, e) => n + e.high - e.low, 0);
   }
 
+  /**
+   * Records a read_committed reader sees in a topic: unlike end offsets, not counting transaction
+   * markers or aborted records.
+   */
+  async countRecords(topic: string): Promise<number> {
+    const ends = await (await this.admin()).endOffsets(topic);
+    let n = 0;
+    await this.client.fetchRanges(
+      ends.map((e) => ({ topic, partition: e.partition, fromOffset: e.low, toOffset: e.high })),
+      {
+        isolationLevel: 'read_committed',
+        onBatch: (records) => {
+          n += records.length;
+        },
+      },
+    );
+    return n;
+  }
+
   async close(): Promise<void> {
     if (this.producerPromise) await (await this.producerPromise).close().catch(() => {});
     if (this.adminPromise) await (await this.adminPromise).close().catch(() => {});
@@ -201,15 +220,11 @@ export function compareCounts(actual: Map<string, number>, expected: Map<string,
  */
 export class OutputCounts {
   private readonly watcher: OutputWatcher;
+  private started?: Promise<void>;
 
-  private constructor(brokers: string[], topic: string) {
+  /** Starts reading (from the beginning) at the first `settle`: no broker needed before. */
+  constructor(brokers: string[], topic: string) {
     this.watcher = new OutputWatcher(brokers, topic, Number.POSITIVE_INFINITY);
-  }
-
-  static async start(brokers: string[], topic: string): Promise<OutputCounts> {
-    const counts = new OutputCounts(brokers, topic);
-    await counts.watcher.start();
-    return counts;
   }
 
   get last(): Map<string, number> {
@@ -218,6 +233,7 @@ export class OutputCounts {
 
   /** Resolves once every expected word has at least its count (or at the timeout), then a quiet spell. */
   async settle(expected: Map<string, number>, timeoutMs: number, quietMs = 3_000): Promise<CountCheck> {
+    await (this.started ??= this.watcher.start());
     const deadline = Date.now() + timeoutMs;
     const reached = (): boolean => [...expected].every(([k, n]) => (this.watcher.last.get(k) ?? 0) >= n);
     while (!reached() && Date.now() < deadline) await sleep(250);
@@ -226,7 +242,7 @@ export class OutputCounts {
   }
 
   async stop(): Promise<void> {
-    await this.watcher.stop();
+    if (this.started) await this.watcher.stop();
   }
 }
 
@@ -234,6 +250,12 @@ export interface Exit {
   code: number | null;
   signal: NodeJS.Signals | null;
 }
+
+/** Every CLI process still running: SIGKILLed when the suite exits, however it exits. */
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
 
 /** A `lambda-streams` CLI process: stderr to a log file and a tail kept in memory. */
 export class CliProcess {
@@ -272,8 +294,10 @@ export class CliProcess {
     };
     this.child.stdout!.on('data', onData);
     this.child.stderr!.on('data', onData);
+    live.add(this.child);
     this.exited = new Promise<Exit>((resolve) => {
       this.child.once('exit', (code, signal) => {
+        live.delete(this.child);
         this.exit = { code, signal };
         this.logStream.end();
         resolve(this.exit);
@@ -319,6 +343,12 @@ export class CliProcess {
         );
       });
     });
+  }
+
+  /** Waits for a process meant to end by itself (a batch run); only a non-zero exit is a crash. */
+  completes(): Promise<Exit> {
+    this.expectedExit = true;
+    return this.exited;
   }
 
   /** SIGKILL, and wait until it is gone. */
@@ -490,5 +520,74 @@ export function result(
     passed:
       fields.passed ??
       (lost === 0 && (fields.guarantee === 'at_least_once' || duplicated === 0) && crashes === 0),
+  };
+}
+
+/** A word count on fresh topics of one scenario: input, output watcher, worker specs. */
+export interface WordCountRun {
+  kafka: Kafka;
+  processes: Processes;
+  counts: OutputCounts;
+  sentences: Sentences;
+  input: string;
+  output: string;
+  applicationId: string;
+  /** The spec of worker `i` (its own state directory). */
+  spec(i: number, overrides?: Partial<WorkerSpec>): WorkerSpec;
+  /** Waits for the final counts, stops the workers still running, and closes everything. */
+  finish(timeoutMs?: number): Promise<CountCheck & { notes: string[] }>;
+  close(): Promise<void>;
+}
+
+export async function wordCountRun(
+  ctx: ChaosContext,
+  name: string,
+  guarantee: Guarantee,
+  total: number,
+  options: { partitions?: number; brokers?: string[]; standbys?: number } = {},
+): Promise<WordCountRun> {
+  const partitions = options.partitions ?? 3;
+  const brokers = options.brokers ?? ctx.brokers;
+  const kafka = new Kafka(brokers);
+  const processes = new Processes();
+  const input = `chaos-${ctx.runId}-${name}-in`;
+  const output = `chaos-${ctx.runId}-${name}-out`;
+  const applicationId = `chaos-${ctx.runId}-${name}`;
+  await kafka.createTopics({ [input]: partitions, [output]: partitions });
+  const counts = new OutputCounts(brokers, output);
+  const sentences = new Sentences(input, partitions, total, ctx.seed);
+  const close = async (): Promise<void> => {
+    await processes.killAll();
+    await counts.stop();
+    await kafka.close();
+  };
+  return {
+    kafka,
+    processes,
+    counts,
+    sentences,
+    input,
+    output,
+    applicationId,
+    spec: (i, overrides = {}) => ({
+      ctx,
+      name: `${name}-w${i}`,
+      topology: WORD_COUNT,
+      applicationId,
+      stateDir: path.join(ctx.workDir, `${name}-w${i}`),
+      guarantee,
+      brokers,
+      env: { CHAOS_INPUT_TOPIC: input, CHAOS_OUTPUT_TOPIC: output },
+      ...(options.standbys ? { standbys: options.standbys } : {}),
+      ...overrides,
+    }),
+    async finish(timeoutMs = 600_000) {
+      const check = await counts.settle(sentences.expected(), timeoutMs);
+      const notes = [...check.problems];
+      await processes.stopAll();
+      notes.push(...processes.crashReports());
+      return { ...check, notes };
+    },
+    close,
   };
 }

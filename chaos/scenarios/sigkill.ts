@@ -40,7 +40,7 @@ export async function sigkill(ctx: ChaosContext, guarantee: Guarantee): Promise<
   const output = `chaos-${ctx.runId}-${name}-out`;
   const applicationId = `chaos-${ctx.runId}-${name}`;
   await kafka.createTopics({ [input]: 3, [output]: 3 });
-  const counts = await OutputCounts.start(ctx.brokers, output);
+  const counts = new OutputCounts(ctx.brokers, output);
   const sentences = new Sentences(input, 3, total, ctx.seed);
   const spec = {
     ctx,
