@@ -26,6 +26,8 @@ const SIZES = {
 };
 const TOKEN = 'chaos-fuzz-token';
 
+const quieted = new WeakSet<object>();
+
 interface Raw {
   status: number;
   headers: Record<string, string | string[] | undefined>;
@@ -51,7 +53,11 @@ function send(
     req.on('error', reject);
     // A server that refuses a huge body answers and closes while the body is still being written:
     // the late write error belongs to no request any more.
-    req.on('socket', (socket) => socket.on('error', () => {}));
+    req.on('socket', (socket) => {
+      if (quieted.has(socket)) return; // a kept-alive socket serves many requests
+      quieted.add(socket);
+      socket.on('error', () => {});
+    });
     req.on('timeout', () => req.destroy(new Error(`no answer to ${method} ${path.slice(0, 80)}`)));
     req.end(body);
   });

@@ -32,14 +32,13 @@ export async function ownerKill(ctx: ChaosContext): Promise<ScenarioResult> {
   let asked = 0;
   try {
     await run.sentences.produceRest(run.kafka);
-    const a = run.processes.add(new Worker(run.spec(0)));
-    let b = run.processes.add(new Worker(run.spec(1)));
-    const [urlA, urlB] = await Promise.all([a.url, b.url]);
-    const hostB = new URL(urlB).host;
+    const first = run.processes.add(new Worker(run.spec(0)));
+    const second = run.processes.add(new Worker(run.spec(1)));
+    const urls = await Promise.all([first.url, second.url]);
     const expected = run.sentences.expected();
     await run.counts.settle(expected, 300_000, 1_000);
     // Both workers hold tasks (B may have joined after A had read everything).
-    for (const url of [urlA, urlB]) {
+    for (const url of urls) {
       for (let i = 0; ; i++) {
         const { status, body } = await getJson(`${url}/health`);
         if (status === 200 && ((body as { tasks?: string[] }).tasks?.length ?? 0) > 0) break;
@@ -47,16 +46,25 @@ export async function ownerKill(ctx: ChaosContext): Promise<ScenarioResult> {
         await sleep(1_000);
       }
     }
-    // Keys whose active host is B, as A's metadata route says.
-    const ownedByB: string[] = [];
+    // B: the worker that owns some of the words, as worker 0's metadata route says (the count
+    // store's tasks may all sit on one of the two); A, the one asked, is the other.
+    const owners = new Map<string, string[]>();
     for (const word of [...expected.keys()].slice(0, 400)) {
       const { status, body } = await getJson(
-        `${urlA}/metadata/stores/word-counts/keys/${encodeURIComponent(word)}`,
+        `${urls[0]}/metadata/stores/word-counts/keys/${encodeURIComponent(word)}`,
       );
-      if (status === 200 && (body as { activeHost: string | null }).activeHost === hostB) ownedByB.push(word);
-      if (ownedByB.length >= 40) break;
+      const active = (body as { activeHost: { host: string; port: number } | null }).activeHost;
+      if (status !== 200 || !active) continue;
+      const host = `${active.host}:${active.port}`;
+      owners.set(host, [...(owners.get(host) ?? []), word]);
     }
-    if (ownedByB.length === 0) throw new Error(`worker B (${hostB}) owns none of the first 400 words`);
+    const bIndex = owners.has(new URL(urls[1]!).host) ? 1 : 0;
+    const a = bIndex === 1 ? first : second;
+    let b = bIndex === 1 ? second : first;
+    const urlA = urls[1 - bIndex]!;
+    const ownedByB = (owners.get(new URL(urls[bIndex]!).host) ?? []).slice(0, 40);
+    if (ownedByB.length === 0)
+      throw new Error(`no worker owns any of the first 400 words: ${JSON.stringify([...owners.keys()])}`);
 
     let querying = true;
     const ask = async (): Promise<void> => {
