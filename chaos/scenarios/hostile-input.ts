@@ -29,11 +29,6 @@ const SIZES = {
 };
 const BIG = 5 * 1024 * 1024;
 
-interface Payment {
-  user: string;
-  amount: number;
-}
-
 export async function hostileInput(ctx: ChaosContext): Promise<ScenarioResult> {
   const started = Date.now();
   const name = 'hostile-input';
