@@ -27,6 +27,19 @@ export default defineConfig({
       },
       {
         test: {
+          // The chaos suite at its reduced size (chaos/, docs/reliability.md): worker and batch
+          // processes killed and restarted against the integration broker. One scenario at a time.
+          name: 'chaos',
+          include: ['test/chaos/**/*.test.ts'],
+          globalSetup: ['test/integration/global-setup.ts'],
+          testTimeout: 20 * 60_000,
+          hookTimeout: 180_000,
+          pool: 'forks',
+          poolOptions: { forks: { singleFork: true } },
+        },
+      },
+      {
+        test: {
           // npm pack, the tarball installed in a scratch project, used from plain Node.js and tsc.
           name: 'package',
           include: ['test/package/**/*.test.ts'],

@@ -85,8 +85,11 @@ export interface KafkaAdmin {
 export interface ProducerOptions {
   /** Makes the producer transactional (and idempotent). */
   transactionalId?: string;
-  /** Default true (acks=all, exactly-once per partition and session). */
-  idempotent?: boolean;
+  /**
+   * Every producer is idempotent (acks=all, one request in flight, exactly-once per partition and
+   * session): there is no way to ask for another kind. Kept so that callers may say so.
+   */
+  idempotent?: true;
   transactionTimeoutMs?: number;
 }
 

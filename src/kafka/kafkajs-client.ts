@@ -832,12 +832,13 @@ export class KafkajsClient implements KafkaClient {
   }
 
   async producer(options: ProducerOptions = {}): Promise<KafkaProducer> {
-    const idempotent = options.idempotent ?? true;
+    // Idempotent always (docs/reliability.md): a retried request cannot write a record twice. kafkajs
+    // keeps the idempotence guarantee with one request in flight; every send uses acks=-1.
     const producer = this.kafka.producer({
       createPartitioner: Partitioners.DefaultPartitioner,
-      idempotent: idempotent || options.transactionalId !== undefined,
+      idempotent: true,
       allowAutoTopicCreation: false,
-      ...(idempotent || options.transactionalId ? { maxInFlightRequests: 1 } : {}),
+      maxInFlightRequests: 1,
       ...(options.transactionalId ? { transactionalId: options.transactionalId } : {}),
       ...(options.transactionTimeoutMs ? { transactionTimeout: options.transactionTimeoutMs } : {}),
     });

@@ -325,9 +325,14 @@ export class TaskManager {
     const t: ActiveTask = { id, sub, partition, task, output, changelogOffsets: new Map(checkpoint) };
     await mkdir(dir, { recursive: true });
     await task.init();
-    this.tasks.set(id, t);
-    for (const topic of sub.sourceTopics) this.taskOfPartition.set(`${topic}:${partition}`, id);
-    await this.changelogReader.beginRestore(t);
+    // Visible (to queries too) only once it is marked restoring: beginRestore awaits the changelog
+    // end offsets first, and a query in between would read the empty stores as if they were complete.
+    try {
+      await this.changelogReader.beginRestore(t);
+    } finally {
+      this.tasks.set(id, t);
+      for (const topic of sub.sourceTopics) this.taskOfPartition.set(`${topic}:${partition}`, id);
+    }
   }
 
   /** All changelogs read: flush, checkpoint, process what waited, resume the source partitions. */
