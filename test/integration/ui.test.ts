@@ -9,7 +9,7 @@
  * Chromium must be installed (`.ci/run` installs it; CHROMIUM_PATH overrides): without it the test
  * fails, it does not skip.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,8 +21,9 @@ import { runBatch } from '../../src/batch/run-batch.ts';
 import { loadTopologyFile } from '../../src/cli/load-topology.ts';
 import type { OutgoingRecord } from '../../src/kafka/client.ts';
 import { freshTopics, portClient, produceRecords } from './batch-support.ts';
-import { brokers, eventually, uniqueGroup, uniqueTopic, withAdmin } from './helpers.ts';
+import { eventually, uniqueGroup, uniqueTopic, withAdmin } from './helpers.ts';
 import { tempStateDir } from './runtime-support.ts';
+import { startWorkerProcess, type WorkerProcess } from './worker-process.ts';
 
 const root = path.resolve(fileURLToPath(new URL('../../', import.meta.url)));
 const SCREENSHOT = path.join(root, 'docs/images/ui.png');
@@ -42,11 +43,11 @@ function chromiumPath(): string {
   }
 }
 
-const children: ChildProcess[] = [];
+const workers: WorkerProcess[] = [];
 let browser: Browser | undefined;
 afterAll(async () => {
   await browser?.close();
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  for (const worker of workers) worker.stop();
 });
 
 async function topologyFile(
@@ -131,38 +132,9 @@ describe('/ui in a headless browser', () => {
       });
     });
 
-    const worker = spawn(
-      process.execPath,
-      [
-        path.join(root, 'bin/lambda-streams.js'),
-        'worker',
-        file,
-        '--state-dir',
-        path.join(dir, 'worker'),
-        '--commit-interval',
-        '200',
-        '--http-port',
-        '0',
-        '--http-token',
-        TOKEN,
-      ],
-      {
-        cwd: root,
-        env: { ...process.env, KAFKA_BROKERS: brokers().join(','), LOG_LEVEL: 'warn' },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
-    );
-    children.push(worker);
-    let stderr = '';
-    worker.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const url = await eventually(
-      () => {
-        const match = /HTTP API on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
-        if (!match) throw new Error(`no HTTP API line yet: ${stderr.slice(-500)}`);
-        return match[1]!;
-      },
-      { timeoutMs: 60_000 },
-    );
+    const worker = startWorkerProcess(file, path.join(dir, 'worker'), ['--http-token', TOKEN]);
+    workers.push(worker);
+    const url = await worker.url();
 
     const fresh = Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? 'alpha delta' : 'delta'));
     await eventually(() => api(url, '/status'), { timeoutMs: 60_000, intervalMs: 500 });
@@ -235,6 +207,16 @@ describe('/ui in a headless browser', () => {
     await page.click('#query-button');
     await page.locator('#query-entries').getByText(JSON.stringify(MARKUP)).waitFor();
     await expect(page.locator('#query-result img').count()).resolves.toBe(0);
+
+    // A few samples of lag and throughput (one every 5 s) for the charts.
+    await eventually(
+      async () => {
+        const status = await api<{ history: { samples: unknown[] } }>(url, '/status');
+        expect(status.history.samples.length).toBeGreaterThanOrEqual(3);
+      },
+      { timeoutMs: 30_000, intervalMs: 1_000 },
+    );
+    await page.locator('#charts .spark-line').first().waitFor({ state: 'attached' });
 
     // Back to the merged key for the screenshot.
     await page.check('#mode-key');

@@ -75,7 +75,9 @@ function renderTopology(graph) {
     'internal-topics',
     graph.internalTopics.length === 0
       ? h('li', {}, 'none')
-      : graph.internalTopics.map((t) => h('li', {}, h('code', {}, t.name), ` ${t.kind}`)),
+      : graph.internalTopics.map((t) =>
+          h('li', {}, h('code', {}, t.name), h('span', { class: 'muted' }, ` ${t.kind}`)),
+        ),
   );
   fill(
     'store-list',

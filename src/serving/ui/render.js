@@ -71,17 +71,23 @@ export function json(value) {
 export function sparkline(samples, { width = 260, height = 48, windowMs = 600_000, label = '' } = {}) {
   const now = samples.length > 0 ? samples[samples.length - 1].t : Date.now();
   const max = Math.max(1, ...samples.map((p) => p.v));
-  const x = (t) => width - ((now - t) / windowMs) * width;
+  // A young worker has less than the window: its samples span the chart (at least a minute).
+  const span = Math.min(windowMs, Math.max(60_000, samples.length > 0 ? now - samples[0].t : 0));
+  const x = (t) => width - ((now - t) / span) * width;
   const y = (v) => height - 4 - (v / max) * (height - 14);
   const points = samples
-    .filter((p) => now - p.t <= windowMs)
+    .filter((p) => now - p.t <= span)
     .map((p) => `${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`)
     .join(' ');
   const last = samples.length > 0 ? samples[samples.length - 1].v : null;
   return s(
     'svg',
     { class: 'spark', width, height, viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': label },
-    s('title', {}, `${label}: ${formatNumber(last)} now, ${formatNumber(max)} max over the last 10 min`),
+    s(
+      'title',
+      {},
+      `${label}: ${formatNumber(last)} now, ${formatNumber(max)} max over the last ${formatDuration(span)}`,
+    ),
     s('line', { x1: 0, y1: height - 4, x2: width, y2: height - 4, class: 'spark-axis' }),
     points ? s('polyline', { points, class: 'spark-line' }) : null,
     last !== null ? s('circle', { cx: x(now), cy: y(last), r: 2.5, class: 'spark-dot' }) : null,
