@@ -89,15 +89,24 @@ export async function runWorker(file: string, options: WorkerOptions): Promise<n
     { startServing },
     { createServingServer },
     { DeferredQueryService },
+    { StreamsMetrics },
+    { topologyGraph },
+    { WorkerStatus },
   ] = await Promise.all([
     import('./load-topology.ts'),
     import('../runtime/kafka-streams.ts'),
     import('../serving/serving.ts'),
     import('../serving/http/server.ts'),
     import('../serving/deferred-query-service.ts'),
+    import('../metrics/metrics.ts'),
+    import('../topology/graph.ts'),
+    import('../serving/worker-status.ts'),
   ]);
   const { DEFAULT_HTTP_PORT } = await import('../serving/http/limits.ts');
-  const { definition, topology, config: fileConfig } = await loadTopologyFile(file);
+  const { definition, topology, bucketMs, config: fileConfig } = await loadTopologyFile(file);
+  const applicationId = options.applicationId ?? definition.applicationId;
+  // Made before the HTTP server, so /metrics has request latencies from the first request on.
+  const metrics = new StreamsMetrics({ application: applicationId });
   const security = kafkaSecurityFrom(options); // before anything starts: a half setup fails here
   const config = workerConfig(fileConfig, options);
   const broker = await resolveBrokers(config.bootstrapServers?.join(','));
@@ -106,6 +115,7 @@ export async function runWorker(file: string, options: WorkerOptions): Promise<n
   let streams: InstanceType<typeof KafkaStreams> | undefined;
   let serving: Awaited<ReturnType<typeof startServing>> | undefined;
   let server: Awaited<ReturnType<typeof createServingServer>> | undefined;
+  let status: InstanceType<typeof WorkerStatus> | undefined;
   let signalled: (code: number) => void = () => {};
   const stopped = new Promise<number>((resolve) => (signalled = resolve));
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -125,10 +135,12 @@ export async function runWorker(file: string, options: WorkerOptions): Promise<n
         host: httpHost,
         port: options.httpPort ?? options.metricsPort ?? DEFAULT_HTTP_PORT,
         ...(options.httpToken ? { token: options.httpToken } : {}),
-        scrapeMetrics: async () =>
-          streams
-            ? { contentType: streams.metrics.contentType, body: await streams.metrics.scrape() }
-            : { contentType: 'text/plain; version=0.0.4', body: '' },
+        scrapeMetrics: async () => ({ contentType: metrics.contentType, body: await metrics.scrape() }),
+        metricsRegistry: metrics.registry,
+        ui: {
+          topology: topologyGraph(topology, applicationId, bucketMs),
+          status: () => status?.document(),
+        },
         health: () => ({
           ok: streams?.state === 'RUNNING' || streams?.state === 'REBALANCING',
           state: streams?.state ?? 'STARTING',
@@ -144,8 +156,9 @@ export async function runWorker(file: string, options: WorkerOptions): Promise<n
     }
     streams = new KafkaStreams(topology, {
       ...config,
-      applicationId: options.applicationId ?? definition.applicationId,
+      applicationId,
       bootstrapServers: broker.brokers,
+      metrics,
       ...(applicationServer ? { applicationServer } : {}),
       ...security,
     });
@@ -161,16 +174,24 @@ export async function runWorker(file: string, options: WorkerOptions): Promise<n
     const queries = serving.queries;
     // The engine knows this worker by its application.server; the deferred one answers through it.
     deferred.resolve(queries);
+    status = new WorkerStatus({
+      streams,
+      queries,
+      views: serving.views,
+      ...(applicationServer ? { endpoint: applicationServer } : {}),
+    }).start();
     info(
       `worker ${definition.applicationId} running on ${broker.brokers.join(',')} (${config.processingGuarantee})`,
     );
     const caughtUpWatch = options.untilCaughtUp ? watchCaughtUp(streams, signalled) : undefined;
     const code = await stopped;
     clearInterval(caughtUpWatch);
+    status.stop();
     await serving.close();
     await streams.close();
     return streams.error ? 1 : code;
   } finally {
+    status?.stop();
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
     await serving?.close().catch(() => {});

@@ -103,6 +103,18 @@ export interface ActiveTaskView {
   restoring: boolean;
 }
 
+/** One restoring task of this instance (KafkaStreams#restoration). */
+export interface RestorationProgress {
+  task: string;
+  /** Changelog records to restore when the task was assigned, and restored since. */
+  total: number;
+  restored: number;
+  /** Epoch ms the restoration started. */
+  startedAt: number;
+  /** Stores still behind their changelogs ("topic:partition"), with the records left. */
+  stores: Array<{ store: string; changelog: string; remaining: number }>;
+}
+
 const VALID_TRANSITIONS: Record<StreamsState, StreamsState[]> = {
   CREATED: ['REBALANCING', 'PENDING_SHUTDOWN', 'ERROR'],
   REBALANCING: ['RUNNING', 'REBALANCING', 'PENDING_SHUTDOWN', 'ERROR'],
@@ -190,6 +202,31 @@ export class KafkaStreams {
   /** Standby replicas kept by this instance (task ids). */
   standbyTasks(): string[] {
     return [...(this.thread?.tasks.standbys.keys() ?? [])].sort();
+  }
+
+  /**
+   * Restoration in progress on this instance: per restoring active task, the changelog records to
+   * restore, restored so far, and the stores still behind (the operator's view: /status, /ui).
+   */
+  restoration(): RestorationProgress[] {
+    const out: RestorationProgress[] = [];
+    for (const t of this.thread?.tasks.tasks.values() ?? []) {
+      const state = t.restoring;
+      if (!state) continue;
+      const stores = [...state.ranges].map(([key, r]) => ({
+        store: r.store,
+        changelog: key,
+        remaining: Math.max(0, r.end - Math.min(r.end, t.changelogOffsets.get(key) ?? r.start)),
+      }));
+      out.push({
+        task: t.id,
+        total: state.total,
+        restored: state.restored,
+        startedAt: state.started,
+        stores,
+      });
+    }
+    return out;
   }
 
   /** A global table's store (the same instance every task reads). */

@@ -370,6 +370,40 @@ export class LocalQueryService implements QueryService {
     };
   }
 
+  /** Each active task of this worker with its position and lag (the operator's view: /status, /ui). */
+  taskPositions(): Array<{
+    id: string;
+    subtopology: number;
+    partition: number;
+    restoring: boolean;
+    position: Position;
+  }> {
+    const tasks = this.config.streams.activeTasks();
+    return tasks
+      .map((t) => ({
+        id: t.id,
+        subtopology: t.subtopology,
+        partition: t.partition,
+        restoring: t.restoring,
+        position: this.positionOf([t.partition], [t]),
+      }))
+      .sort((a, b) => a.subtopology - b.subtopology || a.partition - b.partition);
+  }
+
+  /** endpoint → active task ids and endpoint → standby task ids, as last read from the group. */
+  groupHosts(): { active: Record<string, string[]>; standby: Record<string, string[]> } {
+    const invert = (entries: Iterable<[string, string[]]>): Record<string, string[]> => {
+      const out: Record<string, string[]> = {};
+      for (const [task, endpoints] of entries) for (const e of endpoints) (out[e] ??= []).push(task);
+      for (const tasks of Object.values(out)) tasks.sort();
+      return out;
+    };
+    return {
+      active: invert([...this.activeHosts].map(([task, endpoint]) => [task, [endpoint]])),
+      standby: invert(this.standbyHosts),
+    };
+  }
+
   // ---- internals ----
 
   private entry(name: string): StoreEntry {

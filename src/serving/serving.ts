@@ -18,7 +18,7 @@ import type {
   Windowed,
 } from '../state/types.ts';
 import { LocalQueryService } from './local-query-service.ts';
-import { NotLocalError, StoreNotReadyError, UnknownStoreError, type QueryService } from './query-service.ts';
+import { NotLocalError, StoreNotReadyError, UnknownStoreError } from './query-service.ts';
 import { ServingMetrics } from './serving-metrics.ts';
 import { ViewLoader, type LoadedView } from './view-loader.ts';
 
@@ -32,7 +32,7 @@ export interface ServingOptions {
 }
 
 export interface Serving {
-  queries: QueryService;
+  queries: LocalQueryService;
   views: ViewLoader;
   close(): Promise<void>;
 }

@@ -49,8 +49,19 @@ describe('docker-compose.yml', () => {
     ]) {
       expect(env.get(dockerEnvName(setting)), setting).toBe(java[setting]);
     }
-    expect(env.get('KAFKA_ADVERTISED_LISTENERS')).toBe(
+    // Clients on the host reach the broker at localhost (the Java path's only listener); the stack's
+    // containers through a second listener on the compose network.
+    expect(env.get('KAFKA_ADVERTISED_LISTENERS')?.split(',')).toEqual([
       'PLAINTEXT://localhost:${LAMBDA_STREAMS_KAFKA_PORT:-9092}',
+      'STACK://kafka:19092',
+    ]);
+    const protocols = new Map(
+      (env.get('KAFKA_LISTENER_SECURITY_PROTOCOL_MAP') ?? '')
+        .split(',')
+        .map((p) => p.split(':') as [string, string]),
     );
+    for (const listener of (env.get('KAFKA_LISTENERS') ?? '').split(',')) {
+      expect(protocols.get(listener.split(':')[0]!), listener).toBe('PLAINTEXT');
+    }
   });
 });

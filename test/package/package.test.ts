@@ -112,7 +112,7 @@ afterAll(async () => {
 describe('the npm package', () => {
   it('holds only what users need: the build, the CLI, the docs and the broker launcher files', () => {
     const allowed =
-      /^(dist\/.+\.(js|js\.map|d\.ts)|bin\/(lambda-streams|batch-thread)\.js|docs\/[\w-]+\.md|kafka\/pom\.xml|docker-compose\.yml|README\.md|LICENSE|package\.json)$/;
+      /^(dist\/.+\.(js|js\.map|d\.ts)|dist\/serving\/ui\/[\w-]+\.(html|css)|bin\/(lambda-streams|batch-thread)\.js|docs\/[\w-]+\.md|kafka\/pom\.xml|docker-compose\.yml|README\.md|LICENSE|package\.json)$/;
     expect(packedFiles.filter((file) => !allowed.test(file))).toEqual([]);
     expect(
       packedFiles.filter((file) => /^(src|test|bench|topologies|\.ci|node_modules)\//.test(file)),
@@ -128,7 +128,14 @@ describe('the npm package', () => {
     ].map((file) => file.replace(/^\.\//, ''));
     expect(pointedAt.filter((file) => !packedFiles.includes(file))).toEqual([]);
     // Every module comes with its declarations and a source map.
-    const modules = packedFiles.filter((file) => file.endsWith('.js') && file.startsWith('dist/'));
+    // The /ui page's files are served as they are (no build step): plain browser modules, no declarations.
+    const ui = packedFiles.filter((file) => file.startsWith('dist/serving/ui/'));
+    expect(ui).toEqual(
+      ['app.js', 'graph.js', 'index.html', 'render.js', 'style.css'].map((f) => `dist/serving/ui/${f}`),
+    );
+    const modules = packedFiles.filter(
+      (file) => file.endsWith('.js') && file.startsWith('dist/') && !ui.includes(file),
+    );
     expect(modules.length).toBeGreaterThan(100);
     const incomplete = modules.filter(
       (file) => !packedFiles.includes(file.replace(/\.js$/, '.d.ts')) || !packedFiles.includes(`${file}.map`),

@@ -28,13 +28,17 @@ export function tokenMatches(expected: Buffer, presented: string | undefined): b
   return timingSafeEqual(digest(presented ?? ''), expected) && presented !== undefined;
 }
 
-/** An onRequest hook that refuses requests without the token with 401 (undefined: no token, no hook). */
-export function bearerAuth(token: string | undefined) {
+/**
+ * An onRequest hook that refuses requests without the token with 401 (undefined: no token, no hook).
+ * `open` adds routes that hold no data (the /ui page's static files).
+ */
+export function bearerAuth(token: string | undefined, open: Iterable<string> = []) {
   if (token === undefined || token === '') return undefined;
   const expected = digest(token);
+  const openRoutes = new Set([...OPEN_ROUTES, ...open]);
   return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
     const route = request.routeOptions.url;
-    if (route !== undefined && OPEN_ROUTES.has(route)) return undefined;
+    if (route !== undefined && openRoutes.has(route)) return undefined;
     const header = request.headers.authorization;
     if (tokenMatches(expected, bearerToken(header))) return undefined;
     const message =

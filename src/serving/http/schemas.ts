@@ -352,3 +352,38 @@ export const openapiSchema = {
   security: secured,
   response: { 200: { type: 'object', additionalProperties: true } },
 };
+
+const looseObject = { type: 'object', additionalProperties: true } as const;
+const noQuery = { type: 'object', additionalProperties: false, properties: {} } as const;
+
+export const topologySchema = {
+  summary: "The application's topology: sub-topologies, nodes, stores, internal topics, Mermaid text",
+  tags: ['operations'],
+  security: secured,
+  querystring: noQuery,
+  response: { 200: looseObject, ...errors },
+};
+
+export const statusSchema = {
+  summary:
+    "This worker's state, tasks with positions and lag, restoration, batch view in use, and lag and throughput samples",
+  tags: ['operations'],
+  security: secured,
+  querystring: noQuery,
+  response: { 200: looseObject, ...errors },
+};
+
+export const workersSchema = {
+  summary: 'Every worker of the group with its /status (or why it did not answer), asked by this worker',
+  tags: ['operations'],
+  security: secured,
+  querystring: noQuery,
+  response: { 200: looseObject, ...errors },
+};
+
+export const uiFileSchema = {
+  summary: 'The operator page (/ui) and its static files: no data, needs no token',
+  tags: ['operations'],
+  security: [],
+  hide: true,
+};

@@ -6,10 +6,12 @@ import swagger from '@fastify/swagger';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 
 import { childLogger } from '../../logger.ts';
 import type { QueryService } from '../query-service.ts';
 import { bearerAuth } from './auth.ts';
+import { observeHttpLatency } from './http-metrics.ts';
 import { clientErrorHandler, errorHandler, frameworkErrorHandler, notFoundHandler } from './errors.ts';
 import {
   BODY_LIMIT_BYTES,
@@ -23,6 +25,8 @@ import { registerKeyRoutes } from './routes/keys.ts';
 import { registerOpsRoutes } from './routes/ops.ts';
 import type { OpsOptions } from './routes/ops.ts';
 import { registerScanRoutes } from './routes/scans.ts';
+import { registerUiRoutes, UI_OPEN_ROUTES } from './routes/ui.ts';
+import type { UiSource } from './routes/ui.ts';
 
 export interface ServingServerOptions extends OpsOptions {
   /** The worker's query engine. */
@@ -37,6 +41,10 @@ export interface ServingServerOptions extends OpsOptions {
   forwardTimeoutMs?: number;
   /** Default: the project logger's child `{ component: 'serving-http' }`. */
   logger?: Logger;
+  /** The operator's view: /topology, /status, /workers and the /ui page (absent: no such routes). */
+  ui?: UiSource;
+  /** Where request latencies go (lambda_streams_http_request_duration_seconds); absent: not measured. */
+  metricsRegistry?: Registry;
 }
 
 export interface ServingServer {
@@ -67,8 +75,9 @@ export async function createServingServer(options: ServingServerOptions): Promis
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.setErrorHandler(errorHandler(log));
   app.setNotFoundHandler(notFoundHandler);
-  const auth = bearerAuth(options.token);
+  const auth = bearerAuth(options.token, options.ui ? UI_OPEN_ROUTES : []);
   if (auth) app.addHook('onRequest', auth);
+  if (options.metricsRegistry) observeHttpLatency(app, options.metricsRegistry);
 
   await app.register(swagger, {
     openapi: {
@@ -97,6 +106,7 @@ export async function createServingServer(options: ServingServerOptions): Promis
   registerOpsRoutes(app, ctx, options);
   registerKeyRoutes(app, ctx);
   registerScanRoutes(app, ctx);
+  if (options.ui) registerUiRoutes(app, ctx, options.ui, auth !== undefined);
 
   const host = options.host ?? '127.0.0.1';
   try {
