@@ -3,7 +3,7 @@ import type { Serde } from '../serde/serde.ts';
 import { deltaStoreName } from '../state/delta-index.ts';
 import { Stores } from '../state/stores.ts';
 import type { StoreBuilder } from '../state/types.ts';
-import type { Topology } from '../topology/topology.ts';
+import { TopologyError, type Topology } from '../topology/topology.ts';
 import { InternalStreamsBuilder } from './internal-builder.ts';
 import { KStream } from './kstream.ts';
 import { KTable } from './ktable.ts';
@@ -110,6 +110,7 @@ export class StreamsBuilder {
     const topology = this.internal.topology;
     const sourceName = consumed.processorName ?? this.internal.newName('KSTREAM-SOURCE-');
     const processorName = this.internal.newName('KTABLE-SOURCE-');
+    if (materialized?.storeSupplier) throw new TopologyError('GlobalTables cannot be versioned.');
     const storeName = materialized?.storeName ?? this.internal.newName(`${topic}-STATE-STORE-`);
     const keySerde = materialized?.keySerde ?? consumed.keySerde;
     const valueSerde = materialized?.valueSerde ?? consumed.valueSerde;

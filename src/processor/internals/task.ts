@@ -73,7 +73,9 @@ export type DropReason =
   | 'expired-window'
   | 'processing-error'
   | 'serialization'
-  | 'duplicate';
+  | 'duplicate'
+  /** An out-of-order update of a versioned table, which table-table joins skip (KIP-914). */
+  | 'out-of-order';
 
 /** What to do with a record that cannot be deserialized or has an invalid timestamp. */
 export type BadRecordHandling = 'fail' | 'skip';
