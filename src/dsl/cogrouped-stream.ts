@@ -1,6 +1,6 @@
 import type { Serde } from '../serde/serde.ts';
 import type { Windowed } from '../state/types.ts';
-import type { InternalStreamsBuilder } from './internal-builder.ts';
+import { refuseVersioned, type InternalStreamsBuilder } from './internal-builder.ts';
 import type { KGroupedStream } from './kgrouped-stream.ts';
 import { addTimeWindowStore } from './kgrouped-stream.ts';
 import { KTable } from './ktable.ts';
@@ -136,6 +136,7 @@ export class CogroupedKStream<K, VOut> {
     if (typeof initializer !== 'function') throw new TypeError("initializer can't be null");
     const { named, materialized } = aggregateArgs(a, b);
     const storeName = materialized?.storeName ?? this.builder.newName(`${AGGREGATE_NAME}STATE-STORE-`);
+    refuseVersioned(storeName, materialized, 'a cogrouped aggregation here');
     const keySerde = materialized?.keySerde ?? this.keySerde();
     const valueSerde = materialized?.valueSerde;
     this.builder.addKeyValueStore(storeName, materialized, keySerde, valueSerde, []);

@@ -202,6 +202,9 @@ export function foreignKeyJoin<K, V, KO, VO, VR>(
       timestamped: true,
       kind: 'key-value',
       queryable: materialized?.storeName !== undefined,
+      ...(materialized?.storeSupplier
+        ? { versioned: { historyRetentionMs: materialized.storeSupplier.historyRetentionMs } }
+        : {}),
     });
   }
   return result;

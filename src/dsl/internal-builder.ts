@@ -25,6 +25,17 @@ export class InternalStreamsBuilder {
     keySerde: Serde<K> | undefined,
     valueSerde: Serde<V> | undefined,
   ): StoreBuilder {
+    if (materialized?.storeSupplier) {
+      // A versioned store (KIP-889): plain values (the store keeps timestamps), never cached.
+      const builder: StoreBuilder = Stores.versionedKeyValueStoreBuilder(
+        materialized.storeSupplier,
+        keySerde ?? this.defaultKeySerde(),
+        valueSerde ?? this.defaultValueSerde(),
+      );
+      return materialized.loggingEnabled
+        ? builder.withLoggingEnabled(materialized.changelogConfig)
+        : builder.withLoggingDisabled();
+    }
     const supplier =
       materialized?.storeType === 'in-memory'
         ? Stores.inMemoryKeyValueStore(name)
@@ -58,6 +69,9 @@ export class InternalStreamsBuilder {
       timestamped: true,
       kind: 'key-value',
       queryable: materialized?.storeName !== undefined,
+      ...(materialized?.storeSupplier
+        ? { versioned: { historyRetentionMs: materialized.storeSupplier.historyRetentionMs } }
+        : {}),
       ...(keySerde ? { keySerde } : {}),
       ...(valueSerde ? { valueSerde } : {}),
       ...(merge ? { merge } : {}),
@@ -73,6 +87,7 @@ export class InternalStreamsBuilder {
     retentionMs: number,
     windowSizeMs: number,
   ): StoreBuilder {
+    refuseVersioned(name, materialized, 'a windowed aggregation');
     const supplier =
       materialized?.storeType === 'in-memory'
         ? Stores.inMemoryWindowStore(name, retentionMs, windowSizeMs, false)
@@ -97,6 +112,7 @@ export class InternalStreamsBuilder {
     valueSerde: Serde<V> | undefined,
     retentionMs: number,
   ): StoreBuilder {
+    refuseVersioned(name, materialized, 'a session-windowed aggregation');
     const supplier =
       materialized?.storeType === 'in-memory'
         ? Stores.inMemorySessionStore(name, retentionMs)
@@ -153,5 +169,18 @@ export class InternalStreamsBuilder {
         ? b.withLoggingDisabled()
         : b.withLoggingEnabled(materialized?.changelogConfig ?? {});
     return b;
+  }
+}
+
+/** Versioned stores hold key-value tables only (Kafka Streams' materializers refuse them elsewhere). */
+export function refuseVersioned(
+  storeName: string,
+  materialized: Materialized<any, any> | undefined,
+  what: string,
+): void {
+  if (materialized?.storeSupplier) {
+    throw new Error(
+      `store '${storeName}': a versioned store supplier cannot materialize ${what}; versioned stores hold key-value tables`,
+    );
   }
 }

@@ -271,6 +271,9 @@ export class KTable<K, V, VS = V> {
         timestamped: true,
         kind: 'key-value',
         queryable: materialized?.storeName !== undefined,
+        ...(materialized?.storeSupplier
+          ? { versioned: { historyRetentionMs: materialized.storeSupplier.historyRetentionMs } }
+          : {}),
       });
     }
     const joinedGetter = joinedValueGetter<K, V, VO, VR>(kind, thisGetter, otherGetter, joiner);

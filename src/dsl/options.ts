@@ -1,5 +1,6 @@
 import type { Serde } from '../serde/serde.ts';
 import type { StreamPartitioner, TimestampExtractor } from '../topology/nodes.ts';
+import { isVersionedSupplier, type VersionedBytesStoreSupplier } from '../state/store-suppliers.ts';
 
 /** A key-value pair, as mappers return them (Kafka Streams' KeyValue). */
 export interface KeyValue<K, V> {
@@ -122,14 +123,25 @@ export type StoreType = 'persistent' | 'in-memory';
 export class Materialized<K, V> extends SerdeOptions<K, V> {
   storeName?: string;
   storeType?: StoreType;
+  /** A versioned store (Stores.persistentVersionedKeyValueStore): the table keeps every version. */
+  storeSupplier?: VersionedBytesStoreSupplier;
   cachingEnabled = true;
   loggingEnabled = true;
   changelogConfig: Record<string, string> = {};
   retentionMs?: number;
 
-  static as<K, V>(storeName: string): Materialized<K, V> {
+  /**
+   * Materialized under a store name, or in the store a supplier makes (a versioned store: KIP-889;
+   * its name is the store name, and it has no cache, whatever withCachingEnabled says).
+   */
+  static as<K, V>(storeNameOrSupplier: string | VersionedBytesStoreSupplier): Materialized<K, V> {
     const m = new Materialized<K, V>();
-    m.storeName = Named.as(storeName).name;
+    if (isVersionedSupplier(storeNameOrSupplier)) {
+      m.storeSupplier = storeNameOrSupplier;
+      m.storeName = storeNameOrSupplier.name;
+    } else {
+      m.storeName = Named.as(storeNameOrSupplier).name;
+    }
     return m;
   }
   static with<K, V>(keySerde?: Serde<K>, valueSerde?: Serde<V>): Materialized<K, V> {

@@ -13,7 +13,8 @@ import { repartitionStream } from './repartition.ts';
 
 /**
  * Stream-table join (Kafka Streams' KStreamKTableJoin): each stream record looks up the table's current
- * value for its key; the table side never triggers output. Inner joins drop records without a match.
+ * value for its key (a versioned table's value as of the record's timestamp); the table side never
+ * triggers output. Inner joins drop records without a match.
  */
 export function streamTableJoin<K, V, VT, VR>(
   stream: KStream<K, V>,
@@ -107,7 +108,13 @@ function lookupJoinProcessor<K, V, LK, VT, VR>(
           (context as unknown as InternalProcessorContext).recordDropped(keyless ? 'null-key' : 'null-value');
           return;
         }
-        const other = mappedKey === null || mappedKey === undefined ? undefined : get(mappedKey);
+        // A versioned table is read as of the stream record's time (Kafka Streams 3.5+, KIP-914).
+        const other =
+          mappedKey === null || mappedKey === undefined
+            ? undefined
+            : get.versioned
+              ? get(mappedKey, record.timestamp)
+              : get(mappedKey);
         const otherValue = other?.value ?? null;
         if (kind === 'left' || otherValue !== null) {
           context.forward(record.withValue(joiner(record.value, otherValue, record.key)));

@@ -2,7 +2,7 @@ import { Serdes } from '../serde/index.ts';
 import { deltaStoreName } from '../state/delta-index.ts';
 import { Stores } from '../state/stores.ts';
 import type { StoreBuilder } from '../state/types.ts';
-import type { Topology } from '../topology/topology.ts';
+import { TopologyError, type Topology } from '../topology/topology.ts';
 import { InternalStreamsBuilder } from './internal-builder.ts';
 import { KStream } from './kstream.ts';
 import { KTable } from './ktable.ts';
@@ -101,6 +101,7 @@ export class StreamsBuilder {
     const topology = this.internal.topology;
     const sourceName = consumed.processorName ?? this.internal.newName('KSTREAM-SOURCE-');
     const processorName = this.internal.newName('KTABLE-SOURCE-');
+    if (materialized?.storeSupplier) throw new TopologyError('GlobalTables cannot be versioned.');
     const storeName = materialized?.storeName ?? this.internal.newName(`${topic}-STATE-STORE-`);
     const keySerde = materialized?.keySerde ?? consumed.keySerde;
     const valueSerde = materialized?.valueSerde ?? consumed.valueSerde;

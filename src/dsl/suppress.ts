@@ -4,6 +4,7 @@ import { StreamsError } from '../processor/internals/errors.ts';
 import { Serdes } from '../serde/index.ts';
 import { Stores } from '../state/index.ts';
 import type { KeyValueStore, Windowed } from '../state/types.ts';
+import { TopologyError } from '../topology/topology.ts';
 import { KTable } from './ktable.ts';
 import type { Suppressed } from './suppressed.ts';
 import { change, type Change } from './processors/change.ts';
@@ -23,6 +24,10 @@ type StoredEntry = { t: number; ts: number; n: unknown; o: unknown };
 
 export function suppressTable<K, V>(table: KTable<K, V>, suppressed: Suppressed<K>): KTable<K, V> {
   const builder = table.builder;
+  // As Kafka Streams' eager check: only the table's own store is looked at.
+  if (table.storeName && builder.topology.storeMetadata.get(table.storeName)?.versioned) {
+    throw new TopologyError('suppress() is only supported for non-versioned KTables');
+  }
   const name = suppressed.name ?? builder.newName('KTABLE-SUPPRESS-');
   const storeName = suppressed.name
     ? `${suppressed.name}-store`

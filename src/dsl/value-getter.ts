@@ -1,9 +1,15 @@
 import type { ProcessorContext } from '../processor/api.ts';
-import type { KeyValueStore } from '../state/types.ts';
 import type { ValueAndTimestamp } from '../state/index.ts';
+import { tableStore } from './processors/table-store.ts';
 
-/** Reads a table's current value for a key from inside another processor of the same task. */
-export type ValueGetter<K, V> = (key: K) => ValueAndTimestamp<V> | undefined;
+/**
+ * Reads a table's value for a key from inside another processor of the same task. A getter over a
+ * versioned table (`versioned: true`) also answers as of a time: the version valid then.
+ */
+export interface ValueGetter<K, V> {
+  (key: K, asOfTimestamp?: number): ValueAndTimestamp<V> | undefined;
+  readonly versioned?: boolean;
+}
 
 /**
  * How to build a ValueGetter (Kafka Streams' KTableValueGetterSupplier): which stores the reading
@@ -14,16 +20,17 @@ export interface ValueGetterSupplier<K, V> {
   create(context: ProcessorContext<any, any>): ValueGetter<K, V>;
 }
 
-/** Reads a timestamped key-value store directly. */
+/** Reads a table's store directly (timestamped, or versioned: then as of a time when asked). */
 export function storeValueGetter<K, V>(storeName: string): ValueGetterSupplier<K, V> {
   return {
     storeNames: () => [storeName],
     create(context) {
-      const store = context.getStateStore<KeyValueStore<K, ValueAndTimestamp<V>>>(storeName);
-      return (key) => {
-        const vt = store.get(key);
-        return vt === undefined || vt === null ? undefined : vt;
-      };
+      const store = tableStore<K, V>(context, storeName);
+      if (!store.versioned) return (key: K) => store.get(key);
+      return Object.assign(
+        (key: K, asOf?: number) => (asOf === undefined ? store.get(key) : store.getAsOf(key, asOf)),
+        { versioned: true },
+      );
     },
   };
 }
@@ -37,10 +44,11 @@ export function derivedValueGetter<K, VP, V>(
     storeNames: () => parent.storeNames(),
     create(context) {
       const get = parent.create(context);
-      return (key) => {
-        const vt = get(key);
+      const derived = (key: K, asOf?: number): ValueAndTimestamp<V> | undefined => {
+        const vt = get(key, asOf);
         return vt === undefined ? undefined : compute(key, vt);
       };
+      return get.versioned ? Object.assign(derived, { versioned: true }) : derived;
     },
   };
 }

@@ -205,7 +205,11 @@ export class ChangelogReader<T extends RestoringTask = RestoringTask> {
     const records = batch.records.filter((r) => r.offset >= position && r.offset < range.end);
     if (records.length > 0) {
       const store = t.task.getStore(range.store) as unknown as RestorableStore;
-      store.restoreBatch(records.filter((r) => r.key !== null).map((r) => ({ key: r.key, value: r.value })));
+      store.restoreBatch(
+        records
+          .filter((r) => r.key !== null)
+          .map((r) => ({ key: r.key, value: r.value, timestamp: r.timestamp })),
+      );
       t.restoring!.restored += records.length;
       this.config.metrics.restored(range.store, records.length);
     }
@@ -217,7 +221,9 @@ export class ChangelogReader<T extends RestoringTask = RestoringTask> {
     const records = batch.records.filter((r) => r.offset >= position && r.key !== null);
     const storeName = standby.storeOfChangelog.get(key)!;
     if (records.length > 0) {
-      standby.stores.get(storeName)!.restoreBatch(records.map((r) => ({ key: r.key, value: r.value })));
+      standby.stores
+        .get(storeName)!
+        .restoreBatch(records.map((r) => ({ key: r.key, value: r.value, timestamp: r.timestamp })));
       this.config.metrics.standbyUpdated(storeName, records.length);
       standby.dirty = true;
     }

@@ -29,7 +29,13 @@ export abstract class ChangeLoggingStore<
     return this.context !== undefined;
   }
 
-  /** The one place a change is logged: stamped with the timestamp of the write it stands for. */
+  /** Logs a change stamped with the given timestamp (versioned stores: the version's own time). */
+  protected logAt(changelogKey: Buffer, value: Buffer | null, timestamp: number): void {
+    const context = this.context;
+    if (context !== undefined) context.logChange!(this.name, changelogKey, value, timestamp);
+  }
+
+  /** Logs a change stamped with the timestamp of the write it stands for. */
   protected log(changelogKey: Buffer, value: Buffer | null): void {
     const context = this.context;
     if (context !== undefined)

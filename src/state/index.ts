@@ -4,17 +4,28 @@ export {
   KeyValueStoreBuilder,
   WindowStoreBuilder,
   SessionStoreBuilder,
+  VersionedKeyValueStoreBuilder,
   WINDOW_CHANGELOG_ADDITIONAL_RETENTION_MS,
+  VERSIONED_CHANGELOG_ADDITIONAL_COMPACTION_LAG_MS,
 } from './store-builders.ts';
 export {
   keyValueSupplier,
   windowSupplier,
   sessionSupplier,
+  versionedSupplier,
   validateStoreName,
   type KeyValueBytesStoreSupplier,
   type WindowBytesStoreSupplier,
   type SessionBytesStoreSupplier,
+  type VersionedBytesStoreSupplier,
 } from './store-suppliers.ts';
+export {
+  VersionedKeyValueBytesStore,
+  PUT_RETURN_CODE_NOT_PUT,
+  PUT_RETURN_CODE_VALID_TO_UNDEFINED,
+} from './versioned-key-value-store.ts';
+export { MeteredVersionedKeyValueStore } from './metered-versioned-store.ts';
+export { ChangeLoggingVersionedKeyValueBytesStore } from './change-logging-versioned-store.ts';
 export { WrappedStateStore, type ChangelogRecord } from './wrapped-state-store.ts';
 export { MeteredStore } from './metered-store.ts';
 export { ChangeLoggingStore } from './change-logging-store.ts';

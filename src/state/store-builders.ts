@@ -9,12 +9,15 @@ import { MeteredKeyValueStore } from './metered-key-value-store.ts';
 import { MeteredSessionStore } from './metered-session-store.ts';
 import { MeteredWindowStore } from './metered-window-store.ts';
 import type { SessionStoreLayer, WindowStoreLayer } from './store-layers.ts';
+import { ChangeLoggingVersionedKeyValueBytesStore } from './change-logging-versioned-store.ts';
+import { MeteredVersionedKeyValueStore } from './metered-versioned-store.ts';
 import type {
   KeyValueBytesStoreSupplier,
   SessionBytesStoreSupplier,
+  VersionedBytesStoreSupplier,
   WindowBytesStoreSupplier,
 } from './store-suppliers.ts';
-import type { KeyValueBytesStore, StateStore, StoreBuilder } from './types.ts';
+import type { KeyValueBytesStore, StateStore, StoreBuilder, VersionedBytesStore } from './types.ts';
 
 /** Kafka Streams keeps window changelogs one day longer than the store (windowstore.changelog.additional.retention.ms). */
 export const WINDOW_CHANGELOG_ADDITIONAL_RETENTION_MS = 24 * 60 * 60 * 1000;
@@ -134,6 +137,49 @@ export class SessionStoreBuilder<K, V> extends AbstractStoreBuilder<MeteredSessi
     if (this.loggingEnabled) store = new ChangeLoggingSessionBytesStore(store);
     if (this.cachingEnabled) store = new CachingSessionBytesStore(store);
     return new MeteredSessionStore(store, this.keySerde, this.valueSerde);
+  }
+}
+
+/** Kafka Streams keeps a versioned store's changelog records from compaction this much longer than the history retention. */
+export const VERSIONED_CHANGELOG_ADDITIONAL_COMPACTION_LAG_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Assembles Metered → [ChangeLogging] → versioned bytes store (Kafka Streams'
+ * VersionedKeyValueStoreBuilder). Versioned stores have no caching layer: withCachingEnabled()
+ * throws, as in Kafka Streams. The changelog is compacted, with a minimum compaction lag of the
+ * history retention plus a day, so the versions a restore needs stay in it.
+ */
+export class VersionedKeyValueStoreBuilder<K, V> extends AbstractStoreBuilder<
+  MeteredVersionedKeyValueStore<K, V>
+> {
+  constructor(
+    readonly supplier: VersionedBytesStoreSupplier,
+    readonly keySerde: Serde<K>,
+    readonly valueSerde: Serde<V>,
+  ) {
+    super(supplier.name, {
+      'cleanup.policy': 'compact',
+      'min.compaction.lag.ms': String(
+        Math.min(
+          supplier.historyRetentionMs + VERSIONED_CHANGELOG_ADDITIONAL_COMPACTION_LAG_MS,
+          Number.MAX_SAFE_INTEGER,
+        ),
+      ),
+    });
+  }
+
+  override withCachingEnabled(): this {
+    throw new Error(`store '${this.name}': versioned stores do not support caching`);
+  }
+
+  get historyRetention(): number {
+    return this.supplier.historyRetentionMs;
+  }
+
+  build(): MeteredVersionedKeyValueStore<K, V> {
+    let store: VersionedBytesStore = this.supplier.get();
+    if (this.loggingEnabled) store = new ChangeLoggingVersionedKeyValueBytesStore(store);
+    return new MeteredVersionedKeyValueStore(store, this.keySerde, this.valueSerde);
   }
 }
 

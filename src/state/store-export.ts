@@ -1,5 +1,11 @@
 import { toSessionChangelogKey } from './session-key-schema.ts';
-import type { KeyValueBytesStore, SessionBytesStore, StateStore, WindowBytesStore } from './types.ts';
+import type {
+  KeyValueBytesStore,
+  SessionBytesStore,
+  StateStore,
+  VersionedBytesStore,
+  WindowBytesStore,
+} from './types.ts';
 import { toChangelogKey } from './window-key-schema.ts';
 
 export type StoreKind = 'key-value' | 'window' | 'session';
@@ -24,6 +30,10 @@ function bytesLayer<S>(store: StateStore): S {
  * Flush the store's cache first: the export reads what the bytes layers hold.
  */
 export function* exportStoreRecords(store: StateStore, kind: StoreKind): Generator<StoreRecord> {
+  if (typeof bytesLayer<Partial<VersionedBytesStore>>(store).latestRecords === 'function') {
+    // A view record has no timestamp, and a versioned store restores only timestamped records.
+    throw new Error(`store '${store.name}' is versioned: batch views cannot publish versioned stores yet`);
+  }
   if (kind === 'key-value') {
     for (const { key, value } of bytesLayer<KeyValueBytesStore>(store).range(undefined, undefined))
       yield { key, value };

@@ -3,7 +3,8 @@ import { LevelDbKeyValueBytesStore } from './leveldb-key-value-store.ts';
 import { SegmentedSessionBytesStore } from './segmented-session-store.ts';
 import { SegmentedWindowBytesStore } from './segmented-window-store.ts';
 import type { SessionStoreLayer, WindowStoreLayer } from './store-layers.ts';
-import type { KeyValueBytesStore } from './types.ts';
+import type { KeyValueBytesStore, VersionedBytesStore } from './types.ts';
+import { VersionedKeyValueBytesStore } from './versioned-key-value-store.ts';
 import { defaultSegmentInterval } from './window-key-schema.ts';
 
 /** Makes the innermost bytes store of a key-value store, one per task (Kafka Streams' KeyValueBytesStoreSupplier). */
@@ -31,6 +32,19 @@ export interface SessionBytesStoreSupplier {
   readonly retentionPeriod: number;
   readonly segmentInterval: number;
   get(): SessionStoreLayer;
+}
+
+/** Makes the bytes store of a versioned key-value store, one per task (Kafka Streams' VersionedBytesStoreSupplier). */
+export interface VersionedBytesStoreSupplier {
+  readonly name: string;
+  readonly persistent: boolean;
+  readonly historyRetentionMs: number;
+  /**
+   * Kafka Streams' segment interval, validated and kept for describe-level compatibility; the
+   * LevelDB layout here expires each old version on its own, so it does not change the layout.
+   */
+  readonly segmentIntervalMs: number;
+  get(): VersionedBytesStore;
 }
 
 /** Store names become directory names and part of changelog topic names: Kafka's topic charset. */
@@ -112,4 +126,48 @@ function segmented(
   retentionPeriod: number,
 ): { segmentInterval: number; kv: KeyValueBytesStoreSupplier } {
   return { segmentInterval: defaultSegmentInterval(retentionPeriod), kv: keyValueSupplier(name, persistent) };
+}
+
+export function versionedSupplier(
+  name: string,
+  historyRetentionMs: number,
+  segmentIntervalMs: number = defaultVersionedSegmentInterval(historyRetentionMs),
+): VersionedBytesStoreSupplier {
+  validateStoreName(name);
+  if (!Number.isSafeInteger(historyRetentionMs) || historyRetentionMs < 0) {
+    throw new Error(
+      `store '${name}': historyRetention must be a non-negative integer (ms), got ${historyRetentionMs}`,
+    );
+  }
+  if (!Number.isSafeInteger(segmentIntervalMs) || segmentIntervalMs < 1) {
+    throw new Error(
+      `store '${name}': segmentInterval must be a positive integer (ms), got ${segmentIntervalMs}`,
+    );
+  }
+  const kv = keyValueSupplier(name, true);
+  return {
+    name,
+    persistent: true,
+    historyRetentionMs,
+    segmentIntervalMs,
+    get: () => new VersionedKeyValueBytesStore(kv.get(), historyRetentionMs),
+  };
+}
+
+/** Kafka Streams' default segment interval of a versioned store (RocksDbVersionedKeyValueBytesStoreSupplier). */
+function defaultVersionedSegmentInterval(historyRetentionMs: number): number {
+  if (historyRetentionMs <= 60_000) return Math.max(Math.floor(historyRetentionMs / 3), 2_000);
+  if (historyRetentionMs <= 300_000) return Math.max(Math.floor(historyRetentionMs / 5), 20_000);
+  if (historyRetentionMs <= 3_600_000) return Math.max(Math.floor(historyRetentionMs / 12), 60_000);
+  return Math.max(Math.floor(historyRetentionMs / 24), 300_000);
+}
+
+/** True for a versioned store supplier (Materialized.as accepts one). */
+export function isVersionedSupplier(value: unknown): value is VersionedBytesStoreSupplier {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Partial<VersionedBytesStoreSupplier>).historyRetentionMs === 'number' &&
+    typeof (value as Partial<VersionedBytesStoreSupplier>).get === 'function'
+  );
 }

@@ -1,11 +1,18 @@
 import type { Serde } from '../serde/serde.ts';
-import { KeyValueStoreBuilder, SessionStoreBuilder, WindowStoreBuilder } from './store-builders.ts';
+import {
+  KeyValueStoreBuilder,
+  SessionStoreBuilder,
+  VersionedKeyValueStoreBuilder,
+  WindowStoreBuilder,
+} from './store-builders.ts';
 import {
   keyValueSupplier,
   sessionSupplier,
   windowSupplier,
   type KeyValueBytesStoreSupplier,
+  versionedSupplier,
   type SessionBytesStoreSupplier,
+  type VersionedBytesStoreSupplier,
   type WindowBytesStoreSupplier,
 } from './store-suppliers.ts';
 import { timestampedSerde, type ValueAndTimestamp } from './timestamped-serde.ts';
@@ -15,6 +22,20 @@ export const Stores = {
   /** LevelDB at `<taskDir>/<name>`. */
   persistentKeyValueStore(name: string): KeyValueBytesStoreSupplier {
     return keyValueSupplier(name, true);
+  },
+
+  /**
+   * A versioned key-value store on LevelDB at `<taskDir>/<name>` (KIP-889): every version of a key
+   * kept for `historyRetentionMs` of stream time, read with `get(key, asOfTimestamp)`. The history
+   * retention is also the grace period: older writes are refused. `segmentIntervalMs` is accepted
+   * and validated as in Kafka Streams.
+   */
+  persistentVersionedKeyValueStore(
+    name: string,
+    historyRetentionMs: number,
+    segmentIntervalMs?: number,
+  ): VersionedBytesStoreSupplier {
+    return versionedSupplier(name, historyRetentionMs, segmentIntervalMs);
   },
 
   inMemoryKeyValueStore(name: string): KeyValueBytesStoreSupplier {
@@ -55,6 +76,14 @@ export const Stores = {
     valueSerde: Serde<V>,
   ): KeyValueStoreBuilder<K, ValueAndTimestamp<V>> {
     return new KeyValueStoreBuilder(supplier, keySerde, timestampedSerde(valueSerde));
+  },
+
+  versionedKeyValueStoreBuilder<K, V>(
+    supplier: VersionedBytesStoreSupplier,
+    keySerde: Serde<K>,
+    valueSerde: Serde<V>,
+  ): VersionedKeyValueStoreBuilder<K, V> {
+    return new VersionedKeyValueStoreBuilder(supplier, keySerde, valueSerde);
   },
 
   windowStoreBuilder<K, V>(

@@ -82,7 +82,8 @@ export interface StateStore {
  * builders make is one (typed stores pass the records down to the innermost bytes store).
  */
 export interface RestorableStateStore extends StateStore {
-  restoreBatch(records: ReadonlyArray<{ key: Buffer; value: Buffer | null }>): void;
+  /** `timestamp`: the changelog record's timestamp (versioned stores put each record at it). */
+  restoreBatch(records: ReadonlyArray<{ key: Buffer; value: Buffer | null; timestamp?: number }>): void;
 }
 
 export interface KeyValue<K, V> {
@@ -166,7 +167,7 @@ export interface WindowBytesStore extends StateStore {
     backward?: boolean,
   ): IterableIterator<{ key: Buffer; windowStart: number; value: Buffer }>;
   all(): IterableIterator<{ key: Buffer; windowStart: number; value: Buffer }>;
-  restoreBatch(records: ReadonlyArray<{ key: Buffer; value: Buffer | null }>): void;
+  restoreBatch(records: ReadonlyArray<{ key: Buffer; value: Buffer | null; timestamp?: number }>): void;
 }
 
 export interface ReadOnlyWindowStore<K, V> {
@@ -252,7 +253,7 @@ export interface SessionBytesStore extends StateStore {
   ): IterableIterator<SessionBytesEntry>;
   /** Largest session end put or restored so far; -Infinity before the first. */
   observedStreamTime(): number;
-  restoreBatch(records: ReadonlyArray<{ key: Buffer; value: Buffer | null }>): void;
+  restoreBatch(records: ReadonlyArray<{ key: Buffer; value: Buffer | null; timestamp?: number }>): void;
 }
 
 /** Typed read access to a session store (Kafka Streams' ReadOnlySessionStore); windows are [start, end]. */
@@ -288,4 +289,52 @@ export interface SessionStore<K, V> extends StateStore, ReadOnlySessionStore<K, 
   /** A null aggregate removes the session. */
   put(sessionKey: Windowed<K>, aggregate: V | null): void;
   remove(sessionKey: Windowed<K>): void;
+}
+
+/**
+ * One version of a key in a versioned store (Kafka Streams' VersionedRecord): valid from `timestamp`
+ * (inclusive) to `validTo` (exclusive). `validTo` is absent for the latest version of a key.
+ */
+export interface VersionedRecord<V> {
+  value: V;
+  timestamp: number;
+  validTo?: number;
+}
+
+/**
+ * Bytes-level versioned key-value store (Kafka Streams' VersionedBytesStore): several versions per
+ * key, each valid from its timestamp until the next one's. History older than the observed stream
+ * time minus `historyRetention` may be dropped, and writes older than that are refused (the
+ * history retention doubles as grace period, as in Kafka Streams).
+ */
+export interface VersionedBytesStore extends RestorableStateStore {
+  readonly historyRetention: number;
+  /**
+   * Adds a version (a null value is a tombstone); returns its validTo, or
+   * PUT_RETURN_CODE_VALID_TO_UNDEFINED (-1) when it is the latest, or PUT_RETURN_CODE_NOT_PUT when
+   * it was older than the grace period and not stored.
+   */
+  put(key: Buffer, value: Buffer | null, timestamp: number): number;
+  /** The latest version, unless it is a tombstone. */
+  get(key: Buffer): VersionedRecord<Buffer> | undefined;
+  /** The version with the largest timestamp not after asOfTimestamp, unless it is a tombstone. */
+  getAsOf(key: Buffer, asOfTimestamp: number): VersionedRecord<Buffer> | undefined;
+  /** put(key, null, timestamp), returning what was valid at timestamp (undefined if too old). */
+  delete(key: Buffer, timestamp: number): VersionedRecord<Buffer> | undefined;
+  /** The latest version of every key that has one (not a tombstone), in key byte order. */
+  latestRecords(): IterableIterator<{ key: Buffer; record: VersionedRecord<Buffer> }>;
+  /** Largest timestamp put or restored so far; -Infinity before the first. */
+  observedStreamTime(): number;
+}
+
+/** Typed read access to a versioned store. */
+export interface ReadOnlyVersionedKeyValueStore<K, V> {
+  /** The latest version of the key, or (with asOfTimestamp) the version valid at that time. */
+  get(key: K, asOfTimestamp?: number): VersionedRecord<V> | undefined;
+}
+
+/** Typed versioned store as processors see it (Kafka Streams' VersionedKeyValueStore). */
+export interface VersionedKeyValueStore<K, V> extends StateStore, ReadOnlyVersionedKeyValueStore<K, V> {
+  put(key: K, value: V | null, timestamp: number): number;
+  delete(key: K, timestamp: number): VersionedRecord<V> | undefined;
 }

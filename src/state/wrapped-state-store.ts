@@ -1,7 +1,7 @@
 import type { RestorableStateStore, StateStoreContext } from './types.ts';
 
 /** A changelog record as the restorer hands it to a store. */
-export type ChangelogRecord = { key: Buffer; value: Buffer | null };
+export type ChangelogRecord = { key: Buffer; value: Buffer | null; timestamp?: number };
 
 /**
  * One layer of a store stack over the store below it (Kafka Streams' WrappedStateStore): name,

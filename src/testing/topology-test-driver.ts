@@ -7,7 +7,14 @@ import { errorHandlingOf } from '../processor/error-handlers.ts';
 import type { Headers } from '../processor/record.ts';
 import { StreamTask, type DropReason } from '../processor/internals/task.ts';
 import { cachingEnabled, resolveStreamsConfig, type StreamsConfigInput } from '../streams-config.ts';
-import type { KeyValueStore, SessionStore, StateStore, WindowStore } from '../state/types.ts';
+import { MeteredVersionedKeyValueStore } from '../state/metered-versioned-store.ts';
+import type {
+  KeyValueStore,
+  SessionStore,
+  StateStore,
+  VersionedKeyValueStore,
+  WindowStore,
+} from '../state/types.ts';
 import {
   TestInputTopic,
   TestOutputTopic,
@@ -161,6 +168,7 @@ export class TopologyTestDriver {
 
   /** A key-value store; DSL stores (value + timestamp inside) are shown with plain values. */
   getKeyValueStore<K, V>(name: string): KeyValueStore<K, V> {
+    this.refuseVersioned(name);
     const store = this.getStateStore(name) as KeyValueStore<K, any>;
     return this.topology.storeMetadata.get(name)?.timestamped
       ? unwrapTimestampedKeyValueStore<K, V>(store)
@@ -169,7 +177,21 @@ export class TopologyTestDriver {
 
   /** A key-value store with values as { value, timestamp }, as DSL aggregations keep them. */
   getTimestampedKeyValueStore<K, V>(name: string): KeyValueStore<K, { value: V; timestamp: number }> {
+    this.refuseVersioned(name);
     return this.getStateStore(name) as KeyValueStore<K, { value: V; timestamp: number }>;
+  }
+
+  /**
+   * A versioned key-value store (Stores.persistentVersionedKeyValueStore, KIP-889): get(key) and
+   * get(key, asOfTimestamp). Kafka Streams' driver returns null for a store of another kind; this
+   * one throws, naming the store, as for unknown names.
+   */
+  getVersionedKeyValueStore<K, V>(name: string): VersionedKeyValueStore<K, V> {
+    const store = this.getStateStore(name);
+    if (!(store instanceof MeteredVersionedKeyValueStore)) {
+      throw new Error(`State store '${name}' is not a versioned key-value store`);
+    }
+    return store as VersionedKeyValueStore<K, V>;
   }
 
   getWindowStore<K, V>(name: string): WindowStore<K, V> {
@@ -182,6 +204,12 @@ export class TopologyTestDriver {
   /** A session store (session-windowed aggregations), keyed by Windowed keys. */
   getSessionStore<K, V>(name: string): SessionStore<K, V> {
     return this.getStateStore(name) as SessionStore<K, V>;
+  }
+
+  private refuseVersioned(name: string): void {
+    if (this.getStateStore(name) instanceof MeteredVersionedKeyValueStore) {
+      throw new Error(`State store '${name}' is versioned: read it with getVersionedKeyValueStore`);
+    }
   }
 
   getStateStore(name: string): StateStore {

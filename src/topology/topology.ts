@@ -48,6 +48,11 @@ export interface StoreMetadata {
   keySerde?: Serde<any>;
   valueSerde?: Serde<any>;
   window?: { sizeMs: number; advanceMs: number; graceMs: number };
+  /**
+   * A versioned store (KIP-889): reads return the latest version ({value, timestamp}, like a
+   * timestamped store) and can ask for the version valid at a time.
+   */
+  versioned?: { historyRetentionMs: number };
   /** Combines two partial aggregates; present when the store is mergeable (count, sum, aggregate with merge). */
   merge?: (key: any, left: any, right: any) => any;
 }

@@ -23,6 +23,7 @@ import {
   Serdes,
   SessionWindows,
   SlidingWindows,
+  Stores,
   StreamJoined,
   StreamsBuilder,
   Suppressed,
@@ -454,6 +455,38 @@ function slidingAggregate(): Topology {
   return builder.build();
 }
 
+// ---- versioned tables (KIP-889, KIP-914) ------------------------------------------------------------
+
+const versioned = (storeName: string, historyRetentionMs: number): Materialized<S, S> =>
+  Materialized.as<S, S>(Stores.persistentVersionedKeyValueStore(storeName, historyRetentionMs))
+    .withKeySerde(str())
+    .withValueSerde(str());
+
+function versionedStreamTableJoin(): Topology {
+  const builder = new StreamsBuilder();
+  const s = builder.stream<S, S>('vstj-stream', consumed());
+  const t = builder.table<S, S>('vstj-table', consumed(), versioned('vstj-store', 5_000));
+  t.toStream().to('vstj-updates', producedStrings());
+  s.join(t, (v, tv) => `${j(v)}|${j(tv)}`).to('vstj-out', producedStrings());
+  s.leftJoin<S, string>(t, (v, tv) => `${j(v)}|${j(tv)}`).to('vstj-left-out', producedStrings());
+  return builder.build();
+}
+
+function versionedTableOps(): Topology {
+  const builder = new StreamsBuilder();
+  const t = builder.table<S, S>('vt-in', consumed(), versioned('vt-store', 5_000));
+  t.mapValues((v) => `m${v}`)
+    .groupBy((_k, v) => KeyValue.pair<S, S>(`g${v.length % 3}`, v), Grouped.with(str(), str()))
+    .count()
+    .toStream()
+    .to('vt-count-out', producedLongs());
+  const other = builder.table<S, S>('vt-other', consumed());
+  t.join(other, (a, b) => `${j(a)}+${j(b)}`)
+    .toStream()
+    .to('vt-join-out', producedStrings());
+  return builder.build();
+}
+
 // ---- cogroup ---------------------------------------------------------------------------------------
 
 const first = (v: S): string => (v === null ? '_' : v.substring(0, 1));
@@ -664,6 +697,8 @@ export const TOPOLOGIES: Readonly<Record<string, () => Topology>> = {
   'table-table-join': tableTableJoin,
   'table-table-left-join': tableTableLeftJoin,
   'table-table-outer-join': tableTableOuterJoin,
+  'versioned-stream-table-join': versionedStreamTableJoin,
+  'versioned-table-ops': versionedTableOps,
   'stream-table-join': streamTableJoin,
   'stream-table-left-join': streamTableLeftJoin,
   'stream-table-join-rekeyed': streamTableJoinRekeyed,

@@ -244,6 +244,27 @@ export const SCENARIOS: readonly ScenarioSpec[] = [
     input: tableTable,
     outputs: { 'ttj-out': 'string' },
   },
+  // ---- versioned tables (KIP-889, KIP-914) --------------------------------------------------------
+  {
+    name: 'versioned-stream-table-join',
+    description:
+      'a table on a versioned store (5 s history) joined by a stream (inner and left) as of each stream ' +
+      "record's time, and the table's update stream: out-of-order updates forwarded, too-old ones refused",
+    input: {
+      ...streamTable,
+      topics: ['vstj-stream', 'vstj-table'],
+      topicProfiles: { 'vstj-table': { nullKeyRate: 0.05, nullValueRate: 0.25 } },
+    },
+    outputs: { 'vstj-out': 'string', 'vstj-left-out': 'string', 'vstj-updates': 'string' },
+  },
+  {
+    name: 'versioned-table-ops',
+    description:
+      'a versioned table (5 s history) through mapValues into groupBy().count() and joined with a plain ' +
+      'table: out-of-order updates are not counted and not joined',
+    input: { ...tableTable, topics: ['vt-in', 'vt-other'] },
+    outputs: { 'vt-count-out': 'long', 'vt-join-out': 'string' },
+  },
   {
     name: 'stream-table-join',
     description: 'stream.join(table, Joined): only stream records trigger; null keys/values on both sides',

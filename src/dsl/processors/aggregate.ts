@@ -1,13 +1,15 @@
 import type { Processor, ProcessorContext } from '../../processor/api.ts';
 import type { Record } from '../../processor/record.ts';
 import type { InternalProcessorContext } from '../../processor/internals/task.ts';
-import type { KeyValueStore, WindowStore } from '../../state/types.ts';
+import type { WindowStore } from '../../state/types.ts';
 import type { ValueAndTimestamp } from '../../state/index.ts';
 import { logger } from '../../logger.ts';
 import type { DeltaIndex } from '../../state/delta-index.ts';
 import type { TimeWindows } from '../windows.ts';
 import type { Windowed } from '../../state/types.ts';
 import { change, type Change } from './change.ts';
+import { PUT_RETURN_CODE_NOT_PUT } from '../../state/versioned-key-value-store.ts';
+import { PUT_RETURN_CODE_IS_LATEST, tableStore, type TableStore } from './table-store.ts';
 import { TupleForwarder } from './forwarding.ts';
 import { EmitStrategy } from '../emit-strategy.ts';
 import { WindowCloseEmitter, type EmitRange } from './emit-final.ts';
@@ -70,14 +72,14 @@ export function aggregateProcessor<K, V, VA>(
 ): () => Processor<K, V, K, Change<VA>> {
   return () => {
     let context: ProcessorContext<K, Change<VA>>;
-    let store: KeyValueStore<K, ValueAndTimestamp<VA>>;
+    let store: TableStore<K, VA>;
     let forwarder: TupleForwarder<K, VA>;
     let delta: DeltaIndex<K, VA> | undefined;
     return {
       init(ctx) {
         context = ctx;
-        store = ctx.getStateStore(storeName);
-        forwarder = new TupleForwarder(store, ctx, sendOldValues());
+        store = tableStore<K, VA>(ctx, storeName);
+        forwarder = new TupleForwarder(store.store, ctx, sendOldValues());
         delta = mergeableDelta<K, VA>(ctx, storeName);
       },
       process(record: Record<K, V>) {
@@ -99,14 +101,22 @@ export function aggregateProcessor<K, V, VA>(
           initializer,
           aggregator,
         );
-        store.put(record.key, { value: newAgg, timestamp });
+        // A versioned store refuses a result older than its history retention: not forwarded either.
+        const putCode = store.put(record.key, newAgg, timestamp);
+        if (putCode === PUT_RETURN_CODE_NOT_PUT) return;
         // The serving layer's delta: this record folded into the partial of its own bucket.
         delta?.addPartial(record.key, record.timestamp, (partial) =>
           aggregator(record.key, record.value, partial ?? (initializer ? initializer() : undefined)),
         );
         forwarder.maybeForward(
           record
-            .withValue(change(newAgg, sendOldValues() ? (old?.value ?? null) : null))
+            .withValue(
+              change(
+                newAgg,
+                sendOldValues() ? (old?.value ?? null) : null,
+                putCode === PUT_RETURN_CODE_IS_LATEST,
+              ),
+            )
             .withTimestamp(timestamp),
         );
       },

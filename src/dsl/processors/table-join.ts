@@ -1,12 +1,12 @@
 import type { Processor, ProcessorContext } from '../../processor/api.ts';
 import type { Record } from '../../processor/record.ts';
 import type { InternalProcessorContext } from '../../processor/internals/task.ts';
-import type { KeyValueStore } from '../../state/types.ts';
-import type { ValueAndTimestamp } from '../../state/index.ts';
+import { PUT_RETURN_CODE_NOT_PUT } from '../../state/versioned-key-value-store.ts';
 import { logger } from '../../logger.ts';
 import type { ValueGetter, ValueGetterSupplier } from '../value-getter.ts';
-import { change, type Change } from './change.ts';
+import { change, isLatest, type Change } from './change.ts';
 import { TupleForwarder } from './forwarding.ts';
+import { PUT_RETURN_CODE_IS_LATEST, tableStore, type TableStore } from './table-store.ts';
 
 export type TableJoinKind = 'inner' | 'left' | 'outer';
 
@@ -37,6 +37,14 @@ export function tableJoinSideProcessor<K, VT, VO, VR>(options: {
         if (record.key === null || record.key === undefined) {
           logger.debug('Skipping table join record due to null key');
           (context as unknown as InternalProcessorContext).recordDropped('null-key');
+          return;
+        }
+        if (!isLatest(record.value)) {
+          // An out-of-order version of a versioned table is not joined (Kafka Streams 3.5+, KIP-914).
+          logger.debug(
+            'Skipping out-of-order record from versioned table while performing table-table join.',
+          );
+          (context as unknown as InternalProcessorContext).recordDropped('out-of-order');
           return;
         }
         const otherVt = getOther(record.key);
@@ -78,21 +86,24 @@ export function tableJoinMergerProcessor<K, VR>(
 ): () => Processor<K, Change<VR>, K, Change<VR>> {
   return () => {
     let context: ProcessorContext<K, Change<VR>>;
-    let store: KeyValueStore<K, ValueAndTimestamp<VR>> | undefined;
+    let store: TableStore<K, VR> | undefined;
     let forwarder: TupleForwarder<K, VR> | undefined;
     return {
       init(ctx) {
         context = ctx;
         if (storeName) {
-          store = ctx.getStateStore<KeyValueStore<K, ValueAndTimestamp<VR>>>(storeName);
-          forwarder = new TupleForwarder(store, ctx, sendOldValues());
+          store = tableStore<K, VR>(ctx, storeName);
+          forwarder = new TupleForwarder(store.store, ctx, sendOldValues());
         }
       },
       process(record: Record<K, Change<VR>>) {
         if (store && forwarder) {
           const { newValue, oldValue } = record.value;
-          store.put(record.key, newValue === null ? null : { value: newValue, timestamp: record.timestamp });
-          forwarder.maybeForward(record.withValue(change(newValue, oldValue)));
+          const putCode = store.put(record.key, newValue, record.timestamp);
+          if (putCode === PUT_RETURN_CODE_NOT_PUT) return;
+          forwarder.maybeForward(
+            record.withValue(change(newValue, oldValue, putCode === PUT_RETURN_CODE_IS_LATEST)),
+          );
         } else if (sendOldValues()) {
           context.forward(record);
         } else {

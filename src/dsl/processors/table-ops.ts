@@ -1,9 +1,9 @@
 import type { Processor, ProcessorContext } from '../../processor/api.ts';
 import type { Record } from '../../processor/record.ts';
-import type { KeyValueStore } from '../../state/types.ts';
-import type { ValueAndTimestamp } from '../../state/index.ts';
-import { change, type Change } from './change.ts';
+import { PUT_RETURN_CODE_NOT_PUT } from '../../state/versioned-key-value-store.ts';
+import { change, isLatest, type Change } from './change.ts';
 import { TupleForwarder } from './forwarding.ts';
+import { PUT_RETURN_CODE_IS_LATEST, tableStore, type TableStore } from './table-store.ts';
 
 /**
  * A per-key transformation of table updates shared by KTable.filter and KTable.mapValues
@@ -20,14 +20,14 @@ export function tableTransformProcessor<K, V, VR>(options: {
   const { storeName, compute, sendOldValues, skipDoubleNull } = options;
   return () => {
     let context: ProcessorContext<K, Change<VR>>;
-    let store: KeyValueStore<K, ValueAndTimestamp<VR>> | undefined;
+    let store: TableStore<K, VR> | undefined;
     let forwarder: TupleForwarder<K, VR> | undefined;
     return {
       init(ctx) {
         context = ctx;
         if (storeName) {
-          store = ctx.getStateStore<KeyValueStore<K, ValueAndTimestamp<VR>>>(storeName);
-          forwarder = new TupleForwarder(store, ctx, sendOldValues());
+          store = tableStore<K, VR>(ctx, storeName);
+          forwarder = new TupleForwarder(store.store, ctx, sendOldValues());
         }
       },
       process(record: Record<K, Change<V>>) {
@@ -40,10 +40,14 @@ export function tableTransformProcessor<K, V, VR>(options: {
         }
         if (skipDoubleNull && sendOldValues() && oldValue === null && newValue === null) return;
         if (store && forwarder) {
-          store.put(record.key, newValue === null ? null : { value: newValue, timestamp: record.timestamp });
-          forwarder.maybeForward(record.withValue(change(newValue, oldValue)));
+          // Materialized, the result's own store says whether it is the latest (a timestamped one: always).
+          const putCode = store.put(record.key, newValue, record.timestamp);
+          if (putCode === PUT_RETURN_CODE_NOT_PUT) return;
+          forwarder.maybeForward(
+            record.withValue(change(newValue, oldValue, putCode === PUT_RETURN_CODE_IS_LATEST)),
+          );
         } else {
-          context.forward(record.withValue(change(newValue, oldValue)));
+          context.forward(record.withValue(change(newValue, oldValue, isLatest(record.value))));
         }
       },
     };
@@ -67,6 +71,8 @@ export function tableRepartitionMapProcessor<K, V, KR, VR>(
         if (record.key === null || record.key === undefined) {
           throw new Error('Record key for the grouping KTable should not be null');
         }
+        // Aggregating a versioned table counts latest versions only (Kafka Streams 3.5+, KIP-914).
+        if (!isLatest(record.value)) return;
         const newPair = record.value.newValue === null ? null : selector(record.key, record.value.newValue);
         const oldPair = record.value.oldValue === null ? null : selector(record.key, record.value.oldValue);
         const oldOk = oldPair !== null && oldPair.key != null && oldPair.value != null;
@@ -102,12 +108,12 @@ export function tableAggregateProcessor<K, V, VA>(options: {
 }): () => Processor<K, Change<V>, K, Change<VA>> {
   const { storeName, initializer, adder, subtractor, sendOldValues } = options;
   return () => {
-    let store: KeyValueStore<K, ValueAndTimestamp<VA>>;
+    let store: TableStore<K, VA>;
     let forwarder: TupleForwarder<K, VA>;
     return {
       init(ctx) {
-        store = ctx.getStateStore<KeyValueStore<K, ValueAndTimestamp<VA>>>(storeName);
-        forwarder = new TupleForwarder(store, ctx, sendOldValues());
+        store = tableStore<K, VA>(ctx, storeName);
+        forwarder = new TupleForwarder(store.store, ctx, sendOldValues());
       },
       process(record: Record<K, Change<V>>) {
         if (record.key === null || record.key === undefined) {
@@ -140,9 +146,14 @@ export function tableAggregateProcessor<K, V, VA>(options: {
         } else {
           newAgg = intermediate;
         }
-        store.put(record.key, newAgg === null || newAgg === undefined ? null : { value: newAgg, timestamp });
+        const putCode = store.put(record.key, newAgg ?? null, timestamp);
+        if (putCode === PUT_RETURN_CODE_NOT_PUT) return;
         forwarder.maybeForward(
-          record.withValue(change(newAgg ?? null, sendOldValues() ? oldAgg : null)).withTimestamp(timestamp),
+          record
+            .withValue(
+              change(newAgg ?? null, sendOldValues() ? oldAgg : null, putCode === PUT_RETURN_CODE_IS_LATEST),
+            )
+            .withTimestamp(timestamp),
         );
       },
     };

@@ -1,15 +1,17 @@
 import type { Processor, ProcessorContext } from '../../processor/api.ts';
 import type { Record } from '../../processor/record.ts';
 import type { InternalProcessorContext } from '../../processor/internals/task.ts';
-import type { KeyValueStore } from '../../state/types.ts';
-import type { ValueAndTimestamp } from '../../state/index.ts';
+import { PUT_RETURN_CODE_NOT_PUT } from '../../state/versioned-key-value-store.ts';
 import { logger } from '../../logger.ts';
 import { change, type Change } from './change.ts';
 import { TupleForwarder } from './forwarding.ts';
+import { PUT_RETURN_CODE_IS_LATEST, tableStore, type TableStore } from './table-store.ts';
 
 /**
  * Turns a changelog stream into table updates (Kafka Streams' KTableSource): null keys are dropped;
- * a null value is a tombstone that deletes the key. Materializes into `storeName` when given.
+ * a null value is a tombstone that deletes the key. Materializes into `storeName` when given. On a
+ * versioned store, an update the store refuses (older than its history retention) is not
+ * forwarded, and an out-of-order one is forwarded marked `isLatest: false`, as in Kafka Streams 3.5+.
  */
 export function tableSourceProcessor<K, V>(
   storeNameOf: () => string | undefined,
@@ -17,7 +19,7 @@ export function tableSourceProcessor<K, V>(
 ): () => Processor<K, V, K, Change<V>> {
   return () => {
     let context: ProcessorContext<K, Change<V>>;
-    let store: KeyValueStore<K, ValueAndTimestamp<V>> | undefined;
+    let store: TableStore<K, V> | undefined;
     let forwarder: TupleForwarder<K, V> | undefined;
     let storeName: string | undefined;
     return {
@@ -25,8 +27,8 @@ export function tableSourceProcessor<K, V>(
         context = ctx;
         storeName = storeNameOf();
         if (storeName) {
-          store = ctx.getStateStore<KeyValueStore<K, ValueAndTimestamp<V>>>(storeName);
-          forwarder = new TupleForwarder(store, ctx, sendOldValues());
+          store = tableStore<K, V>(ctx, storeName);
+          forwarder = new TupleForwarder(store.store, ctx, sendOldValues());
         }
       },
       process(record: Record<K, V>) {
@@ -48,9 +50,16 @@ export function tableSourceProcessor<K, V>(
         if (old !== undefined && record.timestamp < old.timestamp) {
           logger.debug(`Detected out-of-order KTable update for store ${storeName}`);
         }
-        store.put(record.key, newValue === null ? null : { value: newValue, timestamp: record.timestamp });
+        const putCode = store.put(record.key, newValue, record.timestamp);
+        if (putCode === PUT_RETURN_CODE_NOT_PUT) return;
         forwarder.maybeForward(
-          record.withValue(change<V>(newValue, sendOldValues() ? (old?.value ?? null) : null)),
+          record.withValue(
+            change<V>(
+              newValue,
+              sendOldValues() ? (old?.value ?? null) : null,
+              putCode === PUT_RETURN_CODE_IS_LATEST,
+            ),
+          ),
         );
       },
     };

@@ -74,7 +74,9 @@ export type DropReason =
   | 'expired-window'
   | 'processing-error'
   | 'serialization'
-  | 'duplicate';
+  | 'duplicate'
+  /** An out-of-order update of a versioned table, which table-table joins skip (KIP-914). */
+  | 'out-of-order';
 
 let sharedDroppedSummary: DroppedRecordSummary | undefined;
 

@@ -37,6 +37,7 @@ import org.apache.kafka.streams.kstream.Windowed;
 import org.apache.kafka.streams.state.BuiltInDslStoreSuppliers;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.SessionStore;
+import org.apache.kafka.streams.state.Stores;
 import org.apache.kafka.streams.state.WindowStore;
 
 /**
@@ -127,6 +128,19 @@ final class Scenarios {
     ALL.put(
         "table-table-outer-join",
         new Scenario(Scenarios::tableTableOuterJoin, outputs("ttj-out", ValueType.STRING)));
+    ALL.put(
+        "versioned-stream-table-join",
+        new Scenario(
+            Scenarios::versionedStreamTableJoin,
+            outputs(
+                "vstj-out", ValueType.STRING,
+                "vstj-left-out", ValueType.STRING,
+                "vstj-updates", ValueType.STRING)));
+    ALL.put(
+        "versioned-table-ops",
+        new Scenario(
+            Scenarios::versionedTableOps,
+            outputs("vt-count-out", ValueType.LONG, "vt-join-out", ValueType.STRING)));
     ALL.put(
         "stream-table-join",
         new Scenario(Scenarios::streamTableJoin, outputs("stj-out", ValueType.STRING)));
@@ -538,6 +552,40 @@ final class Scenarios {
   }
 
   /** Stream-table inner join (with Joined): table updates never emit; stream records look up. */
+  /** Materialized on a versioned store (KIP-889) with String serdes. */
+  private static Materialized<String, String, KeyValueStore<Bytes, byte[]>> versioned(
+      String storeName, long historyRetentionMs) {
+    return Materialized.<String, String>as(
+            Stores.persistentVersionedKeyValueStore(storeName, Duration.ofMillis(historyRetentionMs)))
+        .withKeySerde(Serdes.String())
+        .withValueSerde(Serdes.String());
+  }
+
+  static Topology versionedStreamTableJoin() {
+    StreamsBuilder builder = builder();
+    KStream<String, String> s = builder.stream("vstj-stream", strings());
+    KTable<String, String> t = builder.table("vstj-table", strings(), versioned("vstj-store", 5_000));
+    t.toStream().to("vstj-updates");
+    s.join(t, (v, tv) -> v + "|" + tv).to("vstj-out");
+    s.leftJoin(t, (v, tv) -> v + "|" + tv).to("vstj-left-out");
+    return builder.build();
+  }
+
+  static Topology versionedTableOps() {
+    StreamsBuilder builder = builder();
+    KTable<String, String> t = builder.table("vt-in", strings(), versioned("vt-store", 5_000));
+    t.mapValues(v -> "m" + v)
+        .groupBy(
+            (k, v) -> KeyValue.pair("g" + (v.length() % 3), v),
+            Grouped.with(Serdes.String(), Serdes.String()))
+        .count()
+        .toStream()
+        .to("vt-count-out", LONGS);
+    KTable<String, String> other = builder.table("vt-other", strings());
+    t.join(other, (a, b) -> a + "+" + b).toStream().to("vt-join-out");
+    return builder.build();
+  }
+
   static Topology streamTableJoin() {
     StreamsBuilder builder = builder();
     KStream<String, String> s = builder.stream("stj-stream", strings());
