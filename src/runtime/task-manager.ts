@@ -339,9 +339,12 @@ export class TaskManager {
       for (const delta of t.task.deltaIndexes.values()) delta.invalidate();
       if (this.checkpointsWhileRunning) await writeCheckpoint(t.task.taskDir, t.changelogOffsets);
       t.restoring = undefined;
+      const ms = Date.now() - state.started;
+      const recordsPerSec = ms > 0 ? Math.round((state.restored * 1000) / ms) : state.restored;
+      this.config.metrics.restoreEta.set({ task: t.id }, 0);
       this.config.log.info(
-        { task: t.id, ms: Date.now() - state.started },
-        `restored ${state.restored} record(s) of task ${t.id}`,
+        { task: t.id, ms, records: state.restored, recordsPerSec },
+        `restored ${state.restored} record(s) of task ${t.id} in ${ms} ms (${recordsPerSec} records/s)`,
       );
       for (const batch of state.pending) {
         if (this.assigned.has(`${batch.topic}:${batch.partition}`)) this.process(t, batch);
