@@ -270,7 +270,8 @@ export function restoreProgress(
   now = Date.now(),
 ): { done: number; recordsPerSec: number; etaSeconds?: number } {
   let left = 0;
-  for (const [key, r] of state.ranges) left += Math.max(0, r.end - Math.max(r.start, offsets.get(key) ?? r.start));
+  for (const [key, r] of state.ranges)
+    left += Math.max(0, r.end - Math.max(r.start, offsets.get(key) ?? r.start));
   // Ranges already finished are no longer in `ranges`: whatever is not left is done.
   const done = state.total - left;
   const seconds = (now - state.started) / 1000;

@@ -270,6 +270,7 @@ export class StreamThread {
     }
     this.tasks.process(t, batch);
     if (this.commitDue() || t.task.needsCommit) await this.tasks.commitAll();
+    else await this.collector.backpressure(this.tasks.tasks.values());
   }
 
   private async onTick(): Promise<void> {

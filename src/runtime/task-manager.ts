@@ -170,6 +170,7 @@ export class TaskManager {
       t.task.addRecords(records);
       t.task.processAll();
       metrics.processLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      this.config.collector.sendAhead(t);
     }
     // Commit past transaction markers too (EOS inputs), so a caught-up consumer group shows lag 0.
     if (batch.committableOffset !== undefined) {
