@@ -534,7 +534,8 @@ class KafkajsConsumer implements KafkaConsumer {
       sessionTimeout: options.sessionTimeoutMs ?? 10_000,
       heartbeatInterval: options.heartbeatIntervalMs ?? 1_000,
       rebalanceTimeout: options.rebalanceTimeoutMs ?? 30_000,
-      maxBytesPerPartition: options.maxBytesPerPartition ?? 4 * 1024 * 1024,
+      // Kafka's max.partition.fetch.bytes default: 4 MiB of small records is ~100,000 record objects.
+      maxBytesPerPartition: options.maxBytesPerPartition ?? 1024 * 1024,
       maxBytes: 32 * 1024 * 1024,
       maxWaitTimeInMs: options.maxWaitTimeMs ?? 100,
       allowAutoTopicCreation: false,

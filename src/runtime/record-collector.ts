@@ -35,17 +35,23 @@ import { writeCheckpoint, type Checkpoint } from './checkpoint.ts';
 
 export type ProcessingGuarantee = 'at_least_once' | 'exactly_once';
 
-/** Buffered records of one task that start a send ahead of the commit (whichever comes first). */
+/** Buffered records (or their memory) of one task that start a send ahead of the commit, whichever comes first. */
 export const SEND_AHEAD_RECORDS = 5_000;
 export const SEND_AHEAD_BYTES = 1024 * 1024;
 /**
- * Bytes a worker may have sent ahead and not yet acknowledged before processing waits for them
- * (backpressure against a slow broker; the records stay in memory until acknowledged).
+ * Memory a worker may hold in records sent ahead and not yet acknowledged before processing waits
+ * for them (backpressure against a slow broker: the records stay in memory until acknowledged).
  */
 export const MAX_IN_FLIGHT_BYTES = 32 * 1024 * 1024;
+/**
+ * What a small record costs in memory beyond its key and value bytes: the record object, two Buffer
+ * objects and the client's own message copy. Counting only key and value bytes let a million small
+ * records (a few dozen bytes each) pile up in flight.
+ */
+const RECORD_OVERHEAD_BYTES = 256;
 
 function recordBytes(record: OutgoingRecord): number {
-  return (record.key?.length ?? 0) + (record.value?.length ?? 0) + 24;
+  return (record.key?.length ?? 0) + (record.value?.length ?? 0) + RECORD_OVERHEAD_BYTES;
 }
 
 /** One task's records since the last commit (or send ahead), and the consumer offsets it last committed. */
