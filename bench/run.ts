@@ -2,12 +2,14 @@
  * `npm run bench`: one run of the benchmark (see bench/README.md).
  *
  *   1. starts (or reuses) the local Kafka broker;
- *   2. loads the input once: sentences for the word count, page views for the windowed count;
+ *   2. loads the input once: sentences for the word count, page views for the windowed count, one
+ *      record per key for the distinct-keys count;
  *   3. measures, each in its own child process, from process start to the last committed result:
  *      the raw kafkajs consumer (the read ceiling), Kafka Streams (bench/peers/kafka-streams) and
  *      lambda-streams' worker, under at-least-once and exactly-once, and checks every result against
  *      the known input; then lambda-streams' batch layer (`lambda-streams batch`, start → view
- *      published), whose view is read back and checked the same way;
+ *      published), whose view is read back and checked the same way; after the distinct-keys worker,
+ *      a fresh worker restores its stores from the changelogs (the restoration row);
  *   4. writes bench/results/bench-<time>.{json,md} and prints the table;
  *   5. stops what it started, also on Ctrl-C and errors.
  *
@@ -38,11 +40,21 @@ import {
   WORDS_PER_SENTENCE,
   parseWindowedOutputKey,
 } from './lib/data.ts';
-import { PAGEVIEWS_TOPIC, SENTENCES_TOPIC, loadPageViews, loadSentences, recreateTopic } from './lib/load.ts';
+import {
+  KEYS_TOPIC,
+  PAGEVIEWS_TOPIC,
+  SENTENCES_TOPIC,
+  distinctKey,
+  loadDistinctKeys,
+  loadPageViews,
+  loadSentences,
+  recreateTopic,
+} from './lib/load.ts';
 import { GroupJoinWatcher } from './lib/group-join.ts';
 import { OutputWatcher, verifyCounts } from './lib/output-watcher.ts';
 import { measureQueries, type QueryMeasurement } from './lib/query.ts';
 import { addRatios, markdown, type Measurement, type Report } from './lib/report.ts';
+import { measureRestore, type RestoreMeasurement } from './lib/restore.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url)).replace(/\/$/, '');
 const BENCH = path.join(ROOT, 'bench');
@@ -156,6 +168,28 @@ interface SystemRun {
   kafkaClient?: KafkaClientName;
 }
 
+/** Records in an application's changelog topics (what a restore from scratch reads). */
+async function changelogRecords(admin: KafkaAdmin, applicationId: string): Promise<number> {
+  const topics = (await admin.listTopics()).filter(
+    (t) => t.startsWith(`${applicationId}-`) && t.endsWith('-changelog'),
+  );
+  let records = 0;
+  for (const topic of topics) for (const end of await admin.endOffsets(topic)) records += end.high - end.low;
+  return records;
+}
+
+function systemApplicationId(
+  runTag: string,
+  system: SystemRun['system'],
+  workload: Workload,
+  guarantee: Guarantee,
+  kafkaClient?: KafkaClientName,
+): string {
+  const short = guarantee === 'at_least_once' ? 'alos' : 'eos';
+  const client = kafkaClient && kafkaClient !== 'kafkajs' ? `-${kafkaClient}` : '';
+  return `bench-${runTag}-${system === 'kafka-streams' ? 'ks' : 'ls'}${client}-${workload}-${short}`;
+}
+
 async function measureSystem(
   config: BenchConfig,
   brokers: string[],
@@ -166,9 +200,9 @@ async function measureSystem(
   logDir: string,
   cleanup: string[],
 ): Promise<Measurement> {
+  const applicationId = systemApplicationId(runTag, run.system, run.workload, run.guarantee, run.kafkaClient);
   const short = run.guarantee === 'at_least_once' ? 'alos' : 'eos';
   const client = run.kafkaClient && run.kafkaClient !== 'kafkajs' ? `-${run.kafkaClient}` : '';
-  const applicationId = `bench-${runTag}-${run.system === 'kafka-streams' ? 'ks' : 'ls'}${client}-${run.workload}-${short}`;
   const output = `${applicationId}-output`;
   cleanup.push(applicationId);
   const commitIntervalMs = config.commitIntervalMs[run.guarantee];
@@ -574,8 +608,25 @@ async function main(): Promise<number> {
       });
     }
 
+    if (config.workloads.includes('distinct-keys')) {
+      say(`loading ${config.keys} records with distinct keys into ${KEYS_TOPIC}`);
+      const loaded = await loadDistinctKeys(brokers, admin, config.partitions, config.keys);
+      load.push({ ...loaded, recordsPerSec: loaded.records / (loaded.ms / 1000) });
+      say(`loaded ${loaded.records} records in ${(loaded.ms / 1000).toFixed(1)} s`);
+      const counts = new Map<string, number>();
+      for (let i = 0; i < loaded.records; i++) counts.set(distinctKey(i), 1);
+      expected.set('distinct-keys', {
+        topic: KEYS_TOPIC,
+        records: loaded.records,
+        counts,
+        total: loaded.records,
+        canonicalKey: (key) => key,
+      });
+    }
+
     // 3. measure
     const measurements: Measurement[] = [];
+    let restore: RestoreMeasurement | undefined;
     let query: QueryMeasurement | undefined;
     const writeReport = (): Report => {
       addRatios(measurements);
@@ -593,6 +644,7 @@ async function main(): Promise<number> {
         load,
         measurements,
         ...(query ? { query } : {}),
+        ...(restore ? { restore } : {}),
       };
       writeFileSync(path.join(resultsDir, `bench-${stamp}.json`), `${JSON.stringify(report, null, 2)}\n`);
       writeFileSync(path.join(resultsDir, `bench-${stamp}.md`), markdown(report));
@@ -637,6 +689,37 @@ async function main(): Promise<number> {
               `${m.problems ? `: ${m.problems.join('; ')}` : ''}`,
           );
           writeReport();
+          if (
+            system === 'lambda-streams' &&
+            workload === 'distinct-keys' &&
+            guarantee === 'at_least_once' &&
+            m.status === 'ok' &&
+            !interrupted
+          ) {
+            restore = await measureRestore({
+              root: ROOT,
+              topology: path.join(BENCH, 'topologies', 'distinct-keys.ts'),
+              brokers,
+              applicationId: systemApplicationId(runTag, system, workload, guarantee, run.kafkaClient),
+              env: {
+                ...process.env,
+                BENCH_INPUT_TOPIC: KEYS_TOPIC,
+                BENCH_OUTPUT_TOPIC: `${systemApplicationId(runTag, system, workload, guarantee, run.kafkaClient)}-output`,
+              },
+              logDir,
+              timeoutMs: config.timeoutMs,
+              expectedRecords: await changelogRecords(
+                admin,
+                systemApplicationId(runTag, system, workload, guarantee, run.kafkaClient),
+              ),
+              say,
+            });
+            say(
+              `  → restore ${restore.status}: ${Math.round(restore.recordsPerSec ?? 0)} records/s ` +
+                `(${restore.records} records, ${restore.tasks} tasks)${restore.problems ? `: ${restore.problems.join('; ')}` : ''}`,
+            );
+            writeReport();
+          }
         }
       }
       for (const kafkaClient of config.kafkaClients) {
@@ -691,7 +774,9 @@ async function main(): Promise<number> {
     say(`results: ${path.join(resultsDir, `bench-${stamp}.{json,md}`)}; logs: ${logDir}`);
     const bad = measurements.filter((m) => m.status !== 'ok');
     if (query && query.status !== 'ok') say(`FAILED: query row (${query.problems?.join('; ') ?? ''})`);
-    if (bad.length > 0 || (query && query.status !== 'ok')) {
+    if (restore && restore.status !== 'ok')
+      say(`FAILED: restoration row (${restore.problems?.join('; ') ?? ''})`);
+    if (bad.length > 0 || (query && query.status !== 'ok') || (restore && restore.status !== 'ok')) {
       say(
         `FAILED: ${bad.map((m) => `${[m.system, m.workload, m.guarantee].filter(Boolean).join(' ')} (${m.status})`).join(', ')}`,
       );

@@ -20,6 +20,7 @@ import { windowKey } from './data.ts';
 export const VIEW_STORE: Record<Workload, string> = {
   'word-count': 'word-counts',
   pageviews: 'pageviews-per-minute',
+  'distinct-keys': 'key-counts',
 };
 
 /** What `lambda-streams batch --json` prints: the manifest plus the run's own figures. */

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { KAFKA_CLIENT_NAMES, type KafkaClientName } from '../../src/kafka/factory.ts';
 
 export type System = 'raw' | 'kafka-streams' | 'lambda-streams' | 'lambda-streams-batch' | 'query';
-export type Workload = 'word-count' | 'pageviews';
+export type Workload = 'word-count' | 'pageviews' | 'distinct-keys';
 export type Guarantee = 'at_least_once' | 'exactly_once';
 
 export interface BenchConfig {
@@ -12,6 +12,8 @@ export interface BenchConfig {
   kafkaClients: KafkaClientName[];
   sentences: number;
   pageViews: number;
+  /** distinct-keys: records, each with a key of its own (a count per key over that many keys). */
+  keys: number;
   vocabulary: number;
   pages: number;
   users: number;
@@ -40,7 +42,7 @@ export interface BenchConfig {
 }
 
 const SYSTEMS: System[] = ['raw', 'kafka-streams', 'lambda-streams', 'lambda-streams-batch', 'query'];
-const WORKLOADS: Workload[] = ['word-count', 'pageviews'];
+const WORKLOADS: Workload[] = ['word-count', 'pageviews', 'distinct-keys'];
 const GUARANTEES: Guarantee[] = ['at_least_once', 'exactly_once'];
 
 function integer(name: string, raw: string | undefined, fallback: number): number {
@@ -65,11 +67,12 @@ function list<T extends string>(name: string, raw: string | undefined, allowed: 
 
 export const USAGE = `npm run bench [-- options]
 
-  --quick                 100 000 sentences and 100 000 page views (same as --sentences 100000 --pageviews 100000)
+  --quick                 100 000 sentences, page views and keys (--sentences/--pageviews/--keys 100000)
   --sentences <n>         sentences to load and count        (BENCH_SENTENCES, default 1 000 000)
   --pageviews <n>         page-view events to load and count (BENCH_PAGEVIEWS, default 1 000 000)
+  --keys <n>              distinct keys to count, one record each (BENCH_KEYS, default 1 000 000)
   --systems <list>        raw,kafka-streams,lambda-streams,lambda-streams-batch,query (BENCH_SYSTEMS)
-  --workloads <list>      word-count,pageviews               (BENCH_WORKLOADS)
+  --workloads <list>      word-count,pageviews,distinct-keys (BENCH_WORKLOADS)
   --guarantees <list>     at_least_once,exactly_once         (BENCH_GUARANTEES)
   --keep-topics           keep output and internal topics    (BENCH_KEEP_TOPICS=1)
   --batch-cpu-prof        run the batch child with node --cpu-prof, profile in the logs (BENCH_BATCH_CPU_PROF=1)
@@ -89,6 +92,7 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
       quick: { type: 'boolean' },
       sentences: { type: 'string' },
       pageviews: { type: 'string' },
+      keys: { type: 'string' },
       systems: { type: 'string' },
       workloads: { type: 'string' },
       guarantees: { type: 'string' },
@@ -107,6 +111,7 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   return {
     sentences: integer('--sentences', values.sentences ?? env.BENCH_SENTENCES, quick ?? 1_000_000),
     pageViews: integer('--pageviews', values.pageviews ?? env.BENCH_PAGEVIEWS, quick ?? 1_000_000),
+    keys: integer('--keys', values.keys ?? env.BENCH_KEYS, quick ?? 1_000_000),
     vocabulary: Math.max(1, integer('BENCH_VOCABULARY', env.BENCH_VOCABULARY, 10_000)),
     pages: Math.max(1, integer('BENCH_PAGES', env.BENCH_PAGES, 50)),
     users: Math.max(1, integer('BENCH_USERS', env.BENCH_USERS, 10_000)),

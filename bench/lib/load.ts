@@ -12,6 +12,7 @@ const { Kafka, logLevel } = kafkajs;
 
 export const SENTENCES_TOPIC = 'bench-sentences';
 export const PAGEVIEWS_TOPIC = 'bench-pageviews';
+export const KEYS_TOPIC = 'bench-distinct-keys';
 
 /** Records per partition and request; sentences are ~60 bytes, so a batch stays well under 1 MiB. */
 const RECORDS_PER_PARTITION_BATCH = 8_000;
@@ -149,6 +150,32 @@ export async function loadPageViews(
   });
   await expectEndOffsets(admin, PAGEVIEWS_TOPIC, records);
   return { topic: PAGEVIEWS_TOPIC, records, ms: Date.now() - started };
+}
+
+/** The distinct-keys workload's key of record `i` (fixed width, so keys sort like their numbers). */
+export function distinctKey(i: number): string {
+  return `key-${String(i).padStart(8, '0')}`;
+}
+
+/** Loads `count` records, each with a key of its own (`distinctKey(i)`), round-robin over the partitions. */
+export async function loadDistinctKeys(
+  brokers: string[],
+  admin: KafkaAdmin,
+  partitions: number,
+  count: number,
+): Promise<Loaded> {
+  const started = Date.now();
+  await recreateTopic(admin, KEYS_TOPIC, partitions, { 'retention.ms': '-1' });
+  let i = 0;
+  const now = String(Date.now());
+  const value = Buffer.from('1');
+  const records = await produceAll(brokers, KEYS_TOPIC, partitions, () => {
+    if (i >= count) return undefined;
+    const key = Buffer.from(distinctKey(i));
+    return { key, value, timestamp: now, partition: i++ % partitions };
+  });
+  await expectEndOffsets(admin, KEYS_TOPIC, records);
+  return { topic: KEYS_TOPIC, records, ms: Date.now() - started };
 }
 
 async function expectEndOffsets(admin: KafkaAdmin, topic: string, records: number): Promise<void> {

@@ -1,5 +1,6 @@
 import type { QueryMeasurement } from './query.ts';
 import { queryMarkdown } from './query.ts';
+import { restoreMarkdown, type RestoreMeasurement } from './restore.ts';
 /** The benchmark's results: one JSON document and one Markdown table per run, in bench/results/. */
 import type { BenchConfig, Guarantee, System, Workload } from './config.ts';
 
@@ -62,6 +63,8 @@ export interface Report {
   measurements: Measurement[];
   /** The HTTP query row (word-count worker), when measured. */
   query?: QueryMeasurement;
+  /** The restoration row (a fresh worker restoring the distinct-keys stores), when measured. */
+  restore?: RestoreMeasurement;
 }
 
 /**
@@ -124,6 +127,7 @@ export function markdown(report: Report): string {
       `Kafka broker ${report.broker.kind} at ${report.broker.brokers.join(',')}. ` +
       `Input: ${fmtInt(config.sentences)} sentences of 8 words (vocabulary ${fmtInt(config.vocabulary)}), ` +
       `${fmtInt(config.pageViews)} page views over ${config.pages} pages and ${config.pageViewSpanMs / 60_000} min, ` +
+      `${fmtInt(config.keys)} records with distinct keys, ` +
       `${config.partitions} partitions. Commit interval ${config.commitIntervalMs.at_least_once} ms ` +
       `(at-least-once), ${config.commitIntervalMs.exactly_once} ms (exactly-once).` +
       (config.batchThreads > 1 ? ` Batch runs with --threads ${config.batchThreads}.` : ''),
@@ -162,7 +166,7 @@ export function markdown(report: Report): string {
   }
   lines.push(
     '',
-    'records/s: input records (sentences, page views; a sentence is 8 words) ÷ duration, from the child ' +
+    'records/s: input records (sentences, page views, distinct keys; a sentence is 8 words) ÷ duration, from the child ' +
       "process' start to the last result committed and visible in the output (read_committed). " +
       'join: start → consumer group Stable with an assignment (process start-up and group join); ' +
       'records/s after join: input records ÷ (duration − join). Ratios: end to end / after join. ' +
@@ -175,6 +179,7 @@ export function markdown(report: Report): string {
       'From this one run, on this machine; not absolute claims.',
     '',
   );
+  if (report.restore) lines.push(...restoreMarkdown(report.restore), '');
   if (report.query) lines.push(...queryMarkdown(report.query), '');
   return lines.join('\n');
 }

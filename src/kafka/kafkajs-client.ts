@@ -70,9 +70,16 @@ const {
 
 const log = childLogger({ component: 'kafkajs' });
 
-/** Bytes per produce request; the broker's default message.max.bytes is 1 MiB per record batch. */
-const MAX_REQUEST_BYTES = 900 * 1024;
-const MAX_REQUEST_RECORDS = 20_000;
+/**
+ * Produce request limits. The broker's default message.max.bytes (1 MiB) applies per partition's
+ * record batch, so bytes are bounded per partition, and a request may carry several partitions.
+ * Records per partition are bounded too: kafkajs' groupMessagesPerPartition copies a partition's
+ * message array once per message (quadratic in the records of one partition and call), which made
+ * one large changelog send cost more than the processing that produced it.
+ */
+const MAX_PARTITION_BYTES = 900 * 1024;
+const MAX_PARTITION_RECORDS = 1_000;
+const MAX_REQUEST_BYTES = 8 * 1024 * 1024;
 
 function kafkajsLogCreator(): (entry: LogEntry) => void {
   return ({ level, log: entry }) => {
@@ -138,27 +145,45 @@ function recordSize(record: OutgoingRecord): number {
   return (record.key?.length ?? 0) + (record.value?.length ?? 0) + 24;
 }
 
-/** Splits records into produce requests below the broker's size limit, grouped by topic. */
-function chunkRecords(records: OutgoingRecord[]): Array<Array<{ topic: string; messages: Message[] }>> {
+/**
+ * Splits records into produce requests, grouped by topic, within the limits above. Records without
+ * an explicit partition count against their topic as a whole (the partitioner spreads them, but
+ * may not). Order within a partition is kept: requests are sent one after the other.
+ */
+export function chunkRecords(
+  records: OutgoingRecord[],
+): Array<Array<{ topic: string; messages: Message[] }>> {
   const chunks: Array<Array<{ topic: string; messages: Message[] }>> = [];
   let byTopic = new Map<string, Message[]>();
+  /** "topic:partition" (or "topic:" for partitioner-chosen) → records and bytes in this chunk. */
+  let perPartition = new Map<string, { records: number; bytes: number }>();
   let bytes = 0;
-  let count = 0;
   const close = (): void => {
-    if (count === 0) return;
+    if (bytes === 0) return;
     chunks.push([...byTopic].map(([topic, messages]) => ({ topic, messages })));
     byTopic = new Map();
+    perPartition = new Map();
     bytes = 0;
-    count = 0;
   };
   for (const record of records) {
     const size = recordSize(record);
-    if (count > 0 && (bytes + size > MAX_REQUEST_BYTES || count >= MAX_REQUEST_RECORDS)) close();
+    const slot = `${record.topic}:${record.partition ?? ''}`;
+    let used = perPartition.get(slot);
+    const full =
+      bytes + size > MAX_REQUEST_BYTES ||
+      (used !== undefined &&
+        (used.records >= MAX_PARTITION_RECORDS || used.bytes + size > MAX_PARTITION_BYTES));
+    if (bytes > 0 && full) {
+      close();
+      used = undefined;
+    }
+    if (!used) perPartition.set(slot, (used = { records: 0, bytes: 0 }));
     let messages = byTopic.get(record.topic);
     if (!messages) byTopic.set(record.topic, (messages = []));
     messages.push(toMessage(record));
+    used.records++;
+    used.bytes += size;
     bytes += size;
-    count++;
   }
   close();
   return chunks;
@@ -478,7 +503,7 @@ class KafkajsProducer implements KafkaProducer {
 
   async send(records: OutgoingRecord[]): Promise<ProducedPartition[]> {
     const produced: ProducedPartition[] = [];
-    // Sequential requests keep per-partition order (each one is large; see MAX_REQUEST_BYTES).
+    // Sequential requests keep per-partition order (see chunkRecords for their limits).
     for (const topicMessages of chunkRecords(records)) {
       const counts = explicitCounts(topicMessages);
       for (const p of toProduced(await this.producer.sendBatch({ topicMessages, acks: -1 }))) {
@@ -528,7 +553,8 @@ class KafkajsConsumer implements KafkaConsumer {
       sessionTimeout: options.sessionTimeoutMs ?? 10_000,
       heartbeatInterval: options.heartbeatIntervalMs ?? 1_000,
       rebalanceTimeout: options.rebalanceTimeoutMs ?? 30_000,
-      maxBytesPerPartition: options.maxBytesPerPartition ?? 4 * 1024 * 1024,
+      // Kafka's max.partition.fetch.bytes default: 4 MiB of small records is ~100,000 record objects.
+      maxBytesPerPartition: options.maxBytesPerPartition ?? 1024 * 1024,
       maxBytes: 32 * 1024 * 1024,
       maxWaitTimeInMs: options.maxWaitTimeMs ?? 100,
       allowAutoTopicCreation: false,

@@ -19,6 +19,7 @@ export class StreamsMetrics implements TaskMetrics {
   readonly consumerLag: Gauge<'topic' | 'partition'>;
   readonly restoreRecords: Counter<'store'>;
   readonly restoreRemaining: Gauge<'store' | 'task'>;
+  readonly restoreEta: Gauge<'task'>;
   readonly rebalances: Counter;
   readonly droppedRecords: Counter<'reason' | 'task' | 'node'>;
   readonly storeEntries: Gauge<'store' | 'task'>;
@@ -89,6 +90,12 @@ export class StreamsMetrics implements TaskMetrics {
       name: `${PREFIX}restore_remaining`,
       help: 'Changelog records still to restore',
       labelNames: ['store', 'task'],
+      registers,
+    });
+    this.restoreEta = new client.Gauge({
+      name: `${PREFIX}restore_eta_seconds`,
+      help: 'Estimated seconds until a restoring task has read its changelogs (0 once restored)',
+      labelNames: ['task'],
       registers,
     });
     this.rebalances = new client.Counter({

@@ -253,13 +253,13 @@ export class ChangelogReader<T extends RestoringTask = RestoringTask> {
     this.config.metrics.restoreRemaining.set({ store: range.store, task: t.id }, left);
     if (Date.now() - state.lastLog >= this.config.restoreLogIntervalMs) {
       state.lastLog = Date.now();
-      for (const [k, r] of state.ranges) {
-        const done = Math.min(r.end, t.changelogOffsets.get(k) ?? r.start) - r.start;
-        this.config.log.info(
-          { task: t.id },
-          `restored ${done}/${r.end - r.start} records of store ${r.store}, partition ${t.partition}`,
-        );
-      }
+      const progress = restoreProgress(state, t.changelogOffsets);
+      this.config.metrics.restoreEta.set({ task: t.id }, progress.etaSeconds ?? 0);
+      this.config.log.info(
+        { task: t.id, ...progress },
+        `restoring task ${t.id}: ${progress.done}/${state.total} records (${Math.floor((100 * progress.done) / state.total)}%), ` +
+          `${Math.round(progress.recordsPerSec)} records/s, ETA ${progress.etaSeconds === undefined ? '?' : `${progress.etaSeconds} s`}`,
+      );
     }
     if (left === 0) {
       state.ranges.delete(key);
@@ -267,4 +267,24 @@ export class ChangelogReader<T extends RestoringTask = RestoringTask> {
       if (state.ranges.size === 0) this.config.onRestored(t);
     }
   }
+}
+
+/** Records read so far over all of a task's changelog ranges, the rate since the restore began, and an ETA. */
+export function restoreProgress(
+  state: Pick<RestoreState, 'ranges' | 'total' | 'started'>,
+  offsets: Checkpoint,
+  now = Date.now(),
+): { done: number; recordsPerSec: number; etaSeconds?: number } {
+  let left = 0;
+  for (const [key, r] of state.ranges)
+    left += Math.max(0, r.end - Math.max(r.start, offsets.get(key) ?? r.start));
+  // Ranges already finished are no longer in `ranges`: whatever is not left is done.
+  const done = state.total - left;
+  const seconds = (now - state.started) / 1000;
+  const recordsPerSec = seconds > 0 ? done / seconds : 0;
+  return {
+    done,
+    recordsPerSec,
+    ...(recordsPerSec > 0 ? { etaSeconds: Math.ceil(left / recordsPerSec) } : {}),
+  };
 }

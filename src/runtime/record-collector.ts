@@ -1,23 +1,31 @@
 /**
  * The produce side of the tasks (Kafka Streams' RecordCollector and StreamsProducer). Tasks hand their
- * outputs, repartition and changelog records to a TaskOutput, which buffers them until the commit:
- * the hot path never awaits a send, and a commit produces everything in large batches.
+ * outputs, repartition and changelog records to a TaskOutput. The hot path never awaits a send: once
+ * a task has buffered a batch's worth (SEND_AHEAD_*), the collector starts producing it in the
+ * background while processing goes on, so downstream sub-topologies see repartitioned records before
+ * the commit and a commit only sends the rest. The commit waits for every send it covers.
  *
- * - at_least_once: one idempotent producer for the instance. Commit = produce every task's records,
- *   flush the stores, write the checkpoints (changelog offsets taken from the produce responses),
- *   then commit the consumer offsets. A crash in between replays since the last commit.
+ * - at_least_once: one idempotent producer for the instance; sends ahead are chained one after the
+ *   other (per-partition order). Commit = wait for the sends ahead, produce the rest, flush the stores,
+ *   write the checkpoints (changelog offsets taken from the produce responses), then commit the
+ *   consumer offsets. A crash in between replays since the last commit.
  * - exactly_once on a client without group-metadata commits (kafkajs, which speaks TxnOffsetCommit
  *   v0–v1 only): one transactional producer per task (`<applicationId>-<taskId>`, Kafka Streams'
- *   first EOS mode). Commit = one transaction with the task's records and its consumer offsets, then
- *   flush the stores. A newer owner of the task fences the old producer (initTransactions).
+ *   first EOS mode). The first send ahead opens the task's transaction; commit = the rest of the
+ *   records and the task's consumer offsets in that transaction, commit it, then flush the stores. A
+ *   newer owner of the task fences the old producer (initTransactions).
  * - exactly_once on a client with `supportsGroupMetadataCommit` (@platformatic/kafka): one
  *   transactional producer per instance (`<applicationId>-<processId>`, Kafka Streams' exactly_once_v2,
  *   KIP-447). Commit = one transaction with every task's records and offsets, the offsets carrying
  *   the member's generation: the coordinator rejects those of a member the group moved past, and
  *   then every task of the instance is migrated (closed dirty, as Kafka Streams' TaskMigrated). The
  *   process id is kept in the state directory, so a restarted instance fences its own predecessor
- *   and aborts its open transaction at once.
+ *   and aborts its open transaction at once. Records are not sent ahead in this mode: the one
+ *   transaction would then hold records of tasks whose offsets a commit of only some tasks (a
+ *   revocation) leaves out, and a crash after it would produce them twice.
  * Under exactly_once the checkpoint is written only at a clean close.
+ *
+ * A send ahead that fails is reported by the next commit, which fails as the send would have.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -30,7 +38,9 @@ import type {
   KafkaAdmin,
   KafkaClient,
   KafkaProducer,
+  KafkaTransaction,
   OutgoingRecord,
+  ProducedPartition,
   TopicPartitionOffset,
 } from '../kafka/client.ts';
 import type { KafkaErrorKind } from '../kafka/errors.ts';
@@ -41,23 +51,59 @@ import { writeCheckpoint, type Checkpoint } from './checkpoint.ts';
 import type { ProcessingGuarantee } from '../streams-config.ts';
 export type { ProcessingGuarantee };
 
-/** One task's records since the last commit, and the consumer offsets it last committed. */
+/** Buffered records (or their memory) of one task that start a send ahead of the commit, whichever comes first. */
+export const SEND_AHEAD_RECORDS = 5_000;
+export const SEND_AHEAD_BYTES = 1024 * 1024;
+/**
+ * Memory a worker may hold in records sent ahead and not yet acknowledged before processing waits
+ * for them (backpressure against a slow broker: the records stay in memory until acknowledged).
+ */
+export const MAX_IN_FLIGHT_BYTES = 32 * 1024 * 1024;
+/**
+ * What a small record costs in memory beyond its key and value bytes: the record object, two Buffer
+ * objects and the client's own message copy. Counting only key and value bytes let a million small
+ * records (a few dozen bytes each) pile up in flight.
+ */
+const RECORD_OVERHEAD_BYTES = 256;
+
+function recordBytes(record: OutgoingRecord): number {
+  return (record.key?.length ?? 0) + (record.value?.length ?? 0) + RECORD_OVERHEAD_BYTES;
+}
+
+/** One task's records since the last commit (or send ahead), and the consumer offsets it last committed. */
 export class TaskOutput {
   private records: OutgoingRecord[] = [];
+  private bytes = 0;
   /** Offsets last committed per "topic:partition" (to skip empty commits). */
   private readonly committed = new Map<string, number>();
+  /** exactly_once: the transaction a send ahead opened, committed (or aborted) by the next commit. */
+  transaction?: KafkaTransaction;
+  /** exactly_once: this task's sends ahead, in order. */
+  sending: Promise<void> = Promise.resolve();
+  /** exactly_once: the first send ahead that failed since the last commit. */
+  sendError?: Error;
 
   /** `producer`: the task's own transactional producer under exactly_once. */
   constructor(readonly producer?: KafkaProducer) {}
 
   send(record: OutgoingRecord): void {
     this.records.push(record);
+    this.bytes += recordBytes(record);
+  }
+
+  get bufferedRecords(): number {
+    return this.records.length;
+  }
+
+  get bufferedBytes(): number {
+    return this.bytes;
   }
 
   /** The buffered records, in order; the buffer starts empty again. */
   take(): OutgoingRecord[] {
     const records = this.records;
     this.records = [];
+    this.bytes = 0;
     return records;
   }
 
@@ -76,7 +122,11 @@ export class TaskOutput {
     for (const o of offsets) this.committed.set(`${o.topic}:${o.partition}`, o.offset);
   }
 
+  /** Closes the task's producer; an open transaction (a dirty close) is aborted first. */
   async close(): Promise<void> {
+    await this.sending.catch(() => {});
+    await this.transaction?.abort().catch(() => {});
+    this.transaction = undefined;
     await this.producer?.close().catch(() => {});
   }
 }
@@ -126,6 +176,12 @@ export class RecordCollector {
   private readonly config: RecordCollectorConfig;
   /** The instance's producer under at_least_once, and under exactly_once with one producer per instance. */
   private producer?: KafkaProducer;
+  /** at_least_once: the sends ahead of all tasks, in order. */
+  private sending: Promise<void> = Promise.resolve();
+  /** at_least_once: the first send ahead that failed since the last commit. */
+  private sendError?: Error;
+  /** Bytes sent ahead and not yet acknowledged (all tasks). */
+  private inFlightBytes = 0;
 
   constructor(config: RecordCollectorConfig) {
     this.config = config;
@@ -160,6 +216,54 @@ export class RecordCollector {
     });
     await producer.initTransactions();
     return new TaskOutput(producer);
+  }
+
+  /**
+   * Starts producing a task's buffered records once they make a batch (SEND_AHEAD_*), without
+   * waiting for it. The next commit waits for it and reports its failure.
+   */
+  sendAhead(t: CommittableTask): void {
+    const out = t.output;
+    if (this.producerPerInstance) return; // see the header: the instance transaction waits for the commit
+    if (out.bufferedRecords < SEND_AHEAD_RECORDS && out.bufferedBytes < SEND_AHEAD_BYTES) return;
+    const bytes = out.bufferedBytes;
+    const records = out.take();
+    this.inFlightBytes += bytes;
+    const done = (): void => {
+      this.inFlightBytes -= bytes;
+    };
+    if (this.guarantee === 'exactly_once') {
+      out.sending = out.sending
+        .then(async () => {
+          if (out.sendError) return; // the commit aborts this transaction anyway
+          out.transaction ??= await out.producer!.transaction();
+          await out.transaction.send(records);
+          this.countProduced(records);
+        })
+        .catch((error: unknown) => {
+          out.sendError ??= error as Error;
+        })
+        .finally(done);
+      return;
+    }
+    this.sending = this.sending
+      .then(async () => {
+        if (this.sendError) return;
+        const produced = await this.producer!.send(records);
+        this.countProduced(records);
+        this.advanceChangelogs([t], produced);
+      })
+      .catch((error: unknown) => {
+        this.sendError ??= error as Error;
+      })
+      .finally(done);
+  }
+
+  /** Waits while more than MAX_IN_FLIGHT_BYTES are sent ahead and unacknowledged. */
+  async backpressure(tasks: Iterable<CommittableTask>): Promise<void> {
+    if (this.inFlightBytes <= MAX_IN_FLIGHT_BYTES) return;
+    if (this.guarantee === 'exactly_once') await Promise.all([...tasks].map((t) => t.output.sending));
+    else await this.sending;
   }
 
   /**
@@ -211,21 +315,30 @@ export class RecordCollector {
     await this.producer?.close().catch(() => {});
   }
 
+  /** Changelog partitions belong to one task each: the produce responses move its checkpoint. */
+  private advanceChangelogs(tasks: CommittableTask[], produced: ProducedPartition[]): void {
+    const ownerOf = new Map<string, CommittableTask>();
+    for (const t of tasks) for (const key of t.changelogOffsets.keys()) ownerOf.set(key, t);
+    for (const p of produced) {
+      if (p.count === undefined || p.baseOffset < 0) continue;
+      const key = `${p.topic}:${p.partition}`;
+      const t = ownerOf.get(key);
+      if (t) t.changelogOffsets.set(key, Math.max(t.changelogOffsets.get(key)!, p.baseOffset + p.count));
+    }
+  }
+
   private async commitAtLeastOnce(tasks: CommittableTask[]): Promise<void> {
+    await this.sending;
+    const failed = this.sendError;
+    this.sendError = undefined;
+    if (failed)
+      throw new Error(`sending records ahead of the commit failed: ${failed.message}`, { cause: failed });
     const records: OutgoingRecord[] = [];
     for (const t of tasks) for (const r of t.output.take()) records.push(r);
     if (records.length > 0) {
       const produced = await this.producer!.send(records);
       this.countProduced(records);
-      // Changelog partitions belong to one task each: the produce responses move its checkpoint.
-      const ownerOf = new Map<string, CommittableTask>();
-      for (const t of tasks) for (const key of t.changelogOffsets.keys()) ownerOf.set(key, t);
-      for (const p of produced) {
-        if (p.count === undefined || p.baseOffset < 0) continue;
-        const key = `${p.topic}:${p.partition}`;
-        const t = ownerOf.get(key);
-        if (t) t.changelogOffsets.set(key, Math.max(t.changelogOffsets.get(key)!, p.baseOffset + p.count));
-      }
+      this.advanceChangelogs(tasks, produced);
     }
     for (const t of tasks) await t.task.flushStores();
     for (const t of tasks)
@@ -248,20 +361,27 @@ export class RecordCollector {
   }
 
   private async commitTransaction(t: CommittableTask): Promise<void> {
-    const records = t.output.take();
-    const offsets = t.output.offsetsToCommit(t.task.consumedOffsets);
-    if (records.length > 0 || offsets.length > 0) {
-      const txn = await t.output.producer!.transaction();
+    const out = t.output;
+    await out.sending;
+    const records = out.take();
+    const offsets = out.offsetsToCommit(t.task.consumedOffsets);
+    if (records.length > 0 || offsets.length > 0 || out.transaction) {
+      const failed = out.sendError;
+      out.sendError = undefined;
+      let txn = out.transaction;
+      out.transaction = undefined;
       try {
+        if (failed) throw failed;
+        txn ??= await out.producer!.transaction();
         if (records.length > 0) await txn.send(records);
         await txn.sendOffsets(this.config.applicationId, offsets);
         await txn.commit();
       } catch (error) {
-        await txn.abort().catch(() => {});
+        await txn?.abort().catch(() => {});
         throw new Error(`Task ${t.id}: transaction failed: ${(error as Error).message}`, { cause: error });
       }
       this.countProduced(records);
-      t.output.markCommitted(offsets);
+      out.markCommitted(offsets);
     }
     await t.task.flushStores();
   }

@@ -28,6 +28,28 @@ import { TaskAssignor } from './task-assignor.ts';
 import { TaskManager } from './task-manager.ts';
 import type { TopicPlan } from './topic-plan.ts';
 
+/** Records of a fetched batch processed before its outputs may go out (see onBatch). */
+const PROCESS_SLICE_RECORDS = 5_000;
+
+/** A batch as consecutive slices; only the last carries the batch's committable offset. */
+export function sliceBatch(batch: ConsumerBatch, size: number): ConsumerBatch[] {
+  if (batch.records.length <= size) return [batch];
+  const slices: ConsumerBatch[] = [];
+  for (let i = 0; i < batch.records.length; i += size) {
+    const records = batch.records.slice(i, i + size);
+    const last = i + size >= batch.records.length;
+    const { committableOffset, ...rest } = batch;
+    slices.push({
+      ...rest,
+      records,
+      ...(last && committableOffset !== undefined ? { committableOffset } : {}),
+      // The offset after a slice is the next record's; the last keeps the batch's (control records).
+      nextOffset: last ? batch.nextOffset : records[records.length - 1]!.offset + 1,
+    });
+  }
+  return slices;
+}
+
 export type StreamsState =
   'CREATED' | 'REBALANCING' | 'RUNNING' | 'PENDING_SHUTDOWN' | 'NOT_RUNNING' | 'ERROR';
 
@@ -272,7 +294,13 @@ export class StreamThread {
       t.restoring.pending.push(batch);
       return;
     }
-    this.tasks.process(t, batch);
+    // A large fetch (tens of thousands of small records per partition) runs in slices, so its outputs
+    // go out while the rest is processed and what is in flight stays within the collector's budget.
+    for (const slice of sliceBatch(batch, PROCESS_SLICE_RECORDS)) {
+      if (this.config.failed() || this.tasks.tasks.get(t.id) !== t) return;
+      this.tasks.process(t, slice);
+      await this.collector.backpressure(this.tasks.tasks.values());
+    }
     if (this.commitDue() || t.task.needsCommit) await this.tasks.commitAll();
   }
 

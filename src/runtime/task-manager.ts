@@ -171,6 +171,7 @@ export class TaskManager {
       t.task.addRecords(records);
       t.task.processAll();
       metrics.processLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      this.config.collector.sendAhead(t);
     }
     // Commit past transaction markers too (EOS inputs), so a caught-up consumer group shows lag 0.
     if (batch.committableOffset !== undefined) {
@@ -346,9 +347,12 @@ export class TaskManager {
       for (const delta of t.task.deltaIndexes.values()) delta.invalidate();
       if (this.checkpointsWhileRunning) await writeCheckpoint(t.task.taskDir, t.changelogOffsets);
       t.restoring = undefined;
+      const ms = Date.now() - state.started;
+      const recordsPerSec = ms > 0 ? Math.round((state.restored * 1000) / ms) : state.restored;
+      this.config.metrics.restoreEta.set({ task: t.id }, 0);
       this.config.log.info(
-        { task: t.id, ms: Date.now() - state.started },
-        `restored ${state.restored} record(s) of task ${t.id}`,
+        { task: t.id, ms, records: state.restored, recordsPerSec },
+        `restored ${state.restored} record(s) of task ${t.id} in ${ms} ms (${recordsPerSec} records/s)`,
       );
       for (const batch of state.pending) {
         if (this.assigned.has(`${batch.topic}:${batch.partition}`)) this.process(t, batch);

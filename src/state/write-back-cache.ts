@@ -3,8 +3,22 @@ import { compareStrings } from './key-encoding.ts';
 import { walkRange, type RangeBounds } from './sorted-range.ts';
 
 export const DEFAULT_CACHE_MAX_BYTES = 10 * 1024 * 1024;
-/** Rough per-entry cost beyond key and value bytes (map and tree slots, entry object, buffer header). */
-const ENTRY_OVERHEAD = 160;
+/**
+ * Rough per-entry cost beyond key and value bytes: the entry object, its latin1 key and value
+ * strings, and its Map and B+ tree slots.
+ */
+const ENTRY_OVERHEAD = 240;
+
+/**
+ * A byte budget that the caches of several stores share, as Kafka Streams' ThreadCache gives one
+ * statestore.cache.max.bytes to all the stores of a stream thread: a worker's cache memory is
+ * bounded however many tasks and stores it runs. A cache over the shared budget evicts its own
+ * least recently used entries.
+ */
+export class CacheBudget {
+  bytes = 0;
+  constructor(readonly maxBytes: number) {}
+}
 
 export interface CacheEntry {
   readonly key: string;
@@ -44,8 +58,21 @@ export class WriteBackCache {
   private dirtyTail: CacheEntry | undefined;
   private dirtyEntries = 0;
   private bytes = 0;
+  private readonly budget: CacheBudget;
 
-  constructor(readonly maxBytes: number) {}
+  /** A budget of its own (bytes) or one shared with other caches. */
+  constructor(budget: number | CacheBudget) {
+    this.budget = typeof budget === 'number' ? new CacheBudget(budget) : budget;
+  }
+
+  get maxBytes(): number {
+    return this.budget.maxBytes;
+  }
+
+  private addBytes(delta: number): void {
+    this.bytes += delta;
+    this.budget.bytes += delta;
+  }
 
   get size(): number {
     return this.entries.size;
@@ -95,7 +122,7 @@ export class WriteBackCache {
       this.unlinkDirty(entry);
       this.dirtyEntries--;
     }
-    this.bytes -= entry.size;
+    this.addBytes(-entry.size);
   }
 
   /** Hands out the dirty entries in flush order and marks them clean. */
@@ -113,8 +140,9 @@ export class WriteBackCache {
     return out;
   }
 
+  /** The (shared) budget is exceeded and this cache has entries it could evict. */
   overBudget(): boolean {
-    return this.bytes > this.maxBytes;
+    return this.budget.bytes > this.budget.maxBytes && this.entries.size > 0;
   }
 
   /** Least recently used entry. */
@@ -131,7 +159,7 @@ export class WriteBackCache {
     this.sorted.clear();
     this.lruHead = this.lruTail = this.dirtyHead = this.dirtyTail = undefined;
     this.dirtyEntries = 0;
-    this.bytes = 0;
+    this.addBytes(-this.bytes);
   }
 
   private set(key: string, value: Buffer | null, timestamp: number): CacheEntry {
@@ -139,7 +167,7 @@ export class WriteBackCache {
     const owned = value === null ? null : value.toString('latin1');
     let entry = this.entries.get(key);
     if (entry !== undefined) {
-      this.bytes += size - entry.size;
+      this.addBytes(size - entry.size);
       entry.value = owned;
       entry.timestamp = timestamp;
       entry.size = size;
@@ -164,7 +192,7 @@ export class WriteBackCache {
     this.entries.set(key, entry);
     this.sorted.set(key, entry);
     this.appendLru(entry);
-    this.bytes += size;
+    this.addBytes(size);
     return entry;
   }
 

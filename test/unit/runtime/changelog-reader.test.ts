@@ -8,6 +8,7 @@ import { StreamsMetrics } from '../../../src/metrics/metrics.ts';
 import type { StreamTask } from '../../../src/processor/internals/task.ts';
 import {
   ChangelogReader,
+  restoreProgress,
   type RestorableStore,
   type RestoringTask,
   type StandbyTask,
@@ -60,6 +61,29 @@ function setup() {
   return { fake, sub, log, tasks, standbys, restored, reader };
 }
 
+describe('restoreProgress', () => {
+  it('counts what is done over all ranges, the rate since the start and the time left', () => {
+    const state = {
+      ranges: new Map([
+        ['c:0', { store: 's', topic: 'c', start: 100, end: 1_100 }],
+        ['d:0', { store: 't', topic: 'd', start: 0, end: 1_000 }],
+      ]),
+      total: 3_000, // a third range of 1,000 is finished already (no longer in `ranges`)
+      started: 10_000,
+    };
+    const offsets = new Map([
+      ['c:0', 600],
+      ['d:0', 500],
+    ]);
+    expect(restoreProgress(state, offsets, 12_000)).toEqual({
+      done: 2_000,
+      recordsPerSec: 1_000,
+      etaSeconds: 1,
+    });
+    expect(restoreProgress(state, offsets, 10_000)).toEqual({ done: 2_000, recordsPerSec: 0 });
+  });
+});
+
 describe('ChangelogReader on an in-memory Kafka', () => {
   it('restores a task from its checkpoint to the end, logging progress, then reports it restored', async () => {
     const { sub, log, tasks, restored, reader } = setup();
@@ -80,8 +104,10 @@ describe('ChangelogReader on an in-memory Kafka', () => {
     expect(t.changelogOffsets.get(`${CHANGELOG}:1`)).toBe(120);
     expect(t.restoring?.restored).toBe(100);
     expect(log.info).toHaveBeenCalledWith(
-      { task: '0_1' },
-      expect.stringMatching(/^restored \d+\/100 records of store counts, partition 1$/),
+      expect.objectContaining({ task: '0_1', done: expect.any(Number), recordsPerSec: expect.any(Number) }),
+      expect.stringMatching(
+        /^restoring task 0_1: \d+\/100 records \(\d+%\), \d+ records\/s, ETA (\d+ s|\?)$/,
+      ),
     );
     await reader.close();
   });

@@ -16,6 +16,7 @@ import type { StreamTask } from '../../../src/processor/internals/task.ts';
 import { readCheckpoint } from '../../../src/runtime/checkpoint.ts';
 import {
   RecordCollector,
+  SEND_AHEAD_RECORDS,
   type CommittableTask,
   type ProcessingGuarantee,
 } from '../../../src/runtime/record-collector.ts';
@@ -118,6 +119,83 @@ describe('RecordCollector, at_least_once', () => {
     reject = false;
     await collector.commit([a.t], async () => {});
     expect(commits).toEqual([[{ topic: 'in', partition: 0, offset: 4 }]]);
+  });
+});
+
+describe('RecordCollector, sending ahead of the commit', () => {
+  it('at_least_once: a full batch is produced before the commit, which then sends the rest and checkpoints all', async () => {
+    const commits: TopicPartitionOffset[][] = [];
+    const { fake, collector } = setup('at_least_once', async (o) => void commits.push(o));
+    await collector.start();
+    const dir = await tempStateDir();
+    const a = await standIn(collector, '0_0', 0, dir);
+    for (let i = 0; i < SEND_AHEAD_RECORDS; i++) a.t.output.send(record('store-changelog', 0, `v${i}`));
+    collector.sendAhead(a.t);
+    expect(a.t.output.bufferedRecords).toBe(0);
+    // Visible before any commit: downstream readers (repartition topics) need not wait for it.
+    await vi.waitFor(() => expect(fake.records('store-changelog')).toHaveLength(SEND_AHEAD_RECORDS));
+    expect(commits).toEqual([]);
+    a.t.output.send(record('store-changelog', 0, 'last'));
+    collector.sendAhead(a.t); // below the batch size: stays buffered
+    expect(a.t.output.bufferedRecords).toBe(1);
+    a.consumedOffsets.set('in:0', 9);
+    await collector.commit([a.t], async () => {});
+    expect(
+      fake
+        .records('store-changelog')
+        .map((r) => r.value!.toString())
+        .slice(-2),
+    ).toEqual([`v${SEND_AHEAD_RECORDS - 1}`, 'last']);
+    expect((await readCheckpoint(path.join(dir, '0_0')))?.get('store-changelog:0')).toBe(
+      SEND_AHEAD_RECORDS + 1,
+    );
+    expect(commits).toEqual([[{ topic: 'in', partition: 0, offset: 9 }]]);
+  });
+
+  it('at_least_once: a failed send ahead fails the next commit, which commits no offsets', async () => {
+    const commits: TopicPartitionOffset[][] = [];
+    const { collector } = setup('at_least_once', async (o) => void commits.push(o));
+    await collector.start();
+    const a = await standIn(collector, '0_0', 0, await tempStateDir());
+    for (let i = 0; i < SEND_AHEAD_RECORDS; i++) a.t.output.send(record('no-such-topic', 0, `v${i}`));
+    collector.sendAhead(a.t);
+    a.consumedOffsets.set('in:0', 5);
+    await expect(collector.commit([a.t], async () => {})).rejects.toThrow(
+      /sending records ahead of the commit failed/,
+    );
+    expect(commits).toEqual([]);
+  });
+
+  it('exactly_once: records sent ahead stay invisible to read_committed readers until the commit', async () => {
+    const { fake, collector } = setup('exactly_once');
+    await collector.start();
+    const a = await standIn(collector, '0_0', 0, await tempStateDir());
+    for (let i = 0; i < SEND_AHEAD_RECORDS; i++) a.t.output.send(record('out', 0, `v${i}`));
+    collector.sendAhead(a.t);
+    await a.t.output.sending;
+    expect(a.t.output.transaction).toBeDefined();
+    expect(fake.records('out')).toHaveLength(0);
+    a.t.output.send(record('out', 0, 'last'));
+    a.consumedOffsets.set('in:0', 3);
+    await collector.commit([a.t], async () => {});
+    expect(fake.records('out')).toHaveLength(SEND_AHEAD_RECORDS + 1);
+    expect(fake.group(APP).committed).toEqual(new Map([['in:0', 3]]));
+    expect(a.t.output.transaction).toBeUndefined();
+  });
+
+  it('exactly_once: a task fenced while sending ahead goes to onFenced and its records are aborted', async () => {
+    const { fake, collector } = setup('exactly_once');
+    await collector.start();
+    const a = await standIn(collector, '0_0', 0, await tempStateDir());
+    await (await fake.client().producer({ transactionalId: `${APP}-0_0` })).initTransactions();
+    for (let i = 0; i < SEND_AHEAD_RECORDS; i++) a.t.output.send(record('out', 0, `v${i}`));
+    collector.sendAhead(a.t);
+    a.consumedOffsets.set('in:0', 3);
+    const fenced: CommittableTask[] = [];
+    await collector.commit([a.t], async (t) => void fenced.push(t));
+    expect(fenced).toEqual([a.t]);
+    expect(fake.records('out')).toHaveLength(0);
+    expect(fake.group(APP).committed).toEqual(new Map());
   });
 });
 

@@ -27,7 +27,7 @@ import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.WindowStore;
 
 /**
- * The Kafka Streams side of `npm run bench`: the same two topologies as bench/topologies/*.ts, with
+ * The Kafka Streams side of `npm run bench`: the same three topologies as bench/topologies/*.ts, with
  * Kafka Streams' defaults (RocksDB stores, record caches of 10 MB, one stream thread). Runs until
  * SIGTERM; the benchmark decides when it is done by reading the output topic.
  */
@@ -52,6 +52,18 @@ public final class BenchApp {
             })
         .groupBy((key, word) -> word, Grouped.with(Serdes.String(), Serdes.String()))
         .count(Materialized.<String, Long, KeyValueStore<Bytes, byte[]>>as("word-counts"))
+        .toStream()
+        .to(output, Produced.with(Serdes.String(), Serdes.Long()));
+    return builder.build();
+  }
+
+  /** A count per key, every record with a key of its own (as bench/topologies/distinct-keys.ts). */
+  static Topology distinctKeys(String input, String output) {
+    StreamsBuilder builder = new StreamsBuilder();
+    builder
+        .stream(input, Consumed.with(Serdes.String(), Serdes.String()))
+        .groupByKey()
+        .count(Materialized.<String, Long, KeyValueStore<Bytes, byte[]>>as("key-counts"))
         .toStream()
         .to(output, Produced.with(Serdes.String(), Serdes.Long()));
     return builder.build();
@@ -84,7 +96,7 @@ public final class BenchApp {
   public static void main(String[] args) throws InterruptedException {
     if (args.length < 8) {
       System.err.println(
-          "usage: BenchApp word-count|pageviews <bootstrap> <application-id> <input> <output>"
+          "usage: BenchApp word-count|pageviews|distinct-keys <bootstrap> <application-id> <input> <output>"
               + " at_least_once|exactly_once_v2 <commit-interval-ms> <state-dir> [grace-ms]");
       System.exit(2);
     }
@@ -94,6 +106,7 @@ public final class BenchApp {
     Topology topology =
         switch (mode) {
           case "word-count" -> wordCount(input, output);
+          case "distinct-keys" -> distinctKeys(input, output);
           case "pageviews" -> pageViews(input, output, args.length > 8 ? Long.parseLong(args[8]) : 10_000L);
           default -> throw new IllegalArgumentException("unknown mode " + mode);
         };
