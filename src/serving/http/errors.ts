@@ -194,9 +194,11 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): 
   }
   if (socket.writable) {
     const text = JSON.stringify(body);
+    // An answer to HEAD has headers only: a client reads the body bytes as garbage after the answer.
+    const head = (err as { rawPacket?: Buffer }).rawPacket?.toString('latin1', 0, 5) === 'HEAD ';
     socket.write(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
-        `Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
+        `Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${head ? '' : text}`,
     );
   }
   socket.destroy();
