@@ -95,7 +95,7 @@ export function runControlTopic(applicationId: string): string {
   return `${applicationId}-batch-runs`;
 }
 
-/** View ids sort by creation time: `20261202T130501Z-3fa2`. */
+/** View ids sort by creation time to the second: `20261202T130501Z-3fa2` (manifests order by createdAt). */
 export function newViewId(now = new Date(), random = Math.random()): string {
   const stamp = now
     .toISOString()
@@ -162,7 +162,13 @@ export function decodeManifest(value: Buffer): ViewManifest {
 
 /** Newest first: the larger boundary wins, then the later creation. */
 export function compareViewsNewestFirst(a: ViewManifest, b: ViewManifest): number {
-  return b.boundaryBucket - a.boundaryBucket || b.viewId.localeCompare(a.viewId);
+  // Creation time to the millisecond, not the view id: ids of two runs in the same second differ only
+  // in their random suffix, which says nothing about which run came last.
+  return (
+    b.boundaryBucket - a.boundaryBucket ||
+    Date.parse(b.createdAt) - Date.parse(a.createdAt) ||
+    b.viewId.localeCompare(a.viewId)
+  );
 }
 
 /** Where `--sinks redirect` writes a sink topic's records. */

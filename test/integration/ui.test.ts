@@ -4,13 +4,15 @@
  * without console errors, asks for the worker's token, draws a node for every node of the topology,
  * shows the view in use, and its store browser shows the merged value the HTTP API answers — batch
  * view ⊕ speed layer, here different from what the speed layer alone holds. User data shows as text,
- * never as markup. Saves the screenshot the README shows (docs/images/ui.png).
+ * never as markup. With UPDATE_SCREENSHOT=1 it saves the screenshot the README shows (docs/images/ui.png);
+ * otherwise it writes to a scratch file, so a test run leaves the checkout clean.
  *
  * Chromium must be installed (`.ci/run` installs it; CHROMIUM_PATH overrides): without it the test
  * fails, it does not skip.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,7 +28,10 @@ import { tempStateDir } from './runtime-support.ts';
 import { startWorkerProcess, type WorkerProcess } from './worker-process.ts';
 
 const root = path.resolve(fileURLToPath(new URL('../../', import.meta.url)));
-const SCREENSHOT = path.join(root, 'docs/images/ui.png');
+const SCREENSHOT =
+  process.env.UPDATE_SCREENSHOT === '1'
+    ? path.join(root, 'docs/images/ui.png')
+    : path.join(tmpdir(), `lambda-streams-ui-${process.pid}.png`);
 const BUCKET = 60_000;
 const TOKEN = 'ui-test-token';
 /** A word that is markup: the page must show it as text. */
@@ -224,7 +229,8 @@ describe('/ui in a headless browser', () => {
     await page.click('#query-button');
     await page.locator('#query-value').waitFor();
     await mkdir(path.dirname(SCREENSHOT), { recursive: true });
-    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    const png = await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
 
     expect(problems).toEqual([]);
   }, 180_000);
