@@ -110,7 +110,7 @@ afterAll(async () => {
 });
 
 describe('the npm package', () => {
-  it('holds only what users need: the build, the CLI, the docs (with the README's screenshot) and the broker launcher files', () => {
+  it('holds only what users need: the build, the CLI, the docs (with the README screenshot) and the broker launcher files', () => {
     const allowed =
       /^(dist\/.+\.(js|js\.map|d\.ts)|dist\/serving\/ui\/[\w-]+\.(html|css)|bin\/(lambda-streams|batch-thread)\.js|docs\/[\w-]+\.md|docs\/images\/[\w-]+\.png|kafka\/pom\.xml|docker-compose\.yml|README\.md|LICENSE|package\.json)$/;
     expect(packedFiles.filter((file) => !allowed.test(file))).toEqual([]);
