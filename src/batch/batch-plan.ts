@@ -158,12 +158,6 @@ export function planBatch(
     for (const name of sub.stores) {
       const meta = topology.storeMetadata.get(name);
       if (!meta || (!meta.queryable && !options.includeInternalStores)) continue;
-      // Refused before any record is read: a view record carries no version timestamp, and a
-      // versioned store restores only timestamped records.
-      if (meta.versioned)
-        throw new Error(
-          `store '${name}' is versioned: batch views cannot publish versioned stores yet (docs/dsl.md, "Not yet available")`,
-        );
       stores.push({ name, kind: meta.kind, subtopology: sub.id, partitions: sub.partitions });
     }
   }

@@ -4,7 +4,7 @@
  */
 import type { FetchRange, KafkaAdmin, KafkaClient } from '../kafka/client.ts';
 import { fromSessionChangelogKey } from '../state/session-key-schema.ts';
-import type { StoreRecord } from '../state/store-export.ts';
+import { decodeVersionedViewRecord, type StoreRecord } from '../state/store-export.ts';
 import { timestampedSerde, type ValueAndTimestamp } from '../state/timestamped-serde.ts';
 import { fromChangelogKey as fromWindowChangelogKey } from '../state/window-key-schema.ts';
 import type { Topology } from '../topology/topology.ts';
@@ -100,7 +100,10 @@ export async function readViewPartitions(
 export interface DecodedViewRecord {
   key: unknown;
   value: unknown;
-  /** Timestamp of the record that last wrote the value (DSL key-value and window stores). */
+  /**
+   * Timestamp of the record that last wrote the value (DSL key-value and window stores); versioned
+   * stores: the version's timestamp (one decoded record per version, a null value a tombstone).
+   */
   timestamp?: number;
   /** Window stores: the window's start; session stores: the session's start and end. */
   windowStart?: number;
@@ -119,6 +122,17 @@ export function decodeViewRecords(
   const valueSerde = meta.timestamped
     ? timestampedSerde(meta.valueSerde ?? topology.defaultValueSerde)
     : (meta.valueSerde ?? topology.defaultValueSerde);
+  if (meta.versioned) {
+    const valueOnly = meta.valueSerde ?? topology.defaultValueSerde;
+    return records.map((record) => {
+      const version = decodeVersionedViewRecord(record);
+      return {
+        key: keySerde.deserialize(version.key),
+        value: version.value === null ? null : (valueOnly.deserialize(version.value) as unknown),
+        timestamp: version.timestamp,
+      };
+    });
+  }
   return records.map((record) => {
     let keyBytes = record.key;
     const out: Partial<DecodedViewRecord> = {};

@@ -16,6 +16,7 @@ import {
   type RangeOptions,
   type SessionEntry,
   type StoreInfo,
+  type VersionAnswer,
   type ViewRef,
   type WindowEntry,
 } from './query-service.ts';
@@ -56,6 +57,14 @@ export class DeferredQueryService implements QueryService {
   }
   get(store: string, key: unknown, options?: LocalQueryOptions): Answer<unknown | null> {
     return this.ready.get(store, key, options);
+  }
+  getAsOf(
+    store: string,
+    key: unknown,
+    asOfMs: number,
+    options?: LocalQueryOptions,
+  ): Answer<VersionAnswer | null> {
+    return this.ready.getAsOf(store, key, asOfMs, options);
   }
   range(store: string, options: RangeOptions): Answer<KeyValueEntry[]> {
     return this.ready.range(store, options);

@@ -18,6 +18,7 @@ import {
   candidateKeys,
   mergedGet,
   mergedSessions,
+  mergedVersionAt,
   mergedWindows,
   type PartitionSources,
 } from './merged-reads.ts';
@@ -37,6 +38,7 @@ import {
   type RangeOptions,
   type SessionEntry,
   type StoreInfo,
+  type VersionAnswer,
   type ViewRef,
   type WindowEntry,
 } from './query-service.ts';
@@ -97,6 +99,7 @@ export class LocalQueryService implements QueryService {
           mergeable: meta.merge !== undefined,
           partitions: partitionsOf(sub.id),
           ...(meta.window ? { window: meta.window } : {}),
+          ...(meta.versioned ? { versioned: meta.versioned } : {}),
         },
         meta,
         keySerde: (meta.keySerde ?? topology.defaultKeySerde) as Serde<unknown>,
@@ -216,6 +219,23 @@ export class LocalQueryService implements QueryService {
     const partition = defaultPartition(keyBytes, entry.info.partitions);
     const { sources, stale } = this.sources(entry, partition, options);
     return this.answer([partition], entry, stale, mergedGet(sources, key, keyBytes) ?? null);
+  }
+
+  getAsOf(
+    store: string,
+    key: unknown,
+    asOfMs: number,
+    options: LocalQueryOptions = {},
+  ): Answer<VersionAnswer | null> {
+    const entry = this.entry(store);
+    if (!entry.meta.versioned)
+      throw new BadQueryError(
+        `asOf needs a versioned store; '${store}' keeps only the latest value (Stores.persistentVersionedKeyValueStore makes one)`,
+      );
+    const keyBytes = this.serializeKey(store, key);
+    const partition = defaultPartition(keyBytes, entry.info.partitions);
+    const { sources, stale } = this.sources(entry, partition, options);
+    return this.answer([partition], entry, stale, mergedVersionAt(sources, key, keyBytes, asOfMs) ?? null);
   }
 
   range(store: string, options: RangeOptions): Answer<KeyValueEntry[]> {

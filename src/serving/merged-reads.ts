@@ -6,6 +6,7 @@
  * - Other stores: the speed layer's value when the key changed in a bucket ≥ B (a deletion counts),
  *   else the view's value.
  * - Window stores: the same, window by window.
+ * - Versioned stores: the same on the key's history (mergedVersionAt), so they also answer as of a time.
  * - Without a view: the speed layer's value (its deltas since the beginning add up to it).
  *
  * Reads are synchronous: one query sees one view and one state of the deltas.
@@ -16,6 +17,9 @@ import type {
   KeyValueStore,
   SessionStore,
   StateStore,
+  VersionedBytesStore,
+  VersionedKeyValueStore,
+  VersionedRecord,
   WindowStore,
 } from '../state/types.ts';
 import type { ValueAndTimestamp } from '../state/timestamped-serde.ts';
@@ -47,6 +51,7 @@ function bytesLayer<S>(store: StateStore): S {
 export function mergedGet(src: PartitionSources, key: unknown, keyBytes: Buffer): unknown {
   const { meta, delta, view } = src;
   const speed = src.speed as KeyValueStore<unknown, unknown>;
+  if (meta.versioned) return mergedVersionAt(src, key, keyBytes, Number.MAX_SAFE_INTEGER)?.value;
   if (!view || !delta) return unwrap(meta, speed.get(key));
   const batch = unwrap(meta, (view as KeyValueStore<unknown, unknown>).get(key));
   if (meta.merge) {
@@ -56,6 +61,50 @@ export function mergedGet(src: PartitionSources, key: unknown, keyBytes: Buffer)
     return acc;
   }
   return delta.changedSince(keyBytes, src.boundaryBucket) ? unwrap(meta, speed.get(key)) : batch;
+}
+
+/**
+ * The merged version of a versioned store's key valid at `asOfMs` (DESIGN.md's latest-wins rule on
+ * the key's history): versions that begin in a bucket ≥ B come from the speed layer, older ones from
+ * the view. A deletion is a version too (it answers undefined). Beyond the speed layer's history
+ * retention only the latest version answers, as a versioned store's get(key, asOf) does.
+ */
+export function mergedVersionAt(
+  src: PartitionSources,
+  key: unknown,
+  keyBytes: Buffer,
+  asOfMs: number,
+): { value: unknown; timestamp: number } | undefined {
+  const { delta, view, meta } = src;
+  const speed = src.speed as VersionedKeyValueStore<unknown, unknown>;
+  const typed = (record: VersionedRecord<unknown> | undefined) =>
+    record && { value: record.value, timestamp: record.timestamp };
+  if (!view || !delta) return typed(speed.get(key, asOfMs));
+  const batch = view as VersionedKeyValueStore<unknown, unknown>;
+  const speedBytes = bytesLayer<VersionedBytesStore>(src.speed);
+  const changed = delta.changedSince(keyBytes, src.boundaryBucket);
+  if (changed) {
+    // The key's latest version is the speed layer's. None at all: it was deleted at or past the
+    // boundary and the deletion has left the history since, so the key has no value at any time the
+    // store still answers for.
+    const latest = speedBytes.versionAt(keyBytes, Number.MAX_SAFE_INTEGER);
+    if (latest === undefined) return undefined;
+    // The latest version answers every time at or after its own (a deletion: nothing).
+    if (latest.timestamp <= asOfMs) return latest.value === null ? undefined : typed(speed.get(key));
+  } else {
+    const latest = typed(batch.get(key));
+    if (latest !== undefined && latest.timestamp <= asOfMs) return latest;
+  }
+  const retention = meta.versioned?.historyRetentionMs ?? Number.MAX_SAFE_INTEGER;
+  if (asOfMs < speedBytes.observedStreamTime() - retention) return undefined;
+  if (delta.bucketOf(asOfMs) < src.boundaryBucket) return typed(batch.get(key, asOfMs));
+  const version = speedBytes.versionAt(keyBytes, asOfMs);
+  // None in the speed layer, which saw every record: a deletion past the boundary that has left its
+  // history (the versions the view has there end before asOf too).
+  if (version === undefined) return changed ? undefined : typed(batch.get(key, asOfMs));
+  if (delta.bucketOf(version.timestamp) >= src.boundaryBucket)
+    return version.value === null ? undefined : typed(speed.get(key, asOfMs));
+  return typed(batch.get(key, asOfMs)); // began below the boundary: the view's (late records wait)
 }
 
 /** Serialized keys in [from, to] (undefined: unbounded) that may have a merged value, sorted. */
@@ -68,8 +117,15 @@ export function candidateKeys(
     (from === undefined || Buffer.compare(k, from) >= 0) && (to === undefined || Buffer.compare(k, to) <= 0);
   const base = src.view && src.delta ? src.view : src.speed;
   const keys = new Map<string, Buffer>();
-  for (const { key } of bytesLayer<KeyValueBytesStore>(base).range(from, to))
-    keys.set(key.toString('latin1'), key);
+  if (src.meta.versioned) {
+    // A versioned store keeps its latest versions apart; keys whose latest version is a deletion
+    // have no merged value unless the delta index names them.
+    for (const { key } of bytesLayer<VersionedBytesStore>(base).latestRecords())
+      if (inRange(key)) keys.set(key.toString('latin1'), key);
+  } else {
+    for (const { key } of bytesLayer<KeyValueBytesStore>(base).range(from, to))
+      keys.set(key.toString('latin1'), key);
+  }
   if (src.view && src.delta) {
     for (const key of src.delta.keysSince(src.boundaryBucket))
       if (inRange(key)) keys.set(key.toString('latin1'), key);

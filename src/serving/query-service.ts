@@ -22,6 +22,8 @@ export interface StoreInfo {
   partitions: number;
   /** Window stores: size and grace (ms). */
   window?: { sizeMs: number; advanceMs: number; graceMs: number };
+  /** Versioned key-value stores: how long older versions are kept (ms); such stores answer asOf. */
+  versioned?: { historyRetentionMs: number };
 }
 
 /** The batch view an answer was merged with (null: no view published or loaded yet). */
@@ -104,6 +106,13 @@ export interface LocalQueryOptions {
   allowStale?: boolean;
 }
 
+/** A version of a versioned store's key, merged (batch view and speed layer). */
+export interface VersionAnswer {
+  value: unknown;
+  /** When the version began (its record's timestamp). */
+  timestamp: number;
+}
+
 /** A store name the application does not have (HTTP 404). */
 export class UnknownStoreError extends Error {
   override name = 'UnknownStoreError';
@@ -158,6 +167,16 @@ export interface QueryService {
   hostsForStore(store: string): HostInfo[];
   /** The merged value of one key (null: none); throws NotLocalError, StoreNotReadyError. */
   get(store: string, key: unknown, options?: LocalQueryOptions): Answer<unknown | null>;
+  /**
+   * The merged version of a key of a versioned store valid at `asOfMs` (undefined: none); throws
+   * BadQueryError for a store that is not versioned, NotLocalError, StoreNotReadyError.
+   */
+  getAsOf(
+    store: string,
+    key: unknown,
+    asOfMs: number,
+    options?: LocalQueryOptions,
+  ): Answer<VersionAnswer | null>;
   /** Merged entries of this worker's partitions, in serialized-key order. Key-value stores only. */
   range(store: string, options: RangeOptions): Answer<KeyValueEntry[]>;
   /** Merged windows of one key with start in [fromMs, toMs]. Window stores only. */

@@ -22,6 +22,7 @@ import {
 import { readViewPartitions } from '../batch/view-reader.ts';
 import type { KafkaAdmin, KafkaClient, PartitionReader } from '../kafka/client.ts';
 import type { KafkaStreams } from '../runtime/kafka-streams.ts';
+import { decodeVersionedViewRecord } from '../state/store-export.ts';
 import type { RestorableStateStore, StateStore } from '../state/types.ts';
 import type { Topology } from '../topology/topology.ts';
 import type { ViewRef } from './query-service.ts';
@@ -83,8 +84,12 @@ export class LoadedView {
         taskDir: path.join(this.dir, `${store}-${partition}`),
         currentTimestamp: () => -1,
       });
-      for (let i = 0; i < records.length; i += RESTORE_CHUNK)
-        local.restoreBatch(records.slice(i, i + RESTORE_CHUNK));
+      // A versioned store's view records carry each version's timestamp (restored at it).
+      const restorable = topology.storeMetadata.get(store)?.versioned
+        ? records.map(decodeVersionedViewRecord)
+        : records;
+      for (let i = 0; i < restorable.length; i += RESTORE_CHUNK)
+        local.restoreBatch(restorable.slice(i, i + RESTORE_CHUNK));
       await local.flush();
       let partitions = this.stores.get(store);
       if (!partitions) this.stores.set(store, (partitions = new Map()));

@@ -39,6 +39,14 @@ export class ChangeLoggingVersionedKeyValueBytesStore
     return this.inner.latestRecords();
   }
 
+  versionAt(key: Buffer, asOfTimestamp: number): { value: Buffer | null; timestamp: number } | undefined {
+    return this.inner.versionAt(key, asOfTimestamp);
+  }
+
+  allVersions(): IterableIterator<{ key: Buffer; value: Buffer | null; timestamp: number }> {
+    return this.inner.allVersions();
+  }
+
   observedStreamTime(): number {
     return this.inner.observedStreamTime();
   }

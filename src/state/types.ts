@@ -323,6 +323,13 @@ export interface VersionedBytesStore extends RestorableStateStore {
   delete(key: Buffer, timestamp: number): VersionedRecord<Buffer> | undefined;
   /** The latest version of every key that has one (not a tombstone), in key byte order. */
   latestRecords(): IterableIterator<{ key: Buffer; record: VersionedRecord<Buffer> }>;
+  /**
+   * Like getAsOf, but a tombstone answers too (value null, with its timestamp): the serving merge
+   * needs to know when the version valid at a time began, deletions included.
+   */
+  versionAt(key: Buffer, asOfTimestamp: number): { value: Buffer | null; timestamp: number } | undefined;
+  /** Every version the store holds, tombstones included (what a batch view publishes), unordered. */
+  allVersions(): IterableIterator<{ key: Buffer; value: Buffer | null; timestamp: number }>;
   /** Largest timestamp put or restored so far; -Infinity before the first. */
   observedStreamTime(): number;
 }

@@ -157,6 +157,26 @@ export class VersionedKeyValueBytesStore implements VersionedBytesStore {
     }
   }
 
+  versionAt(key: Buffer, asOfTimestamp: number): { value: Buffer | null; timestamp: number } | undefined {
+    this.checkOpen();
+    const latest = this.latest(key);
+    if (latest !== undefined && latest.timestamp <= asOfTimestamp) return latest;
+    if (asOfTimestamp < this.streamTime - this.historyRetention) return undefined;
+    const found = this.versionAtOrBefore(key, asOfTimestamp);
+    return found && { value: found.value, timestamp: found.validFrom };
+  }
+
+  *allVersions(): IterableIterator<{ key: Buffer; value: Buffer | null; timestamp: number }> {
+    this.checkOpen();
+    for (const { key, record } of this.latestRecords())
+      yield { key, value: record.value, timestamp: record.timestamp };
+    for (const { key, value } of this.inner.range(Buffer.from([HISTORY]), Buffer.from([HISTORY + 1]))) {
+      if (key[0] !== HISTORY) continue;
+      const entry = decodeHistory(key, value);
+      yield { key: userKeyOfHistoryKey(key), value: entry.value, timestamp: entry.validFrom };
+    }
+  }
+
   /**
    * Replays changelog records as puts at their timestamps (the changelog carries every put, each
    * with its timestamp), skipping those a live store would have refused as too old.

@@ -250,8 +250,21 @@ function keyRoute(summary: string, extraQuery: Record<string, unknown>, result: 
 
 export const keySchema = keyRoute(
   'The merged (batch + speed) value of one key; forwarded to the worker that owns it',
-  {},
-  { value: { description: 'the merged value; null when the key has none' } },
+  {
+    asOf: {
+      type: 'string',
+      pattern: TIME,
+      description:
+        'versioned stores only: the version valid at this time (epoch ms or ISO time), as Kafka Streams answers get(key, asOfTimestamp)',
+    },
+  },
+  {
+    value: { description: 'the merged value; null when the key has none' },
+    timestamp: {
+      type: 'integer',
+      description: 'versioned stores: the timestamp of the version answered (absent when there is none)',
+    },
+  },
 );
 
 export const windowsSchema = keyRoute(

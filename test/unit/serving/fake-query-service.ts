@@ -28,6 +28,7 @@ import type {
   RangeOptions,
   SessionEntry,
   StoreInfo,
+  VersionAnswer,
   ViewRef,
   WindowEntry,
 } from '../../../src/serving/query-service.ts';
@@ -260,6 +261,14 @@ export class FakeQueryService implements QueryService {
     this.requireKind(store, 'key-value');
     const { stale } = this.check(store, key, options);
     return this.answer(this.cluster.kv.get(store)?.get(key as StoredKey) ?? null, stale);
+  }
+
+  /** The fake cluster has no versioned stores: every store refuses asOf, as a real one does. */
+  getAsOf(store: string, key: unknown): Answer<VersionAnswer | null> {
+    this.count('getAsOf');
+    this.requireKind(store, 'key-value');
+    this.serializeKey(store, key);
+    throw new BadQueryError(`asOf needs a versioned store; '${store}' keeps only the latest value`);
   }
 
   range(store: string, options: RangeOptions): Answer<KeyValueEntry[]> {

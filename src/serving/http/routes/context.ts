@@ -20,6 +20,7 @@ export interface KeyQuery {
   waitMs?: number;
   from?: string;
   to?: string;
+  asOf?: string;
 }
 
 /** The fields every data answer carries: which view, how far the speed layer had read, who answered. */

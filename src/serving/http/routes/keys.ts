@@ -91,13 +91,33 @@ export function registerKeyRoutes(app: FastifyInstance, ctx: RouteContext): void
     });
   };
 
-  keyRoute(
+  keyRoute<{ value: unknown; timestamp: number | undefined }>(
     '/stores/:store/keys/:key',
     keySchema,
     'key-value',
     'a key lookup',
-    () => (store, key, options) => service.get(store, key, options),
-    (value) => ({ value: toJsonValue(value) }),
+    (request) => {
+      const versioned = service.store(request.params.store).versioned !== undefined;
+      if (request.query.asOf === undefined && !versioned) {
+        return (store, key, options) => {
+          const answer = service.get(store, key, options);
+          return { ...answer, result: { value: answer.result, timestamp: undefined } };
+        };
+      }
+      // Versioned stores: the version valid at asOf (default: the latest), with the time it began.
+      const asOf = parseTime(request.query.asOf, Number.MAX_SAFE_INTEGER, 'asOf');
+      return (store, key, options) => {
+        const answer = service.getAsOf(store, key, asOf, options);
+        return {
+          ...answer,
+          result: { value: answer.result?.value ?? null, timestamp: answer.result?.timestamp },
+        };
+      };
+    },
+    ({ value, timestamp }) => ({
+      value: toJsonValue(value),
+      ...(timestamp === undefined ? {} : { timestamp }),
+    }),
   );
 
   keyRoute(
