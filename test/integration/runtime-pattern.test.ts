@@ -141,6 +141,11 @@ describe('pattern source', () => {
           ]),
         { timeoutMs: SETTLE_MS },
       );
+      // A matching topic with another partition count cannot join the co-partitioned set: refused
+      // (a warning each time the instance looks), the instance keeps reading the others.
+      await createTopic(`${prefix}-ap`, { partitions: 3 });
+      await produce(`${prefix}-ap`, [{ key: 'o6', value: 'cake' }]);
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
       await produce(`${prefix}-eu`, [{ key: 'o5', value: 'cake' }]);
       await eventually(
         () =>
