@@ -49,6 +49,11 @@ export interface StreamsConfig extends ErrorHandlingConfig {
   /** Consumer heartbeat.interval.ms. Default 1 000. */
   heartbeatIntervalMs?: number;
   /**
+   * metadata.max.age.ms: how often pattern sources look for new matching topics (and start reading
+   * them without a restart). Default 300 000, as Kafka's.
+   */
+  metadataMaxAgeMs?: number;
+  /**
    * Shorthand for the deserialization handler ('skip': LogAndContinueExceptionHandler, 'fail':
    * LogAndFailExceptionHandler); `deserializationExceptionHandler` takes precedence. Default 'fail'.
    */
@@ -71,6 +76,7 @@ export const STREAMS_CONFIG_KEYS = {
   'application.server': 'applicationServer',
   'session.timeout.ms': 'sessionTimeoutMs',
   'heartbeat.interval.ms': 'heartbeatIntervalMs',
+  'metadata.max.age.ms': 'metadataMaxAgeMs',
   'deserialization.exception.handler': 'deserializationExceptionHandler',
   'default.deserialization.exception.handler': 'deserializationExceptionHandler',
   'processing.exception.handler': 'processingExceptionHandler',
@@ -145,6 +151,7 @@ export function resolveStreamsConfig<C extends StreamsConfigInput>(
   nonNegativeInteger(c.numStandbyReplicas, 'numStandbyReplicas', 'num.standby.replicas');
   nonNegativeInteger(c.sessionTimeoutMs, 'sessionTimeoutMs', 'session.timeout.ms');
   nonNegativeInteger(c.heartbeatIntervalMs, 'heartbeatIntervalMs', 'heartbeat.interval.ms');
+  nonNegativeInteger(c.metadataMaxAgeMs, 'metadataMaxAgeMs', 'metadata.max.age.ms');
   for (const key of ['defaultKeySerde', 'defaultValueSerde'] as const) {
     const serde = c[key] as Partial<Serde<unknown>> | undefined;
     if (

@@ -42,6 +42,7 @@ import {
 } from '../streams-config.ts';
 import { BrokersUnreachableError, StreamThread, brokersLost, type StreamsState } from './stream-thread.ts';
 import { decodeAssignment } from './task-assignor.ts';
+import type { TopicPlan } from './topic-plan.ts';
 
 export type { ProcessingGuarantee } from './record-collector.ts';
 export { BrokersUnreachableError, type StreamsState } from './stream-thread.ts';
@@ -143,6 +144,9 @@ export class KafkaStreams {
   private storeProvider: StoreProvider | undefined;
   private closing = false;
   private closed?: Promise<void>;
+  /** Pattern sources: the periodic check for new matching topics, and the one running. */
+  private patternTimer?: NodeJS.Timeout;
+  private patternRefresh?: Promise<void>;
   private fatal?: Error;
 
   constructor(topology: Topology, input: KafkaStreamsConfig) {
@@ -392,11 +396,73 @@ export class KafkaStreams {
     const { config } = this;
     this.client = config.client ?? this.createClient();
     const admin = await this.adminClient();
-    const plan = await new InternalTopicManager(this.applicationId, this.topology, admin, this.log).prepare();
+    const topics = new InternalTopicManager(this.applicationId, this.topology, admin, this.log);
+    const plan = await topics.prepare();
     await mkdir(path.join(config.stateDir, this.applicationId), { recursive: true });
     const handling = errorHandlingOf(config);
     if (handling.deadLetterQueueTopic !== undefined)
       await requireDeadLetterTopic(admin, handling.deadLetterQueueTopic);
+    await this.startProcessing(plan);
+    if (this.topology.subTopologies().some((s) => s.sourcePatterns.length > 0)) {
+      this.patternTimer = setInterval(() => {
+        this.patternRefresh ??= this.refreshPatternTopics(topics).finally(() => {
+          this.patternRefresh = undefined;
+        });
+      }, config.metadataMaxAgeMs ?? 300_000);
+      this.patternTimer.unref();
+    }
+  }
+
+  /**
+   * Pattern sources (Kafka Streams re-evaluates the subscription on every metadata refresh): when the
+   * set of matching topics changed, the stream thread stops cleanly (commit, checkpoints, leave the
+   * group) and a new one starts on the new plan, so the instance reads the new topics without a
+   * restart of the process. Local state stays: the tasks reopen from their checkpoints.
+   */
+  private async refreshPatternTopics(topics: InternalTopicManager): Promise<void> {
+    const thread = this.thread;
+    if (!thread || this.closing || this.fatal || this.currentState !== 'RUNNING') return;
+    const sourcesOf = (plan: TopicPlan): string[] =>
+      [...new Set(plan.subTopologies.flatMap((s) => s.sourceTopics))].sort();
+    let next: TopicPlan;
+    try {
+      next = await topics.plan();
+    } catch (error) {
+      this.log.warn(
+        { err: error },
+        `pattern sources: the matching topics could not be read again (${(error as Error).message}); still reading ${sourcesOf(thread.plan).join(', ')}`,
+      );
+      return;
+    }
+    const reading = sourcesOf(thread.plan);
+    const matching = sourcesOf(next);
+    if (reading.join('\0') === matching.join('\0') || this.closing) return;
+    const added = matching.filter((t) => !reading.includes(t));
+    const gone = reading.filter((t) => !matching.includes(t));
+    this.log.info(
+      { added, gone },
+      `pattern sources: ${added.length ? `new matching topic(s) ${added.join(', ')}` : ''}${added.length && gone.length ? '; ' : ''}${gone.length ? `topic(s) gone ${gone.join(', ')}` : ''}; restarting the stream thread on them`,
+    );
+    this.setState('REBALANCING');
+    const commitError = await thread.shutdown(false);
+    this.thread = undefined; // queries see no tasks until the new thread has its assignment
+    if (commitError) {
+      this.fail(commitError);
+      return;
+    }
+    if (this.closing) return;
+    try {
+      await this.startProcessing(await topics.prepare());
+    } catch (error) {
+      this.fail(error as Error);
+    }
+  }
+
+  /** Starts the global stores (if any) and a stream thread on `plan`. */
+  private async startProcessing(plan: TopicPlan): Promise<void> {
+    const { config } = this;
+    const admin = await this.adminClient();
+    const handling = errorHandlingOf(config);
     const restoreLogIntervalMs = config.restoreLogIntervalMs ?? 2_000;
     if (plan.globalSubTopologies.length > 0) {
       this.global = new GlobalStateManager({
@@ -404,7 +470,7 @@ export class KafkaStreams {
         stateDir: config.stateDir,
         topology: this.topology,
         subTopologies: plan.globalSubTopologies,
-        client: this.client,
+        client: this.client!,
         admin,
         metrics: this.metrics,
         log: this.log,
@@ -417,7 +483,7 @@ export class KafkaStreams {
       stateDir: config.stateDir,
       topology: this.topology,
       plan,
-      client: this.client,
+      client: this.client!,
       admin: () => this.adminClient(),
       ...(this.global ? { global: this.global } : {}),
       metrics: this.metrics,
@@ -481,6 +547,8 @@ export class KafkaStreams {
 
   private async closeInternal(): Promise<void> {
     this.closing = true;
+    if (this.patternTimer) clearInterval(this.patternTimer);
+    await this.patternRefresh; // a thread being replaced is closed by the refresh, or started and closed below
     const failed = this.currentState === 'ERROR';
     if (this.currentState !== 'PENDING_SHUTDOWN') this.setState('PENDING_SHUTDOWN');
     if (this.thread) {

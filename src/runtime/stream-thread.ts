@@ -224,7 +224,7 @@ export class StreamThread {
       onCrash: (error, restarting) => {
         if (!restarting) config.fail(error);
         else if (config.classify(error) === 'connection') this.onBrokersUnreachable(error);
-        else config.log.warn({ err: error }, 'consumer crashed; kafkajs restarts it');
+        else config.log.warn({ err: error }, 'consumer crashed; the Kafka client restarts it');
       },
     });
     this.timer = setInterval(() => {
@@ -318,7 +318,7 @@ export class StreamThread {
 
   // ---- brokers going away ----
 
-  /** The consumer crashed for want of a broker; kafkajs restarts it. Gives up after the timeout. */
+  /** The consumer crashed for want of a broker; the Kafka client restarts it. Gives up after the timeout. */
   private onBrokersUnreachable(error: Error): void {
     const { brokerUnreachableTimeoutMs: timeoutMs, brokerList, log } = this.config;
     this.unreachableSince ??= Date.now();

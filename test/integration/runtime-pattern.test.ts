@@ -1,6 +1,7 @@
 /**
  * Pattern sources: `builder.stream(/regex/)` reads every existing topic that matches when the
- * instance starts, with one task per partition (the matching topics are co-partitioned).
+ * instance starts, with one task per partition (the matching topics are co-partitioned), and a
+ * matching topic created later once metadataMaxAgeMs has passed, without a restart.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -77,6 +78,85 @@ describe('pattern source', () => {
           ]),
         { timeoutMs: SETTLE_MS },
       );
+      expect(streams.error).toBeUndefined();
+    },
+    RUNTIME_TEST_MS,
+  );
+
+  it(
+    'reads a matching topic created after the start, without a restart, and keeps its counts',
+    async () => {
+      const prefix = uniqueTopic('orders');
+      await createTopic(`${prefix}-eu`, { partitions: 2 });
+      const output = uniqueTopic('orders-per-item');
+      await createTopic(output, { partitions: 2 });
+      const builder = new StreamsBuilder();
+      builder
+        .stream<string, string>(
+          new RegExp(`^${prefix}-[a-z]+$`),
+          Consumed.with(Serdes.String(), Serdes.String()),
+        )
+        .groupBy((_k: string | null, item: string) => item, Grouped.with(Serdes.String(), Serdes.String()))
+        .count(Materialized.as<string, number>('orders').withKeySerde(Serdes.String()))
+        .toStream()
+        .to(output, Produced.with(Serdes.String(), Serdes.Long()));
+      const streams = new KafkaStreams(builder.build(), {
+        applicationId: uniqueGroup('pattern-new'),
+        bootstrapServers: brokers(),
+        stateDir: await tempStateDir(),
+        commitIntervalMs: 200,
+        metadataMaxAgeMs: 1_000,
+      });
+      running.push(streams);
+      const view = await LatestValues.start(output);
+      views.push(view);
+      await produce(`${prefix}-eu`, [
+        { key: 'o1', value: 'tea' },
+        { key: 'o2', value: 'cake' },
+      ]);
+      await streams.start();
+      await eventually(
+        () =>
+          expect(sorted(view.values)).toEqual([
+            ['cake', 1],
+            ['tea', 1],
+          ]),
+        {
+          timeoutMs: SETTLE_MS,
+        },
+      );
+
+      // A new matching topic while the instance runs: its records count, the old counts stay.
+      await createTopic(`${prefix}-us`, { partitions: 2 });
+      await produce(`${prefix}-us`, [
+        { key: 'o3', value: 'tea' },
+        { key: 'o4', value: 'scone' },
+      ]);
+      await eventually(
+        () =>
+          expect(sorted(view.values)).toEqual([
+            ['cake', 1],
+            ['scone', 1],
+            ['tea', 2],
+          ]),
+        { timeoutMs: SETTLE_MS },
+      );
+      // A matching topic with another partition count cannot join the co-partitioned set: refused
+      // (a warning each time the instance looks), the instance keeps reading the others.
+      await createTopic(`${prefix}-ap`, { partitions: 3 });
+      await produce(`${prefix}-ap`, [{ key: 'o6', value: 'cake' }]);
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      await produce(`${prefix}-eu`, [{ key: 'o5', value: 'cake' }]);
+      await eventually(
+        () =>
+          expect(sorted(view.values)).toEqual([
+            ['cake', 2],
+            ['scone', 1],
+            ['tea', 2],
+          ]),
+        { timeoutMs: SETTLE_MS },
+      );
+      expect(streams.state).toBe('RUNNING');
       expect(streams.error).toBeUndefined();
     },
     RUNTIME_TEST_MS,
