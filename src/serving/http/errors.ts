@@ -11,7 +11,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 
 import { BadQueryError, NotLocalError, StoreNotReadyError, UnknownStoreError } from '../query-service.ts';
-import { MAX_PARAM_LENGTH } from './limits.ts';
+import { HEADER_LIMIT_BYTES, MAX_PARAM_LENGTH } from './limits.ts';
 
 export interface ErrorBody {
   error: string;
@@ -179,7 +179,7 @@ export function frameworkErrorHandler(
  * a JSON answer of the same shape and is closed.
  */
 export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
-  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  if (err.code === 'ECONNRESET' || socket.destroyed || answered.has(socket)) return;
   let status = 400;
   let body: ErrorBody = { error: 'bad_request', message: 'the request is not valid HTTP/1.1' };
   if (err.code === 'HPE_HEADER_OVERFLOW') {
@@ -192,14 +192,47 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): 
     status = 408;
     body = { error: 'request_timeout', message: 'the request did not arrive in time' };
   }
-  if (socket.writable) {
-    const text = JSON.stringify(body);
-    // An answer to HEAD has headers only: a client reads the body bytes as garbage after the answer.
-    const head = (err as { rawPacket?: Buffer }).rawPacket?.toString('latin1', 0, 5) === 'HEAD ';
-    socket.write(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
-        `Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${head ? '' : text}`,
-    );
+  if (!socket.writable) {
+    socket.destroy();
+    return;
   }
-  socket.destroy();
+  answered.add(socket);
+  const text = JSON.stringify(body);
+  // An answer to HEAD has headers only: a client reads the body bytes as garbage after the answer.
+  // (The chunk the parser failed on starts the request unless the request came in several chunks;
+  // headers up to PARSER_HEADER_LIMIT_BYTES are refused by headerLimit, through a normal response.)
+  const head = (err as { rawPacket?: Buffer }).rawPacket?.toString('latin1', 0, 5) === 'HEAD ';
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${head ? '' : text}`,
+  );
+  // The rest of the request may still be on its way: closing at once would answer it with a TCP
+  // reset, which the client can see before it reads the answer. Read and drop it for a moment.
+  socket.resume();
+  setTimeout(() => socket.destroy(), CLIENT_ERROR_LINGER_MS).unref();
+}
+
+const answered = new WeakSet<Socket>();
+const CLIENT_ERROR_LINGER_MS = 2_000;
+
+/**
+ * An onRequest hook: the request line and headers over HEADER_LIMIT_BYTES get 431 with the API's
+ * JSON refusal (Node's parser allows more, so the refusal goes through a normal response).
+ */
+export async function headerLimit(
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<FastifyReply | undefined> {
+  let bytes = request.raw.method!.length + request.raw.url!.length + 12;
+  const raw = request.raw.rawHeaders;
+  for (let i = 0; i < raw.length; i++) bytes += raw[i]!.length + 2;
+  if (bytes <= HEADER_LIMIT_BYTES) return undefined;
+  return sendError(
+    reply,
+    new HttpError(
+      431,
+      'headers_too_large',
+      'the request line and headers are too large; keep keys and query strings shorter',
+    ),
+  );
 }

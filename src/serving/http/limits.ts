@@ -2,6 +2,14 @@
 
 /** Longest path segment (store name, key, prefix) in characters, after URL decoding. */
 export const MAX_PARAM_LENGTH = 4096;
+/** The request line and headers together: larger is refused with 431 (as Node's default limit). */
+export const HEADER_LIMIT_BYTES = 16 * 1024;
+/**
+ * Node's own limit, above ours: requests between the two reach the routes' hooks and are refused
+ * through a normal response (no body on HEAD, the connection kept); only larger ones hit Node's
+ * parser error, answered on the raw socket.
+ */
+export const PARSER_HEADER_LIMIT_BYTES = 64 * 1024;
 /** The API takes GET requests; a body larger than this is refused with 413. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
 /** Entries per page of a range or prefix scan. */

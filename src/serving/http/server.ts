@@ -12,12 +12,19 @@ import { childLogger } from '../../logger.ts';
 import type { QueryService } from '../query-service.ts';
 import { bearerAuth } from './auth.ts';
 import { observeHttpLatency } from './http-metrics.ts';
-import { clientErrorHandler, errorHandler, frameworkErrorHandler, notFoundHandler } from './errors.ts';
+import {
+  clientErrorHandler,
+  errorHandler,
+  frameworkErrorHandler,
+  headerLimit,
+  notFoundHandler,
+} from './errors.ts';
 import {
   BODY_LIMIT_BYTES,
   DEFAULT_FORWARD_TIMEOUT_MS,
   KEEP_ALIVE_TIMEOUT_MS,
   MAX_PARAM_LENGTH,
+  PARSER_HEADER_LIMIT_BYTES,
   REQUEST_TIMEOUT_MS,
 } from './limits.ts';
 import type { RouteContext } from './routes/context.ts';
@@ -60,6 +67,7 @@ export async function createServingServer(options: ServingServerOptions): Promis
     // One line per request is too much for a query API; errors are logged by errorHandler.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
+    http: { maxHeaderSize: PARSER_HEADER_LIMIT_BYTES },
     requestTimeout: REQUEST_TIMEOUT_MS,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH, ignoreTrailingSlash: true },
@@ -76,6 +84,7 @@ export async function createServingServer(options: ServingServerOptions): Promis
   app.setErrorHandler(errorHandler(log));
   app.setNotFoundHandler(notFoundHandler);
   const auth = bearerAuth(options.token, options.ui ? UI_OPEN_ROUTES : []);
+  app.addHook('onRequest', headerLimit); // before the token check: a 431 needs no credentials
   if (auth) app.addHook('onRequest', auth);
   if (options.metricsRegistry) observeHttpLatency(app, options.metricsRegistry);
 

@@ -268,4 +268,48 @@ describe('fuzz', () => {
     expect(headAnswer).toEqual({ status: 431, text: '' });
     expect((await get(pair.urls[0], '/health')).status).toBe(200);
   });
+
+  it('refuses large headers that arrive in pieces: no body to HEAD, and the answer is read before the close', async () => {
+    const { hostname, port } = new URL(pair.urls[0]);
+    /** Sends the request in pieces a few milliseconds apart (as a slow network delivers it). */
+    const piecewise = (request: string, pieces: number) =>
+      new Promise<string>((resolve, reject) => {
+        // The client reads only once it has sent everything, as a client busy sending does.
+        const socket = connect(Number(port), hostname, () => {
+          socket.pause();
+          const size = Math.ceil(request.length / pieces);
+          let i = 0;
+          const next = (): void => {
+            if (socket.destroyed) return;
+            if (i >= request.length) return void socket.resume().end();
+            socket.write(request.slice(i, (i += size)));
+            setTimeout(next, 15);
+          };
+          next();
+        });
+        let text = '';
+        socket.setEncoding('latin1');
+        socket.on('data', (chunk: string) => (text += chunk));
+        socket.on('close', () => resolve(text));
+        socket.on('error', (error) =>
+          reject(new Error(`${error.message} after reading ${JSON.stringify(text.slice(0, 80))}`)),
+        );
+      });
+    const big = (method: string, size: number) =>
+      `${method} /stores/page-counts/range?reverse=%ZZ HTTP/1.1\r\nHost: x\r\nX-Big: ${'y'.repeat(size)}\r\n\r\n`;
+
+    // 30 KB: over the API's 16 KiB, under the parser's limit; refused through a normal response.
+    const head = await piecewise(big('HEAD', 30_000), 6);
+    expect(head).toMatch(/^HTTP\/1\.1 431 /);
+    expect(head.split('\r\n\r\n')[1]).toBe(''); // headers only
+    const get30 = await piecewise(big('GET', 30_000), 6);
+    expect(get30).toMatch(/^HTTP\/1\.1 431 /);
+    expect(get30).toContain('"error":"headers_too_large"');
+
+    // 100 KB: over the parser's limit, refused on the raw socket while the rest is still being sent.
+    const get100 = await piecewise(big('GET', 100_000), 20);
+    expect(get100).toMatch(/^HTTP\/1\.1 431 /);
+    expect(get100).toContain('"error":"headers_too_large"');
+    expect((await get(pair.urls[0], '/health')).status).toBe(200);
+  });
 });
