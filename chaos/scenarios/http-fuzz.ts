@@ -43,7 +43,12 @@ function send(
 ): Promise<Raw> {
   const { hostname, port } = new URL(base);
   return new Promise((resolve, reject) => {
-    const req = request({ host: hostname, port, path, method, headers, timeout: 30_000 }, (res) => {
+    // A body goes with its Content-Length, as real clients send it: Node's client sends a GET,
+    // DELETE or OPTIONS body unframed, which the server must read as the start of a next request
+    // (invalid, refused, connection closed), poisoning the kept-alive connection for the request
+    // after it.
+    const framed = body === undefined ? headers : { ...headers, 'content-length': String(body.length) };
+    const req = request({ host: hostname, port, path, method, headers: framed, timeout: 30_000 }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (text += chunk));
