@@ -25,6 +25,8 @@ import type { Command } from 'commander';
 import type { KafkaStreams, ProcessingGuarantee } from '../runtime/kafka-streams.ts';
 import { mergeStreamsConfigs, type ResolvedStreamsConfig } from '../streams-config.ts';
 
+/** How long a worker that failed may take to close before it exits anyway. */
+const FAILED_STOP_DEADLINE_MS = 30_000;
 export interface WorkerOptions extends ErrorHandlerFlags, KafkaSecurityFlags, KafkaClientFlags {
   brokers?: string;
   /** Default: the file's config, else LAMBDA_STREAMS_STATE_DIR, else .lambda-streams/state. */
@@ -165,6 +167,15 @@ export async function runWorker(file: string, options: WorkerOptions): Promise<n
     streams.onError((error) => {
       info(`stopping: ${error.message}`);
       signalled(1);
+      // A failed worker must exit: its supervisor restarts it only then. A Kafka call that never
+      // returns during the close (seen once with kafkajs after a broker restart mid-transaction, in
+      // the chaos suite's broker-restart scenario) would otherwise keep it alive and idle for good.
+      setTimeout(() => {
+        info(
+          `stopping took longer than ${FAILED_STOP_DEADLINE_MS / 1_000} s; exiting with code 1 without a clean close (committed offsets and changelogs make the restart safe)`,
+        );
+        process.exit(1);
+      }, FAILED_STOP_DEADLINE_MS).unref();
     });
     await streams.start();
     serving = await startServing(streams, {
