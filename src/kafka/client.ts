@@ -67,8 +67,15 @@ export interface KafkaAdmin {
   listTopics(): Promise<string[]>;
   /** Low and (read_committed) high offsets of every partition of a topic. */
   endOffsets(topic: string): Promise<PartitionEndOffsets[]>;
-  /** Committed offsets of a group (-1 where none). */
-  committedOffsets(groupId: string, topics: string[]): Promise<TopicPartitionOffset[]>;
+  /**
+   * Committed offsets of a group (-1 where none). `requireStable`: wait out offsets of transactions
+   * still completing (OffsetFetch require_stable, KIP-447) where the client can ask for it.
+   */
+  committedOffsets(
+    groupId: string,
+    topics: string[],
+    options?: { requireStable?: boolean },
+  ): Promise<TopicPartitionOffset[]>;
   deleteTopics(topics: string[]): Promise<void>;
   /** Topic-level configs as the broker reports them (defaults included); missing topics are absent. */
   topicConfigs(topics: string[]): Promise<Map<string, Record<string, string>>>;

@@ -394,6 +394,10 @@ class KafkajsAdmin implements KafkaAdmin {
       .sort((a, b) => a.partition - b.partition);
   }
 
+  /**
+   * kafkajs speaks OffsetFetch without require_stable: `requireStable` is not honoured. Its exactly_once
+   * mode fences each task's transactional id before reading, which completes the old transaction.
+   */
   async committedOffsets(groupId: string, topics: string[]): Promise<TopicPartitionOffset[]> {
     const result = await this.call((a) => a.fetchOffsets({ groupId, topics }));
     return result.flatMap((t) =>

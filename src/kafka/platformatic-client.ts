@@ -274,7 +274,11 @@ class PlatformaticAdmin implements KafkaAdmin {
     }));
   }
 
-  async committedOffsets(groupId: string, topics: string[]): Promise<TopicPartitionOffset[]> {
+  async committedOffsets(
+    groupId: string,
+    topics: string[],
+    options: { requireStable?: boolean } = {},
+  ): Promise<TopicPartitionOffset[]> {
     const counts = await this.partitionCounts(topics);
     const wanted = topics
       .filter((t) => counts.has(t))
@@ -284,7 +288,11 @@ class PlatformaticAdmin implements KafkaAdmin {
       }));
     if (wanted.length === 0) return [];
     const groups = await this.call(() =>
-      this.admin.listConsumerGroupOffsets({ groups: [{ groupId, topics: wanted }] }),
+      this.admin.listConsumerGroupOffsets({
+        groups: [{ groupId, topics: wanted }],
+        // UNSTABLE_OFFSET_COMMIT while a transaction completes is retried (by the library and `call`).
+        ...(options.requireStable ? { requireStable: true } : {}),
+      }),
     );
     const committed = new Map<string, number>();
     for (const g of groups)

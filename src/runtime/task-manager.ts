@@ -134,7 +134,13 @@ export class TaskManager {
     for (const standby of [...this.standbys.values()]) {
       if (!wantedStandbys.has(standby.id)) await this.closeStandby(standby, true);
     }
-    for (const id of [...wanted].sort()) if (!this.tasks.has(id)) await this.createTask(id);
+    const created: ActiveTask[] = [];
+    for (const id of [...wanted].sort()) {
+      if (this.tasks.has(id)) continue;
+      await this.createTask(id);
+      created.push(this.tasks.get(id)!);
+    }
+    await this.startFromCommittedOffsets(created);
     for (const id of [...wantedStandbys].sort()) if (!this.standbys.has(id)) await this.createStandby(id);
     this.changelogReader.sync();
     this.syncPausedPartitions();
@@ -239,6 +245,39 @@ export class TaskManager {
     );
     await this.closeTask(t, false);
     await rm(this.taskDir(t.id), { recursive: true, force: true });
+  }
+
+  /**
+   * Under exactly_once, new tasks start at the group's committed offsets as read after their fence.
+   *
+   * Why: the previous owner commits its last transaction (records, changelog, offsets) just before
+   * it re-joins, and EndTxn answers before the commit markers are written. The consumer reads its
+   * start offsets right after the join; kafkajs cannot ask for stable offsets (OffsetFetch
+   * require_stable, KIP-447), so it may get the offsets from before that transaction while the
+   * restore, which starts after the fence, reads the transaction's changelog records: the task would
+   * count those input records twice. With a producer per task, fencing (initTransactions of the
+   * task's transactional id) waits until the old transaction is complete, so offsets read after it
+   * are final; with a producer per instance the read asks for stable offsets (require_stable).
+   * Records the consumer delivers below them are skipped by `process`.
+   */
+  private async startFromCommittedOffsets(created: ActiveTask[]): Promise<void> {
+    if (created.length === 0 || this.checkpointsWhileRunning) return;
+    const topics = [...new Set(created.flatMap((t) => t.sub.sourceTopics))];
+    const admin = await this.config.admin();
+    const committed = new Map(
+      (await admin.committedOffsets(this.config.applicationId, topics, { requireStable: true })).map((o) => [
+        `${o.topic}:${o.partition}`,
+        o.offset,
+      ]),
+    );
+    for (const t of created) {
+      for (const topic of t.sub.sourceTopics) {
+        const offset = committed.get(`${topic}:${t.partition}`) ?? -1;
+        if (offset < 0) continue;
+        t.task.advanceConsumed(topic, t.partition, offset);
+        t.output.markCommitted([{ topic, partition: t.partition, offset }]); // nothing new to commit yet
+      }
+    }
   }
 
   /** This member's standby tasks, from its assignment userData (read back through the group description). */

@@ -253,11 +253,15 @@ export class TaskManagerHarness {
     return next;
   }
 
-  /** Runs everything the fake holds for the assigned partitions through the tasks, as the thread would. */
-  pump(fake: FakeKafka): void {
+  /**
+   * Runs everything the fake holds for the assigned partitions through the tasks, as the thread would
+   * (from each task's position, or from `fromOffset`).
+   */
+  pump(fake: FakeKafka, fromOffset?: number): void {
     for (const t of this.manager.tasks.values()) {
       for (const topic of t.sub.sourceTopics) {
-        const from = Math.max(0, t.task.consumedOffset(topic, t.partition));
+        // `fromOffset`: a consumer that starts below the task's position (a stale offset fetch).
+        const from = fromOffset ?? Math.max(0, t.task.consumedOffset(topic, t.partition));
         const records = fake.partition(topic, t.partition).slice(from);
         if (records.length === 0) continue;
         const nextOffset = from + records.length;
