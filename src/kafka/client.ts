@@ -235,6 +235,12 @@ export interface KafkaConsumer {
   commitOffsets(offsets: TopicPartitionOffset[]): Promise<void>;
   pause(partitions: Array<{ topic: string; partitions: number[] }>): void;
   resume(partitions: Array<{ topic: string; partitions: number[] }>): void;
+  /**
+   * Fetches an assigned partition from `offset` on; batches fetched before are not delivered. Used to
+   * rewind a task that lost its uncommitted work (Kafka Streams' TaskCorrupted). Clients without it
+   * stop the instance in that case instead.
+   */
+  seek?(topic: string, partition: number, offset: number): void;
   /** The member's current group metadata (clients with `supportsGroupMetadataCommit`). */
   groupMetadata?(): ConsumerGroupMetadata;
   /** Stops fetching, leaves the group and disconnects. */

@@ -599,6 +599,8 @@ class KafkajsConsumer implements KafkaConsumer {
       eachBatchAutoResolve: true,
       partitionsConsumedConcurrently: 1,
       eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
+        // Fetched before a seek of its partition: the seek fetches these records again.
+        if (isStale()) return;
         const records = batch.messages.map((m) => toConsumed(batch.topic, batch.partition, m));
         // kafkajs heartbeats only between batches: keep the member alive while a long batch (or the
         // work queued before it, e.g. a restoration) runs. A pending rebalance is seen below.
@@ -653,6 +655,10 @@ class KafkajsConsumer implements KafkaConsumer {
 
   resume(partitions: Array<{ topic: string; partitions: number[] }>): void {
     if (partitions.length > 0) this.consumer.resume(partitions);
+  }
+
+  seek(topic: string, partition: number, offset: number): void {
+    this.consumer.seek({ topic, partition, offset: String(offset) });
   }
 
   async close(): Promise<void> {

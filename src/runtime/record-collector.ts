@@ -70,6 +70,18 @@ function recordBytes(record: OutgoingRecord): number {
   return (record.key?.length ?? 0) + (record.value?.length ?? 0) + RECORD_OVERHEAD_BYTES;
 }
 
+/** How long a failed commit waits for its transaction's abort. */
+const ABORT_DEADLINE_MS = 10_000;
+
+/** Resolves or rejects as `promise` does, or rejects after `ms`. */
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
 /** One task's records since the last commit (or send ahead), and the consumer offsets it last committed. */
 export class TaskOutput {
   private records: OutgoingRecord[] = [];
@@ -125,7 +137,7 @@ export class TaskOutput {
   /** Closes the task's producer; an open transaction (a dirty close) is aborted first. */
   async close(): Promise<void> {
     await this.sending.catch(() => {});
-    await this.transaction?.abort().catch(() => {});
+    if (this.transaction) await withDeadline(this.transaction.abort(), ABORT_DEADLINE_MS).catch(() => {});
     this.transaction = undefined;
     await this.producer?.close().catch(() => {});
   }
@@ -185,6 +197,11 @@ export class RecordCollector {
 
   constructor(config: RecordCollectorConfig) {
     this.config = config;
+  }
+
+  /** The kind of a Kafka error (the client's classification). */
+  classify(error: unknown): KafkaErrorKind {
+    return this.config.classify(error);
   }
 
   get guarantee(): ProcessingGuarantee {
@@ -269,9 +286,19 @@ export class RecordCollector {
   /**
    * Commits the tasks' records and consumer offsets and flushes their stores (caches are flushed
    * already). Under exactly_once a task whose producer was fenced is handed to `onFenced` (Kafka
-   * Streams' TaskMigratedException) and the others commit on.
+   * Streams' TaskMigratedException) and the others commit on. A commit that failed because a broker
+   * went away or answered with a transient error hands its tasks to `onCorrupted` when given (Kafka
+   * Streams' TaskCorruptedException: what they did since their last commit is gone or unknown).
    */
-  async commit<T extends CommittableTask>(tasks: T[], onFenced: (task: T) => Promise<void>): Promise<void> {
+  async commit<T extends CommittableTask>(
+    tasks: T[],
+    onFenced: (task: T) => Promise<void>,
+    onCorrupted?: (task: T, error: Error) => Promise<void>,
+  ): Promise<void> {
+    const transient = (error: unknown): boolean => {
+      const kind = this.config.classify(error);
+      return onCorrupted !== undefined && (kind === 'connection' || kind === 'retriable');
+    };
     if (this.producerPerInstance) {
       try {
         await this.commitInstanceTransaction(tasks);
@@ -288,12 +315,18 @@ export class RecordCollector {
         try {
           await this.commitTransaction(t);
         } catch (error) {
-          if (this.config.classify(error) !== 'fenced') throw error;
-          await onFenced(t);
+          if (transient(error)) await onCorrupted!(t, error as Error);
+          else if (this.config.classify(error) !== 'fenced') throw error;
+          else await onFenced(t);
         }
       }
     } else {
-      await this.commitAtLeastOnce(tasks);
+      try {
+        await this.commitAtLeastOnce(tasks);
+      } catch (error) {
+        if (!transient(error)) throw error;
+        for (const t of tasks) await onCorrupted!(t, error as Error);
+      }
     }
   }
 
@@ -377,7 +410,9 @@ export class RecordCollector {
         await txn.sendOffsets(this.config.applicationId, offsets);
         await txn.commit();
       } catch (error) {
-        await txn?.abort().catch(() => {});
+        // Bounded: with the broker gone an abort may wait for it; a newer producer of the task's
+        // transactional id (initTransactions) aborts what is left open.
+        if (txn) await withDeadline(txn.abort(), ABORT_DEADLINE_MS).catch(() => {});
         throw new Error(`Task ${t.id}: transaction failed: ${(error as Error).message}`, { cause: error });
       }
       this.countProduced(records);

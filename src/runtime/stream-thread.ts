@@ -150,6 +150,10 @@ export class StreamThread {
       onError: (error) => config.fail(error),
       pause: (partitions) => this.consumer?.pause(partitions),
       resume: (partitions) => this.consumer?.resume(partitions),
+      seek: (topic, partition, offset) => this.consumer?.seek?.(topic, partition, offset),
+      canSeek: () => typeof this.consumer?.seek === 'function',
+      reviveTimeoutMs: config.brokerUnreachableTimeoutMs,
+      onBrokersUnreachable: (error) => this.onBrokersUnreachable(error),
       onRestored: () => {
         if (this.tasks.restoringTasks.length === 0 && !this.rebalancing) config.setState('RUNNING');
       },
@@ -306,6 +310,8 @@ export class StreamThread {
 
   private async onTick(): Promise<void> {
     const { tasks } = this;
+    // Tasks whose commit failed for want of a broker come back once it answers again.
+    if (tasks.corruptedTasks.length > 0 && !this.rebalancing) await tasks.reviveCorrupted();
     if (tasks.tasks.size === 0 && tasks.standbys.size === 0 && !this.config.global) return;
     tasks.punctuate();
     // A commit during a re-join would be rejected: the re-join commits itself (onRebalancing).

@@ -56,6 +56,16 @@ export interface TaskManagerConfig {
   /** Pauses and resumes source partitions of the group consumer. */
   pause: (partitions: TopicPartitions) => void;
   resume: (partitions: TopicPartitions) => void;
+  /**
+   * Rewinds the group consumer on a source partition. Where the consumer cannot (`canSeek`), a commit
+   * that fails for want of a broker stops the instance instead of closing and reviving its tasks.
+   */
+  seek?: (topic: string, partition: number, offset: number) => void;
+  canSeek?: () => boolean;
+  /** How long a corrupted task may fail to come back (a transient error) before the instance stops. */
+  reviveTimeoutMs?: number;
+  /** No broker answers: the stream thread gives up after its timeout (brokerUnreachableTimeoutMs). */
+  onBrokersUnreachable?: (error: Error) => void;
   /** A task finished restoring (inside the chain). */
   onRestored: () => void;
 }
@@ -71,6 +81,8 @@ export class TaskManager {
   /** "topic:partition" of the group assignment (batches of other partitions are stale). */
   private assigned = new Set<string>();
   private lastCommitAt = Date.now();
+  /** Tasks closed because their commit failed (a broker went away), to be created again: id → since. */
+  private readonly corrupted = new Map<string, { since: number; error: Error }>();
 
   constructor(config: TaskManagerConfig) {
     this.config = config;
@@ -126,6 +138,9 @@ export class TaskManager {
     }
     const wantedStandbys = new Set((await this.assignedStandbys(member)).filter((id) => !wanted.has(id)));
     const revoked = [...this.tasks.values()].filter((t) => !wanted.has(t.id));
+    // Corrupted tasks still wanted are created below; the new generation's consumer starts them at
+    // their committed offsets.
+    this.corrupted.clear();
     if (revoked.length > 0) {
       // Commit what they processed, then close them (checkpointed) so their new owner restores little.
       await this.commitAll();
@@ -206,7 +221,11 @@ export class TaskManager {
       if (this.checkpointsWhileRunning) await writeCheckpoint(t.task.taskDir, t.changelogOffsets);
     }
     for (const t of running) t.task.flushCaches();
-    await collector.commit(running, (t) => this.onFenced(t));
+    await collector.commit(
+      running,
+      (t) => this.onFenced(t),
+      this.config.seek && this.config.canSeek?.() ? (t, error) => this.onCorrupted(t, error) : undefined,
+    );
     for (const t of running) {
       if (this.tasks.get(t.id) !== t) continue; // fenced and closed above: its stores are gone
       for (const [name, store] of t.task.stores) {
@@ -260,8 +279,8 @@ export class TaskManager {
    * are final; with a producer per instance the read asks for stable offsets (require_stable).
    * Records the consumer delivers below them are skipped by `process`.
    */
-  private async startFromCommittedOffsets(created: ActiveTask[]): Promise<void> {
-    if (created.length === 0 || this.checkpointsWhileRunning) return;
+  private async startFromCommittedOffsets(created: ActiveTask[], always = false): Promise<void> {
+    if (created.length === 0 || (this.checkpointsWhileRunning && !always)) return;
     const topics = [...new Set(created.flatMap((t) => t.sub.sourceTopics))];
     const admin = await this.config.admin();
     const committed = new Map(
@@ -278,6 +297,89 @@ export class TaskManager {
         t.output.markCommitted([{ topic, partition: t.partition, offset }]); // nothing new to commit yet
       }
     }
+  }
+
+  /**
+   * Kafka Streams' TaskCorruptedException: the task's commit failed because a broker went away or
+   * answered with a transient error, so what it did since its last commit is lost (at_least_once) or
+   * aborted (exactly_once). It is closed dirty (exactly_once: no checkpoint, so its state is rebuilt
+   * from the changelog) and created again by `reviveCorrupted`, which rewinds its input to the last
+   * committed offsets. The instance keeps running.
+   */
+  private async onCorrupted(t: ActiveTask, error: Error): Promise<void> {
+    this.config.log.warn(
+      { err: error, task: t.id },
+      `Task ${t.id}: commit failed (${error.message}); closing it dirty, it is created again from its ` +
+        `changelog and resumes from its last committed offsets`,
+    );
+    await this.closeTask(t, false);
+    if (!this.checkpointsWhileRunning) await rm(this.taskDir(t.id), { recursive: true, force: true });
+    this.corrupted.set(t.id, { since: Date.now(), error });
+    if (this.config.collector.classify(error) === 'connection') this.config.onBrokersUnreachable?.(error);
+  }
+
+  /**
+   * Creates corrupted tasks again (in the chain, at each tick): fenced producer, restore, and the
+   * consumer rewound to the committed offsets. A broker still away leaves the task for the next tick;
+   * after `reviveTimeoutMs` the instance stops with the last error.
+   */
+  async reviveCorrupted(): Promise<void> {
+    for (const [id, { since }] of [...this.corrupted]) {
+      const { subtopology, partition } = parseTaskId(id);
+      const sub = this.config.plan.subTopologies.find((s) => s.id === subtopology)!;
+      if (!sub.sourceTopics.every((topic) => this.assigned.has(`${topic}:${partition}`))) {
+        this.corrupted.delete(id); // the group moved it meanwhile
+        continue;
+      }
+      try {
+        await this.createTask(id);
+        const t = this.tasks.get(id)!;
+        await this.startFromCommittedOffsets([t], true);
+        await this.rewind(t);
+        this.corrupted.delete(id);
+        this.config.log.info({ task: id }, `Task ${id}: created again after its failed commit`);
+      } catch (error) {
+        const half = this.tasks.get(id);
+        if (half) await this.closeTask(half, false);
+        const kind = this.config.collector.classify(error);
+        const timeoutMs = this.config.reviveTimeoutMs ?? 60_000;
+        // No broker: the stream thread's own deadline stops the instance with the brokers named.
+        if (kind === 'connection' && this.config.onBrokersUnreachable) {
+          this.config.onBrokersUnreachable(error as Error);
+          continue;
+        }
+        if (kind !== 'retriable' || Date.now() - since >= timeoutMs) {
+          const reason = (error as Error).message;
+          throw new Error(`Task ${id}: could not be created again after its failed commit: ${reason}`, {
+            cause: error,
+          });
+        }
+        this.config.log.warn(
+          { err: error, task: id },
+          `Task ${id}: not created again yet (${(error as Error).message}); retrying`,
+        );
+      }
+    }
+    this.changelogReader.sync();
+    this.syncPausedPartitions();
+  }
+
+  /** Points the consumer at a re-created task's committed offsets (or the partition's start). */
+  private async rewind(t: ActiveTask): Promise<void> {
+    const admin = await this.config.admin();
+    for (const topic of t.sub.sourceTopics) {
+      let offset = t.task.consumedOffset(topic, t.partition);
+      if (offset < 0) {
+        const ends = await admin.endOffsets(topic);
+        offset = ends.find((o) => o.partition === t.partition)?.low ?? 0;
+      }
+      this.config.seek!(topic, t.partition, offset);
+    }
+  }
+
+  /** Tasks waiting to be created again after a failed commit. */
+  get corruptedTasks(): string[] {
+    return [...this.corrupted.keys()];
   }
 
   /** This member's standby tasks, from its assignment userData (read back through the group description). */

@@ -176,9 +176,13 @@ export class TaskManagerHarness {
   readonly paused: TopicPartitions[] = [];
   readonly resumed: TopicPartitions[] = [];
   readonly failures: Error[] = [];
+  /** Consumer rewinds asked for by the task manager (a corrupted task created again). */
+  readonly seeks: Array<{ topic: string; partition: number; offset: number }> = [];
   restoredCalls = 0;
   manager!: TaskManager;
   plan!: TopicPlan;
+  /** A task's state directory. */
+  stateDirOf!: (taskId: string) => string;
   private chain: Promise<void> = Promise.resolve();
 
   static async create(
@@ -187,6 +191,7 @@ export class TaskManagerHarness {
     guarantee: ProcessingGuarantee = 'at_least_once',
   ): Promise<TaskManagerHarness> {
     const h = new TaskManagerHarness();
+    h.stateDirOf = (taskId) => path.join(stateDir, setup.applicationId, taskId);
     const client = setup.fake.client();
     const admin = await client.admin();
     const log = childLogger({ component: 'test' });
@@ -225,6 +230,8 @@ export class TaskManagerHarness {
       onError: (error) => h.failures.push(error),
       pause: (partitions) => h.paused.push(partitions),
       resume: (partitions) => h.resumed.push(partitions),
+      seek: (topic, partition, offset) => h.seeks.push({ topic, partition, offset }),
+      canSeek: () => true,
       onRestored: () => h.restoredCalls++,
     });
     return h;
@@ -240,6 +247,11 @@ export class TaskManagerHarness {
 
   commit(): Promise<void> {
     return this.inChain(() => this.manager.commitAll());
+  }
+
+  /** The stream thread's tick: tasks closed by a failed commit are created again. */
+  revive(): Promise<void> {
+    return this.inChain(() => this.manager.reviveCorrupted());
   }
 
   closeAll(clean: boolean): Promise<void> {
