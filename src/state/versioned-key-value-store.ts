@@ -135,16 +135,11 @@ export class VersionedKeyValueBytesStore implements VersionedBytesStore {
   }
 
   getAsOf(key: Buffer, asOfTimestamp: number): VersionedRecord<Buffer> | undefined {
-    this.checkOpen();
-    const latest = this.latest(key);
-    if (latest !== undefined && latest.timestamp <= asOfTimestamp) return latest;
-    // Beyond the history retention only the latest version answers, even where older ones remain.
-    if (asOfTimestamp < this.streamTime - this.historyRetention) return undefined;
-    const found = this.versionAtOrBefore(key, asOfTimestamp);
+    const found = this.versionAt(key, asOfTimestamp);
     if (found === undefined || found.value === null) return undefined;
-    return found.validTo === NO_VALID_TO
-      ? { value: found.value, timestamp: found.validFrom }
-      : { value: found.value, timestamp: found.validFrom, validTo: found.validTo };
+    return found.validTo === undefined
+      ? { value: found.value, timestamp: found.timestamp }
+      : { value: found.value, timestamp: found.timestamp, validTo: found.validTo };
   }
 
   *latestRecords(): IterableIterator<{ key: Buffer; record: VersionedRecord<Buffer> }> {
@@ -157,13 +152,24 @@ export class VersionedKeyValueBytesStore implements VersionedBytesStore {
     }
   }
 
-  versionAt(key: Buffer, asOfTimestamp: number): { value: Buffer | null; timestamp: number } | undefined {
+  /**
+   * The version valid at `asOfTimestamp`, tombstones included (`value: null`): what the serving layer
+   * merges. `getAsOf` is this without tombstones. Beyond the history retention only the latest
+   * version answers, even where older ones remain.
+   */
+  versionAt(
+    key: Buffer,
+    asOfTimestamp: number,
+  ): { value: Buffer | null; timestamp: number; validTo?: number } | undefined {
     this.checkOpen();
     const latest = this.latest(key);
     if (latest !== undefined && latest.timestamp <= asOfTimestamp) return latest;
     if (asOfTimestamp < this.streamTime - this.historyRetention) return undefined;
     const found = this.versionAtOrBefore(key, asOfTimestamp);
-    return found && { value: found.value, timestamp: found.validFrom };
+    if (found === undefined) return undefined;
+    return found.validTo === NO_VALID_TO
+      ? { value: found.value, timestamp: found.validFrom }
+      : { value: found.value, timestamp: found.validFrom, validTo: found.validTo };
   }
 
   *allVersions(): IterableIterator<{ key: Buffer; value: Buffer | null; timestamp: number }> {
