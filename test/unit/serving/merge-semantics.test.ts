@@ -5,10 +5,6 @@
  * commit interval as newer ones: the merged answers must still be the speed layer's wherever a key
  * changed at or past the boundary.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-
 import { afterEach, describe, expect, it } from 'vitest';
 
 import {
@@ -19,12 +15,11 @@ import {
   SessionWindows,
   StreamsBuilder,
 } from '../../../src/index.ts';
-import { StreamTask, type RawRecord } from '../../../src/processor/internals/task.ts';
+import type { RawRecord, StreamTask } from '../../../src/processor/internals/task.ts';
 import { mergedGet, mergedSessions, type PartitionSources } from '../../../src/serving/merged-reads.ts';
 import type { Topology } from '../../../src/topology/topology.ts';
+import { BOUNDARY, BUCKET, closeMergeTasks, newTask } from './merge-support.ts';
 
-const BUCKET = 10_000;
-const BOUNDARY = 4; // the view covers records before 40 s
 const INPUT = 'events';
 
 function topology(): Topology {
@@ -40,40 +35,7 @@ function topology(): Topology {
   return built;
 }
 
-const dirs: string[] = [];
-const tasks: StreamTask[] = [];
-afterEach(async () => {
-  for (const task of tasks.splice(0)) await task.close();
-  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-});
-
-async function newTask(kind: 'speed' | 'batch', built: Topology): Promise<StreamTask> {
-  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), `merge-${kind}-`));
-  dirs.push(stateDir);
-  const task = new StreamTask({
-    applicationId: 'merge',
-    taskId: '0_0',
-    stateDir,
-    topology: built,
-    nodes: new Set(built.nodes().map((n) => n.name)),
-    collector: { send: () => {}, partitionsFor: () => 1 },
-    resolveTopic: (topic) => topic,
-    wallClock: () => 0,
-    defaultKeySerde: built.defaultKeySerde,
-    defaultValueSerde: built.defaultValueSerde,
-    badRecordHandling: 'fail',
-    ...(kind === 'speed'
-      ? { deltaIndexEnabled: true, logChange: () => {} } // a worker: changelogged, caches on
-      : {
-          cachingDisabled: true,
-          combiningEnabled: true,
-          acceptTimestamp: (ts: number) => Math.floor(ts / BUCKET) < BOUNDARY,
-        }),
-  });
-  await task.init();
-  tasks.push(task);
-  return task;
-}
+afterEach(closeMergeTasks);
 
 let offset = 0;
 const record = (key: string, value: string, timestamp: number): RawRecord => ({

@@ -5,14 +5,10 @@
  * a from-scratch computation (a task that saw every record); a late record for a bucket the view
  * covers waits for the next batch run, as DESIGN.md asks of every latest-wins store.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { Consumed, Materialized, Serdes, Stores, StreamsBuilder } from '../../../src/index.ts';
-import { StreamTask, type RawRecord } from '../../../src/processor/internals/task.ts';
+import type { RawRecord, StreamTask } from '../../../src/processor/internals/task.ts';
 import {
   candidateKeys,
   mergedGet,
@@ -22,9 +18,8 @@ import {
 import { decodeVersionedViewRecord, exportStoreRecords } from '../../../src/state/store-export.ts';
 import type { RestorableStateStore, StateStore } from '../../../src/state/types.ts';
 import type { Topology } from '../../../src/topology/topology.ts';
+import { BOUNDARY, BUCKET, closeAfterTest, closeMergeTasks, newTask, tempDir } from './merge-support.ts';
 
-const BUCKET = 10_000;
-const BOUNDARY = 4; // the view covers records before 40 s
 const INPUT = 'prices';
 const STORE = 'prices-store';
 const HISTORY_MS = 1_000_000;
@@ -41,46 +36,7 @@ function topology(historyMs = HISTORY_MS): Topology {
   return built;
 }
 
-const dirs: string[] = [];
-const closing: Array<{ close(): Promise<void> }> = [];
-afterEach(async () => {
-  for (const c of closing.splice(0)) await c.close();
-  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-});
-
-function tempDir(kind: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `versioned-merge-${kind}-`));
-  dirs.push(dir);
-  return dir;
-}
-
-async function newTask(kind: 'speed' | 'batch' | 'truth', built: Topology): Promise<StreamTask> {
-  const task = new StreamTask({
-    applicationId: 'versioned-merge',
-    taskId: '0_0',
-    stateDir: tempDir(kind),
-    topology: built,
-    nodes: new Set(built.nodes().map((n) => n.name)),
-    collector: { send: () => {}, partitionsFor: () => 1 },
-    resolveTopic: (topic) => topic,
-    wallClock: () => 0,
-    defaultKeySerde: built.defaultKeySerde,
-    defaultValueSerde: built.defaultValueSerde,
-    badRecordHandling: 'fail',
-    ...(kind === 'speed'
-      ? { deltaIndexEnabled: true, logChange: () => {} }
-      : kind === 'batch'
-        ? {
-            cachingDisabled: true,
-            combiningEnabled: true,
-            acceptTimestamp: (ts: number) => Math.floor(ts / BUCKET) < BOUNDARY,
-          }
-        : {}),
-  });
-  await task.init();
-  closing.push(task);
-  return task;
-}
+afterEach(closeMergeTasks);
 
 /** The batch task's store as a worker loads it from a published view. */
 async function loadedView(batch: StreamTask, built: Topology): Promise<StateStore> {
@@ -97,7 +53,7 @@ async function loadedView(batch: StreamTask, built: Topology): Promise<StateStor
     currentTimestamp: () => -1,
   });
   store.restoreBatch(records.map(decodeVersionedViewRecord));
-  closing.push(store);
+  closeAfterTest(store);
   return store;
 }
 
