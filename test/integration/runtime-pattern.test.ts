@@ -18,6 +18,35 @@ afterEach(async () => {
   await Promise.all(views.splice(0).map((v) => v.stop()));
 });
 
+/**
+ * An instance counting the values of every topic matching `^<prefix>-[a-z]+$` into `store`, written
+ * to `output`, and a view of the output's latest values.
+ */
+async function patternCount(
+  prefix: string,
+  store: string,
+  output: string,
+  config: { applicationId: string; metadataMaxAgeMs?: number },
+): Promise<{ streams: KafkaStreams; view: LatestValues }> {
+  const builder = new StreamsBuilder();
+  builder
+    .stream<string, string>(new RegExp(`^${prefix}-[a-z]+$`), Consumed.with(Serdes.String(), Serdes.String()))
+    .groupBy((_k: string | null, value: string) => value, Grouped.with(Serdes.String(), Serdes.String()))
+    .count(Materialized.as<string, number>(store).withKeySerde(Serdes.String()))
+    .toStream()
+    .to(output, Produced.with(Serdes.String(), Serdes.Long()));
+  const streams = new KafkaStreams(builder.build(), {
+    bootstrapServers: brokers(),
+    stateDir: await tempStateDir(),
+    commitIntervalMs: 200,
+    ...config,
+  });
+  running.push(streams);
+  const view = await LatestValues.start(output);
+  views.push(view);
+  return { streams, view };
+}
+
 describe('pattern source', () => {
   it(
     'counts across every matching topic',
@@ -29,25 +58,9 @@ describe('pattern source', () => {
       await createTopic(other, { partitions: 2 });
       const output = uniqueTopic('clicks-per-page');
       await createTopic(output, { partitions: 2 });
-      const builder = new StreamsBuilder();
-      builder
-        .stream<string, string>(
-          new RegExp(`^${prefix}-[a-z]+$`),
-          Consumed.with(Serdes.String(), Serdes.String()),
-        )
-        .groupBy((_k: string | null, page: string) => page, Grouped.with(Serdes.String(), Serdes.String()))
-        .count(Materialized.as<string, number>('clicks').withKeySerde(Serdes.String()))
-        .toStream()
-        .to(output, Produced.with(Serdes.String(), Serdes.Long()));
-      const streams = new KafkaStreams(builder.build(), {
+      const { streams, view } = await patternCount(prefix, 'clicks', output, {
         applicationId: uniqueGroup('pattern-app'),
-        bootstrapServers: brokers(),
-        stateDir: await tempStateDir(),
-        commitIntervalMs: 200,
       });
-      running.push(streams);
-      const view = await LatestValues.start(output);
-      views.push(view);
       await produce(topics[0]!, [
         { key: 'u1', value: '/home' },
         { key: 'u2', value: '/cart' },
@@ -90,26 +103,10 @@ describe('pattern source', () => {
       await createTopic(`${prefix}-eu`, { partitions: 2 });
       const output = uniqueTopic('orders-per-item');
       await createTopic(output, { partitions: 2 });
-      const builder = new StreamsBuilder();
-      builder
-        .stream<string, string>(
-          new RegExp(`^${prefix}-[a-z]+$`),
-          Consumed.with(Serdes.String(), Serdes.String()),
-        )
-        .groupBy((_k: string | null, item: string) => item, Grouped.with(Serdes.String(), Serdes.String()))
-        .count(Materialized.as<string, number>('orders').withKeySerde(Serdes.String()))
-        .toStream()
-        .to(output, Produced.with(Serdes.String(), Serdes.Long()));
-      const streams = new KafkaStreams(builder.build(), {
+      const { streams, view } = await patternCount(prefix, 'orders', output, {
         applicationId: uniqueGroup('pattern-new'),
-        bootstrapServers: brokers(),
-        stateDir: await tempStateDir(),
-        commitIntervalMs: 200,
         metadataMaxAgeMs: 1_000,
       });
-      running.push(streams);
-      const view = await LatestValues.start(output);
-      views.push(view);
       await produce(`${prefix}-eu`, [
         { key: 'o1', value: 'tea' },
         { key: 'o2', value: 'cake' },
