@@ -1,7 +1,7 @@
 /**
  * The query row of `npm run bench`: point-query latency over HTTP on one worker at a fixed request
- * rate (autocannon). The worker runs the word count on the benchmark's sentences with its HTTP API;
- * once every word's answer equals the expected count, autocannon asks for random words at
+ * rate (bench/lib/paced-load.ts, open loop). The worker runs the word count on the benchmark's sentences with its HTTP API;
+ * once every word's answer equals the expected count, the paced load asks for random words at
  * `queryRate` requests/s for `queryDurationS` seconds. Every answer's status is checked (non-2xx and
  * errors are reported); latencies are percentiles of the whole run.
  */
@@ -10,14 +10,13 @@ import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-import autocannon from 'autocannon';
-
 import type { KafkaAdmin } from '../../src/kafka/client.ts';
 import { spawnTracked } from './children.ts';
+import { pacedLoad } from './paced-load.ts';
 import { recreateTopic } from './load.ts';
 
 export interface QueryMeasurement {
-  /** Requests per second asked for (autocannon's overallRate). */
+  /** Requests per second asked for. */
   targetRate: number;
   /** Requests per second answered. */
   achievedRate: number;
@@ -123,37 +122,32 @@ export async function measureQueries(options: QueryBenchOptions): Promise<QueryM
       return true;
     });
     options.say(
-      `autocannon: ${options.rate} requests/s for ${options.durationS} s over ${options.connections} connections`,
+      `paced load: ${options.rate} requests/s for ${options.durationS} s over at most ${options.connections} connections`,
     );
     let next = 0;
-    const result = await autocannon({
+    const result = await pacedLoad({
       url,
+      rate: options.rate,
+      durationS: options.durationS,
       connections: options.connections,
-      duration: options.durationS,
-      overallRate: options.rate,
-      requests: [
-        {
-          method: 'GET',
-          setupRequest: (request) => {
-            const word = words[(next = (next * 1_103_515_245 + 12_345) % 2_147_483_648) % words.length]!;
-            return { ...request, path: `/stores/word-counts/keys/${encodeURIComponent(word)}` };
-          },
-        },
-      ],
+      pathFor: () => {
+        const word = words[(next = (next * 1_103_515_245 + 12_345) % 2_147_483_648) % words.length]!;
+        return `/stores/word-counts/keys/${encodeURIComponent(word)}`;
+      },
     });
     const problems: string[] = [];
     if (result.errors > 0) problems.push(`${result.errors} request errors`);
     if (result.non2xx > 0) problems.push(`${result.non2xx} answers were not 2xx`);
     return {
       ...base,
-      achievedRate: result.requests.average,
-      requests: result.requests.total,
+      achievedRate: result.achievedRate,
+      requests: result.requests,
       errors: result.errors,
       non2xx: result.non2xx,
-      p50Ms: result.latency.p50,
-      p99Ms: result.latency.p99,
-      p999Ms: result.latency.p99_9,
-      maxMs: result.latency.max,
+      p50Ms: result.p50Ms,
+      p99Ms: result.p99Ms,
+      p999Ms: result.p999Ms,
+      maxMs: result.maxMs,
       status: problems.length === 0 ? 'ok' : 'failed',
       ...(problems.length > 0 ? { problems } : {}),
     };
@@ -185,7 +179,7 @@ export function queryMarkdown(q: QueryMeasurement): string[] {
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
     `| GET /stores/word-counts/keys/<word> | ${q.targetRate} | ${Math.round(q.achievedRate)} | ${q.requests} | ${ms(q.p50Ms)} | ${ms(q.p99Ms)} | ${ms(q.p999Ms)} | ${ms(q.maxMs)} | ${q.errors} / ${q.non2xx} | ${q.status === 'ok' ? 'ok' : `**FAILED**: ${q.problems?.[0] ?? ''}`} |`,
     '',
-    `Point queries for random words of the vocabulary, ${q.connections} connections, ${q.durationS} s at a fixed rate (autocannon); ` +
-      'latency percentiles over the whole run (target: p99 < 2 ms at 5 000 requests/s).',
+    `Point queries for random words of the vocabulary, ${q.connections} connections, ${q.durationS} s at a fixed rate (open loop, bench/lib/paced-load.ts); ` +
+      'each latency from the moment its request was due; percentiles over the whole run (target: p99 < 2 ms at 5 000 requests/s).',
   ];
 }
