@@ -758,6 +758,7 @@ async function main(): Promise<number> {
         runTag,
         rate: config.queryRate,
         durationS: config.queryDurationS,
+        warmupS: config.queryWarmupS,
         connections: config.queryConnections,
         say,
         cleanup,

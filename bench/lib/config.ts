@@ -38,6 +38,8 @@ export interface BenchConfig {
   /** The query row: requests/s asked for, seconds, connections. */
   queryRate: number;
   queryDurationS: number;
+  /** Seconds of queries at the same rate before the measured ones (not counted). */
+  queryWarmupS: number;
   queryConnections: number;
 }
 
@@ -82,7 +84,7 @@ export const USAGE = `npm run bench [-- options]
 More: BENCH_VOCABULARY (10000), BENCH_PAGES (50), BENCH_USERS (10000), BENCH_PAGEVIEW_MINUTES (10),
 BENCH_GRACE_MS (the page-view span), BENCH_PARTITIONS (4), BENCH_SEED (42),
 BENCH_COMMIT_INTERVAL_ALOS_MS (1000), BENCH_COMMIT_INTERVAL_EOS_MS (100), BENCH_TIMEOUT_S (900),
-BENCH_JAVA_OPTS ("-Xmx1g"), BENCH_QUERY_RATE (5000 requests/s), BENCH_QUERY_SECONDS (10),
+BENCH_JAVA_OPTS ("-Xmx1g"), BENCH_QUERY_RATE (5000 requests/s), BENCH_QUERY_SECONDS (10), BENCH_QUERY_WARMUP_SECONDS (3),
 BENCH_QUERY_CONNECTIONS (10), KAFKA_BROKERS (use that broker instead of starting one).`;
 
 export function readConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): BenchConfig | 'help' {
@@ -139,6 +141,7 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     ),
     queryRate: Math.max(1, integer('BENCH_QUERY_RATE', env.BENCH_QUERY_RATE, 5_000)),
     queryDurationS: Math.max(1, integer('BENCH_QUERY_SECONDS', env.BENCH_QUERY_SECONDS, 10)),
+    queryWarmupS: Math.max(0, integer('BENCH_QUERY_WARMUP_SECONDS', env.BENCH_QUERY_WARMUP_SECONDS, 3)),
     queryConnections: Math.max(1, integer('BENCH_QUERY_CONNECTIONS', env.BENCH_QUERY_CONNECTIONS, 10)),
   };
 }

@@ -33,6 +33,8 @@ export interface PacedLoadResult {
   p99Ms: number;
   p999Ms: number;
   maxMs: number;
+  /** The slowest answer among the requests due in each second of the run (where a stall was). */
+  maxMsBySecond: number[];
 }
 
 /** The q-quantile (0..1) of sorted values, nearest rank. */
@@ -88,6 +90,11 @@ export async function pacedLoad(options: PacedLoadOptions): Promise<PacedLoadRes
   });
   const seconds = elapsedNs() / 1e9;
   agent.destroy();
+  const maxMsBySecond: number[] = [];
+  for (let i = 0; i < total; i++) {
+    const second = Math.floor(i / options.rate);
+    maxMsBySecond[second] = Math.max(maxMsBySecond[second] ?? 0, latencies[i]!);
+  }
   const sorted = latencies.sort();
   return {
     requests: total,
@@ -98,5 +105,6 @@ export async function pacedLoad(options: PacedLoadOptions): Promise<PacedLoadRes
     p99Ms: quantile(sorted, 0.99),
     p999Ms: quantile(sorted, 0.999),
     maxMs: sorted[sorted.length - 1] ?? 0,
+    maxMsBySecond,
   };
 }
