@@ -4,7 +4,7 @@
  * figures to chaos/results/latest.json and docs/reliability.md (between its chaos markers).
  *
  *   npm run chaos -- [--size reduced|full] [--scenario <name>]... [--brokers <list>] [--seed <n>]
- *                    [--no-write]
+ *                    [--no-write] [--keep-logs]
  *
  * Exit code 1 when a scenario failed (lost or, under exactly_once, duplicated records, a crash, a
  * wrong answer, a 5xx); the figures are written either way.
@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { runChaos, SCENARIOS } from './suite.ts';
 import type { Size } from './lib/harness.ts';
 
-const USAGE = `usage: npm run chaos -- [--size reduced|full] [--scenario <name>]... [--brokers <list>] [--seed <n>] [--no-write]
+const USAGE = `usage: npm run chaos -- [--size reduced|full] [--scenario <name>]... [--brokers <list>] [--seed <n>] [--no-write] [--keep-logs]
 scenarios: ${SCENARIOS.join(', ')}`;
 
 const { values } = parseArgs({
@@ -24,6 +24,7 @@ const { values } = parseArgs({
     brokers: { type: 'string' },
     seed: { type: 'string' },
     'no-write': { type: 'boolean', default: false },
+    'keep-logs': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -62,5 +63,6 @@ const report = await runChaos({
     ? { brokers: (values.brokers ?? process.env.KAFKA_BROKERS)!.split(',').filter(Boolean) }
     : {}),
   write: !values['no-write'],
+  keepLogs: values['keep-logs'],
 });
 process.exitCode = report.results.every((r) => r.passed) ? 0 : 1;

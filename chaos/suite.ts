@@ -48,6 +48,8 @@ export interface ChaosOptions {
   brokers?: string[];
   /** Write chaos/results/latest.json and docs/reliability.md (npm run chaos); CI does not. */
   write: boolean;
+  /** Keep the work dir (worker logs, state) even when every scenario passed (`--keep-logs`). */
+  keepLogs?: boolean;
   log?: (line: string) => void;
 }
 
@@ -112,8 +114,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   }
   const report: ChaosReport = { size: options.size, seed: options.seed, results };
   if (options.write) await writeReport(report, log);
-  if (results.every((r) => r.passed)) await removeWorkDir(workDir);
-  else log(`logs of the failed run kept in ${workDir}`);
+  if (!results.every((r) => r.passed)) log(`logs of the failed run kept in ${workDir}`);
+  else if (options.keepLogs) log(`logs kept in ${workDir}`);
+  else await removeWorkDir(workDir);
   return report;
 }
 
