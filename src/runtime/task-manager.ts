@@ -302,8 +302,9 @@ export class TaskManager {
   /**
    * Kafka Streams' TaskCorruptedException: the task's commit failed because a broker went away or
    * answered with a transient error, so what it did since its last commit is lost (at_least_once) or
-   * aborted (exactly_once). It is closed dirty (exactly_once: no checkpoint, so its state is rebuilt
-   * from the changelog) and created again by `reviveCorrupted`, which rewinds its input to the last
+   * aborted (exactly_once). It is closed dirty, its state wiped (under at_least_once too: the stores
+   * may hold updates whose changelog records were never sent, which the replay would count again),
+   * and created again by `reviveCorrupted`: restored from the changelog, input rewound to the last
    * committed offsets. The instance keeps running.
    */
   private async onCorrupted(t: ActiveTask, error: Error): Promise<void> {
@@ -313,7 +314,7 @@ export class TaskManager {
         `changelog and resumes from its last committed offsets`,
     );
     await this.closeTask(t, false);
-    if (!this.checkpointsWhileRunning) await rm(this.taskDir(t.id), { recursive: true, force: true });
+    await rm(this.taskDir(t.id), { recursive: true, force: true });
     this.corrupted.set(t.id, { since: Date.now(), error });
     if (this.config.collector.classify(error) === 'connection') this.config.onBrokersUnreachable?.(error);
   }

@@ -207,6 +207,9 @@ export class TaskManagerHarness {
       classify: (error) => classifyKafkaError(error),
       commitOffsets: async (offsets) => {
         h.commits.push(offsets);
+        // As the group coordinator would keep them (a revived task reads them back).
+        const group = setup.fake.group(setup.applicationId);
+        for (const o of offsets) group.committed.set(`${o.topic}:${o.partition}`, o.offset);
       },
       groupMetadata: () => undefined,
       stateDir,

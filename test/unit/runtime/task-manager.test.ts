@@ -165,52 +165,58 @@ describe('TaskManager on an in-memory Kafka', () => {
     await h.closeAll(true);
   });
 
-  it('under exactly_once, a commit that loses the broker closes the task dirty; it comes back and counts exactly', async () => {
-    const setup = fakeWordCount(2);
-    const first = makeLines(100, 7);
-    produceLines(setup, first.lines);
-    const h = await TaskManagerHarness.create(setup, await tempStateDir(), 'exactly_once');
-    await h.assign([0, 1]);
-    await runToEnd(h, setup);
-    // More input, processed; the broker goes away during the commit of the first task that sends.
-    const second = makeLines(60, 8);
-    produceLines(setup, second.lines, first.lines.length);
-    h.pump(setup.fake);
-    setup.fake.failNextSend = new BrokerConnectionError('fake kafka: Closed connection');
-    await h.commit();
-    expect(h.failures).toEqual([]);
-    const [corrupted] = h.manager.corruptedTasks;
-    expect(h.manager.corruptedTasks).toHaveLength(1);
-    expect(h.manager.tasks.has(corrupted!)).toBe(false);
-    expect(existsSync(path.join(h.stateDirOf(corrupted!)))).toBe(false); // its state is wiped
+  it.each(['exactly_once', 'at_least_once'] as const)(
+    'under %s, a commit that loses the broker closes its tasks dirty; they come back and count exactly',
+    async (guarantee) => {
+      const setup = fakeWordCount(2);
+      const first = makeLines(100, 7);
+      produceLines(setup, first.lines);
+      const h = await TaskManagerHarness.create(setup, await tempStateDir(), guarantee);
+      await h.assign([0, 1]);
+      await runToEnd(h, setup);
+      // More input, processed; the broker goes away during the commit (exactly_once: the
+      // transaction of the first task that sends; at_least_once: the instance's one produce).
+      const second = makeLines(60, 8);
+      produceLines(setup, second.lines, first.lines.length);
+      h.pump(setup.fake);
+      setup.fake.failNextSend = new BrokerConnectionError('fake kafka: Closed connection');
+      await h.commit();
+      expect(h.failures).toEqual([]);
+      const corrupted = h.manager.corruptedTasks;
+      expect(corrupted).toHaveLength(guarantee === 'exactly_once' ? 1 : 4);
+      for (const id of corrupted) {
+        expect(h.manager.tasks.has(id)).toBe(false);
+        expect(existsSync(h.stateDirOf(id))).toBe(false); // its state is wiped
+      }
 
-    // The next tick creates it again: restored from its changelog, consumer rewound to its offsets.
-    await h.revive();
-    expect(h.manager.corruptedTasks).toEqual([]);
-    expect(h.manager.tasks.has(corrupted!)).toBe(true);
-    await vi.waitFor(() => expect(h.manager.restoringTasks).toEqual([]), { timeout: 10_000 });
-    await h.settled();
-    const { subtopology, partition } = parseTaskId(corrupted!);
-    const sub = h.plan.subTopologies.find((s) => s.id === subtopology)!;
-    const committed = new Map(
-      (
-        await setup.fake
-          .client()
-          .admin()
-          .then((a) => a.committedOffsets(setup.applicationId, sub.sourceTopics))
-      ).map((o) => [`${o.topic}:${o.partition}`, o.offset]),
-    );
-    expect(h.seeks).toEqual(
-      sub.sourceTopics.map((topic) => ({ topic, partition, offset: committed.get(`${topic}:${partition}`) })),
-    );
-    await runToEnd(h, setup);
-    expect(h.failures).toEqual([]);
-    const expected = new Map(first.counts);
-    for (const [word, n] of second.counts) expected.set(word, (expected.get(word) ?? 0) + n);
-    expect(sorted(storeCounts(h))).toEqual(sorted(expected));
-    expect(sorted(outputCounts(setup))).toEqual(sorted(expected));
-    await h.closeAll(true);
-  });
+      // The next tick creates them again: restored from the changelog, consumer rewound to the offsets.
+      await h.revive();
+      expect(h.manager.corruptedTasks).toEqual([]);
+      for (const id of corrupted) expect(h.manager.tasks.has(id)).toBe(true);
+      await vi.waitFor(() => expect(h.manager.restoringTasks).toEqual([]), { timeout: 10_000 });
+      await h.settled();
+      const admin = await setup.fake.client().admin();
+      const rewinds = [];
+      for (const id of corrupted) {
+        const { subtopology, partition } = parseTaskId(id);
+        const sub = h.plan.subTopologies.find((s) => s.id === subtopology)!;
+        const committed = await admin.committedOffsets(setup.applicationId, sub.sourceTopics);
+        for (const topic of sub.sourceTopics) {
+          const offset = committed.find((o) => o.topic === topic && o.partition === partition)!.offset;
+          expect(offset).toBeGreaterThan(0);
+          rewinds.push({ topic, partition, offset });
+        }
+      }
+      expect(h.seeks).toEqual(rewinds);
+      await runToEnd(h, setup);
+      expect(h.failures).toEqual([]);
+      const expected = new Map(first.counts);
+      for (const [word, n] of second.counts) expected.set(word, (expected.get(word) ?? 0) + n);
+      expect(sorted(storeCounts(h))).toEqual(sorted(expected));
+      expect(sorted(outputCounts(setup))).toEqual(sorted(expected));
+      await h.closeAll(true);
+    },
+  );
 
   it('under exactly_once, checkpoints only at a clean close, at the changelog end', async () => {
     const setup = fakeWordCount(1);
