@@ -12,24 +12,15 @@ import path from 'node:path';
 
 import type { KafkaAdmin } from '../../src/kafka/client.ts';
 import { spawnTracked } from './children.ts';
-import { pacedLoad } from './paced-load.ts';
+import { pacedLoad, type PacedLoadResult } from './paced-load.ts';
 import { recreateTopic } from './load.ts';
 
-export interface QueryMeasurement {
+/** The load's figures (zeros and no per-second figures when the run failed before it). */
+export interface QueryMeasurement extends Omit<PacedLoadResult, 'maxMsBySecond'> {
   /** Requests per second asked for. */
   targetRate: number;
-  /** Requests per second answered. */
-  achievedRate: number;
   durationS: number;
   warmupS?: number;
-  requests: number;
-  errors: number;
-  non2xx: number;
-  p50Ms: number;
-  p99Ms: number;
-  p999Ms: number;
-  maxMs: number;
-  /** Slowest answer per second of the run (due time), in ms. */
   maxMsBySecond?: number[];
   connections: number;
   status: 'ok' | 'failed';
@@ -155,14 +146,7 @@ export async function measureQueries(options: QueryBenchOptions): Promise<QueryM
     if (result.non2xx > 0) problems.push(`${result.non2xx} answers were not 2xx`);
     return {
       ...base,
-      achievedRate: result.achievedRate,
-      requests: result.requests,
-      errors: result.errors,
-      non2xx: result.non2xx,
-      p50Ms: result.p50Ms,
-      p99Ms: result.p99Ms,
-      p999Ms: result.p999Ms,
-      maxMs: result.maxMs,
+      ...result,
       maxMsBySecond: result.maxMsBySecond.map((ms) => Math.round(ms * 100) / 100),
       status: problems.length === 0 ? 'ok' : 'failed',
       ...(problems.length > 0 ? { problems } : {}),

@@ -9,7 +9,7 @@
 import kafkajs from 'kafkajs';
 import type { Admin, Consumer, Producer } from 'kafkajs';
 
-import { retryKafka } from './retry.ts';
+import { retryKafka, withTimeout } from './retry.ts';
 
 const { Kafka, logLevel, Partitioners } = kafkajs;
 
@@ -46,18 +46,6 @@ function describeError(err: unknown): string {
     return typeof type === 'string' && !err.message.includes(type) ? `${type}: ${err.message}` : err.message;
   }
   return String(err);
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Waits until the broker at `brokers` is ready (see module comment); throws BrokerNotReadyError on timeout. */

@@ -1,5 +1,6 @@
 /**
  * Retry of retriable Kafka errors with exponential backoff.
+ * (`withTimeout` bounds a call that may wait for a broker that is gone.)
  *
  * kafkajs retries most requests itself, but not every step inside a transaction: `sendOffsets` sends
  * AddOffsetsToTxn to the transaction coordinator without a retry, so NOT_COORDINATOR,
@@ -90,5 +91,18 @@ export async function retryKafka<T>(fn: () => Promise<T>, options: RetryOptions 
       await new Promise((resolve) => setTimeout(resolve, wait));
       backoff *= 2;
     }
+  }
+}
+
+/** Resolves or rejects as `promise` does, or rejects after `ms` with "<what> did not finish within <ms> ms". */
+export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }

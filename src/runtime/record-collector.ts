@@ -44,6 +44,7 @@ import type {
   TopicPartitionOffset,
 } from '../kafka/client.ts';
 import type { KafkaErrorKind } from '../kafka/errors.ts';
+import { withTimeout } from '../kafka/retry.ts';
 import type { StreamsMetrics } from '../metrics/metrics.ts';
 import type { StreamTask } from '../processor/internals/task.ts';
 import { writeCheckpoint, type Checkpoint } from './checkpoint.ts';
@@ -72,15 +73,6 @@ function recordBytes(record: OutgoingRecord): number {
 
 /** How long a failed commit waits for its transaction's abort. */
 const ABORT_DEADLINE_MS = 10_000;
-
-/** Resolves or rejects as `promise` does, or rejects after `ms`. */
-function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
-}
 
 /** One task's records since the last commit (or send ahead), and the consumer offsets it last committed. */
 export class TaskOutput {
@@ -137,7 +129,8 @@ export class TaskOutput {
   /** Closes the task's producer; an open transaction (a dirty close) is aborted first. */
   async close(): Promise<void> {
     await this.sending.catch(() => {});
-    if (this.transaction) await withDeadline(this.transaction.abort(), ABORT_DEADLINE_MS).catch(() => {});
+    if (this.transaction)
+      await withTimeout(this.transaction.abort(), ABORT_DEADLINE_MS, 'abort').catch(() => {});
     this.transaction = undefined;
     await this.producer?.close().catch(() => {});
   }
@@ -412,7 +405,7 @@ export class RecordCollector {
       } catch (error) {
         // Bounded: with the broker gone an abort may wait for it; a newer producer of the task's
         // transactional id (initTransactions) aborts what is left open.
-        if (txn) await withDeadline(txn.abort(), ABORT_DEADLINE_MS).catch(() => {});
+        if (txn) await withTimeout(txn.abort(), ABORT_DEADLINE_MS, 'abort').catch(() => {});
         throw new Error(`Task ${t.id}: transaction failed: ${(error as Error).message}`, { cause: error });
       }
       this.countProduced(records);

@@ -82,7 +82,7 @@ export class TaskManager {
   private assigned = new Set<string>();
   private lastCommitAt = Date.now();
   /** Tasks closed because their commit failed (a broker went away), to be created again: id → since. */
-  private readonly corrupted = new Map<string, { since: number; error: Error }>();
+  private readonly corrupted = new Map<string, number>();
 
   constructor(config: TaskManagerConfig) {
     this.config = config;
@@ -315,7 +315,7 @@ export class TaskManager {
     );
     await this.closeTask(t, false);
     await rm(this.taskDir(t.id), { recursive: true, force: true });
-    this.corrupted.set(t.id, { since: Date.now(), error });
+    this.corrupted.set(t.id, Date.now());
     if (this.config.collector.classify(error) === 'connection') this.config.onBrokersUnreachable?.(error);
   }
 
@@ -325,7 +325,7 @@ export class TaskManager {
    * after `reviveTimeoutMs` the instance stops with the last error.
    */
   async reviveCorrupted(): Promise<void> {
-    for (const [id, { since }] of [...this.corrupted]) {
+    for (const [id, since] of [...this.corrupted]) {
       const { subtopology, partition } = parseTaskId(id);
       const sub = this.config.plan.subTopologies.find((s) => s.id === subtopology)!;
       if (!sub.sourceTopics.every((topic) => this.assigned.has(`${topic}:${partition}`))) {
