@@ -255,7 +255,7 @@ export class BatchExecutor {
     const { plan } = this.config;
     if (plan.topics.globalSubTopologies.length === 0) return;
     const nodes = new Set(plan.topics.globalSubTopologies.flatMap((s) => [...s.nodes]));
-    const task = this.newTask('global', nodes, {
+    const task = this.newTask('global', nodes, false, {
       send: (record) => {
         throw new Error(`global sub-topologies do not produce (record for ${record.topic})`);
       },
@@ -488,7 +488,8 @@ export class BatchExecutor {
     const writer = exchange.writer({ subtopology: spec.subtopology, partition: spec.partition });
     /** Topic → partition → next offset of records routed within a cyclic stage. */
     const liveOffsets = new Map<string, number[]>();
-    const task = this.newTask(spec.id, nodes, {
+    // Records of an acyclic stage reach their readers through the exchange, sorted by timestamp.
+    const task = this.newTask(spec.id, nodes, !stage.cyclic, {
       send: (record) => {
         const route = plan.repartition.get(record.topic);
         if (!route) {
@@ -536,6 +537,7 @@ export class BatchExecutor {
   private newTask(
     taskId: string,
     nodes: ReadonlySet<string>,
+    combineWindowed: boolean,
     collector: ConstructorParameters<typeof StreamTask>[0]['collector'],
   ): StreamTask {
     const { applicationId, topology, boundaryMs } = this.config;
@@ -580,6 +582,7 @@ export class BatchExecutor {
       combiningEnabled: taskId !== 'global',
       // No delta index downstream: one partial per key whatever the records' buckets.
       combineAcrossBuckets: true,
+      combineWindowed,
       ...(stores.size > 0 ? { stores } : {}),
     });
     return task;

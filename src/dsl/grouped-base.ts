@@ -2,6 +2,7 @@ import type { ProcessorContext } from '../processor/api.ts';
 import { Record } from '../processor/record.ts';
 import type { InternalProcessorContext } from '../processor/internals/task.ts';
 import type { Serde } from '../serde/serde.ts';
+import type { TimeWindows } from './windows.ts';
 import type { InternalStreamsBuilder } from './internal-builder.ts';
 import { dropNullKeys } from './processors/basic.ts';
 import { TopologyError } from '../topology/topology.ts';
@@ -92,8 +93,18 @@ export abstract class GroupedBase<K, V> {
  * a worker's throughput, so where caching is on, records of one key are folded into a partial aggregate
  * until the next commit (or until the buffer fills) and only that partial is written; the aggregation
  * after the topic merges partials. With caching off every record travels as a partial of one, so
- * every update is forwarded exactly as without combining. Windowed aggregations never combine: late
- * drops and window assignment depend on each record's own timestamp.
+ * every update is forwarded exactly as without combining.
+ *
+ * Time-windowed aggregations combine only in batch runs (`combineWindowed`), and only records that fall
+ * into the same set of windows (same first and last window start), so a partial belongs to exactly the
+ * windows each of its records would have updated; its timestamp is the latest of theirs, as the
+ * window's own. On a worker a partial reaches the aggregation later than its first record would
+ * have, when stream time may have moved on, so lateness could drop what the record alone would have
+ * counted: workers forward every record as a partial of one. A batch run hands the aggregation each
+ * repartition partition sorted by timestamp (see exchange-partition.ts), so stream time there is
+ * the current partial's own timestamp, which lies inside every window of its set: no partial is ever
+ * late, as no record is on that in-order data. Session and sliding windows never combine: which
+ * windows a record joins depends on its neighbours.
  */
 export interface CombineSpec<K, V, P> {
   /** Folds one record into a partial aggregate (undefined: start a new one). */
@@ -105,6 +116,11 @@ export interface CombineSpec<K, V, P> {
   cachingEnabled: boolean;
   /** Most keys buffered before an early flush. */
   maxKeys?: number;
+  /**
+   * A time-windowed aggregation's windows: records combine per window set, only where the task
+   * allows it (`combineWindowed`), and null values are aggregated as the windowed aggregation does.
+   */
+  windows?: TimeWindows;
 }
 
 function combinerProcessor<K, V, P>(spec: CombineSpec<K, V, P>) {
@@ -113,12 +129,14 @@ function combinerProcessor<K, V, P>(spec: CombineSpec<K, V, P>) {
     let buffering = false;
     let bucketMs = Number.MAX_SAFE_INTEGER;
     let acrossBuckets = false;
+    const { windows } = spec;
     // Records of different Lambda buckets are never folded together on a worker: the serving layer's
     // delta index attributes a partial to the bucket of its timestamp. Bucket → key id → partial. A
-    // batch run (no delta index) folds every bucket into bucket 0.
-    const partials = new Map<number, Map<unknown, { key: K; partial: P; timestamp: number }>>();
+    // batch run (no delta index) folds every bucket into bucket 0; windowed aggregations fold per
+    // window set instead.
+    const partials = new Map<number | string, Map<unknown, { key: K; partial: P; timestamp: number }>>();
     // The map of the last record's bucket: consecutive records mostly share one.
-    let lastBucket = NaN;
+    let lastBucket: number | string = NaN;
     let last: Map<unknown, { key: K; partial: P; timestamp: number }> | undefined;
     let size = 0;
     const maxKeys = spec.maxKeys ?? 10_000;
@@ -136,13 +154,14 @@ function combinerProcessor<K, V, P>(spec: CombineSpec<K, V, P>) {
       init(ctx: ProcessorContext<K, P>) {
         context = ctx;
         const internal = ctx as unknown as InternalProcessorContext;
-        buffering = spec.cachingEnabled && internal.combiningEnabled;
+        buffering =
+          spec.cachingEnabled && internal.combiningEnabled && (!windows || internal.combineWindowed);
         bucketMs = internal.bucketMs;
         acrossBuckets = internal.combineAcrossBuckets;
       },
       process(record: Record<K, V>) {
         if (record.key === null || record.key === undefined) return;
-        if (record.value === null || record.value === undefined) {
+        if (!windows && (record.value === null || record.value === undefined)) {
           (context as unknown as InternalProcessorContext).recordDropped('null-value');
           return;
         }
@@ -150,7 +169,11 @@ function combinerProcessor<K, V, P>(spec: CombineSpec<K, V, P>) {
           context.forward(record.withValue(spec.partialOf(record.key, record.value, undefined)));
           return;
         }
-        const bucketOf = acrossBuckets ? 0 : Math.floor(record.timestamp / bucketMs);
+        const bucketOf = windows
+          ? windowSetOf(windows, record.timestamp)
+          : acrossBuckets
+            ? 0
+            : Math.floor(record.timestamp / bucketMs);
         let bucket = last;
         if (bucketOf !== lastBucket || !bucket) {
           bucket = partials.get(bucketOf);
@@ -176,6 +199,19 @@ function combinerProcessor<K, V, P>(spec: CombineSpec<K, V, P>) {
       flush,
     };
   };
+}
+
+/**
+ * Identifies the set of time windows that contain `timestamp` (see TimeWindows.windowsFor): the last
+ * window start, which alone decides the set when the size is a multiple of the advance, else the
+ * first and last start together.
+ */
+function windowSetOf(windows: TimeWindows, timestamp: number): number | string {
+  const { sizeMs, advanceMs } = windows;
+  const last = Math.floor(timestamp / advanceMs) * advanceMs;
+  if (sizeMs % advanceMs === 0) return last;
+  const first = Math.floor(Math.max(0, timestamp - sizeMs + advanceMs) / advanceMs) * advanceMs;
+  return `${first}:${last}`;
 }
 
 /** A grouped stream cut into windows of kind W (time, session or sliding). */

@@ -225,6 +225,27 @@ export class TimeWindowedKStream<K, V> extends WindowedGroupedBase<K, V, TimeWin
       storeName,
       materialized?.storeName !== undefined,
     );
+    const sendOldValues = (): boolean => table.sendOldValues;
+    // Mergeable aggregations fold records into partials before the repartition topic (CombineSpec;
+    // per window set, and buffered only in batch runs).
+    const combine: CombineSpec<K, V, VA> | undefined =
+      merge && initializer
+        ? {
+            partialOf: (key, value, partial) => aggregator(key, value, partial ?? initializer()),
+            partialSerde: valueSerde,
+            downstream: windowAggregateProcessor<K, VA, VA>(
+              storeName,
+              this.windows,
+              initializer,
+              (key, partial, agg) => merge(key, agg ?? initializer(), partial),
+              sendOldValues,
+              false,
+              this.strategy,
+            ),
+            cachingEnabled: materialized?.cachingEnabled !== false,
+            windows: this.windows,
+          }
+        : undefined;
     this.addAggregation(
       processorName,
       storeName,
@@ -233,11 +254,12 @@ export class TimeWindowedKStream<K, V> extends WindowedGroupedBase<K, V, TimeWin
         this.windows,
         initializer,
         aggregator,
-        () => table.sendOldValues,
+        sendOldValues,
         skipNullValues,
         this.strategy,
       ),
       materialized?.storeName !== undefined,
+      combine,
     );
     if (this.strategy.type() === 'ON_WINDOW_CLOSE') {
       this.builder.addEmitCloseTimeStore(storeName, processorName, materialized);

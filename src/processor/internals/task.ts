@@ -137,6 +137,11 @@ export interface TaskConfig {
    * depend on how records were grouped into partials.
    */
   combineAcrossBuckets?: boolean;
+  /**
+   * Batch runs, tasks whose repartition records reach their readers sorted by timestamp (acyclic
+   * stages): time-windowed aggregations combine too (see grouped-base.ts for why that is exact there).
+   */
+  combineWindowed?: boolean;
   /** Stores built elsewhere (e.g. standby or restored) to use instead of building new ones. */
   stores?: Map<string, StateStore>;
   /**
@@ -863,6 +868,7 @@ export class StreamTask {
       bucketMs: task.config.topology.bucketMs,
       combiningEnabled: task.config.combiningEnabled ?? !task.config.cachingDisabled,
       combineAcrossBuckets: task.config.combineAcrossBuckets === true,
+      combineWindowed: task.config.combineWindowed === true,
     };
   }
 
@@ -898,5 +904,7 @@ export interface InternalProcessorContext {
   readonly bucketMs: number;
   /** Combiners may fold records of different buckets together (batch runs: no delta index). */
   readonly combineAcrossBuckets: boolean;
+  /** Time-windowed aggregations may combine too (batch runs, acyclic stages). */
+  readonly combineWindowed: boolean;
   recordDropped(reason: DropReason): void;
 }
