@@ -368,7 +368,7 @@ export function registerBatchCommand(program: Command): void {
   addKafkaSecurityOptions(run);
   addKafkaClientOption(run);
   addErrorHandlerOptions(run, { deadLetter: false }).action(async (file: string, opts: BatchOptions) => {
-    applyKafkaClientOption(opts);
+    await applyKafkaClientOption(opts);
     if (!opts.brokers && process.env.KAFKA_BROKERS) opts.brokers = process.env.KAFKA_BROKERS;
     process.exitCode = await runBatchCommand(file, opts);
   });
@@ -384,7 +384,7 @@ export function registerBatchCommand(program: Command): void {
     .option('--json', 'print the manifests as JSON');
   addKafkaSecurityOptions(views);
   addKafkaClientOption(views).action(async (file: string, opts: ViewsOptions) => {
-    applyKafkaClientOption(opts);
+    await applyKafkaClientOption(opts);
     if (!opts.brokers && process.env.KAFKA_BROKERS) opts.brokers = process.env.KAFKA_BROKERS;
     process.exitCode = await listViewsCommand(file, opts);
   });

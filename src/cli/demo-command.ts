@@ -299,7 +299,7 @@ export function registerDemoCommand(program: Command): void {
     .option('--timeout <seconds>', 'give up after this long', (v) => Number(v), 120);
   addKafkaClientOption(command).action(
     async (opts: { exactlyOnce: boolean; timeout: number } & KafkaClientFlags) => {
-      applyKafkaClientOption(opts);
+      await applyKafkaClientOption(opts);
       process.exitCode = await runDemo({
         guarantee: opts.exactlyOnce ? 'exactly_once' : 'at_least_once',
         timeoutMs: opts.timeout * 1000,

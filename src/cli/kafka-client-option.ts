@@ -4,7 +4,12 @@
  */
 import { Option, type Command } from 'commander';
 
-import { KAFKA_CLIENT_ENV, KAFKA_CLIENT_NAMES, type KafkaClientName } from '../kafka/factory.ts';
+import {
+  KAFKA_CLIENT_ENV,
+  KAFKA_CLIENT_NAMES,
+  loadKafkaClient,
+  type KafkaClientName,
+} from '../kafka/factory.ts';
 
 export interface KafkaClientFlags {
   kafkaClient?: KafkaClientName;
@@ -22,8 +27,10 @@ export function addKafkaClientOption(command: Command): Command {
 /**
  * Makes the chosen client the process's default: the commands, the runtime, batch worker threads
  * (which copy the environment when they start) and processes they spawn all create their clients
- * through the default factory, which reads LAMBDA_STREAMS_KAFKA_CLIENT.
+ * through the default factory, which reads LAMBDA_STREAMS_KAFKA_CLIENT. Loads the client's adapter.
  */
-export function applyKafkaClientOption(flags: KafkaClientFlags): void {
-  process.env[KAFKA_CLIENT_ENV] = flags.kafkaClient ?? 'kafkajs';
+export async function applyKafkaClientOption(flags: KafkaClientFlags): Promise<void> {
+  const name = flags.kafkaClient ?? 'kafkajs';
+  process.env[KAFKA_CLIENT_ENV] = name;
+  await loadKafkaClient(name);
 }

@@ -346,7 +346,7 @@ export function registerWorkerCommand(program: Command): void {
   addKafkaSecurityOptions(command);
   addKafkaClientOption(command);
   addErrorHandlerOptions(command, { deadLetter: true }).action(async (file: string, opts: WorkerOptions) => {
-    applyKafkaClientOption(opts);
+    await applyKafkaClientOption(opts);
     if (!opts.brokers && process.env.KAFKA_BROKERS) opts.brokers = process.env.KAFKA_BROKERS;
     if (!opts.httpToken && process.env.LAMBDA_STREAMS_HTTP_TOKEN)
       opts.httpToken = process.env.LAMBDA_STREAMS_HTTP_TOKEN;

@@ -12,7 +12,7 @@ import type {
   OutgoingRecord,
 } from '../../src/kafka/client.ts';
 import { classifyKafkaError } from '../../src/kafka/errors.ts';
-import { KAFKA_CLIENT_NAMES, kafkaClientFactory } from '../../src/kafka/factory.ts';
+import { KAFKA_CLIENT_NAMES, kafkaClientFactory, loadKafkaClient } from '../../src/kafka/factory.ts';
 import { defaultPartition } from '../../src/kafka/partitioner.ts';
 import { brokers, eventually, uniqueGroup, uniqueTopic } from './helpers.ts';
 
@@ -47,6 +47,8 @@ async function readAll(
     await admin.close();
   }
 }
+
+for (const name of KAFKA_CLIENT_NAMES) await loadKafkaClient(name);
 
 describe.each(KAFKA_CLIENT_NAMES)('Kafka port contract on %s', (name) => {
   const client = kafkaClientFactory(name)({ brokers: brokers(), clientId: `contract-${name}` });

@@ -4,14 +4,24 @@ import {
   defaultKafkaClientFactory,
   kafkaClientFactory,
   kafkaClientFromEnv,
+  loadKafkaClient,
 } from '../../../src/kafka/factory.ts';
 import { KafkajsClient } from '../../../src/kafka/kafkajs-client.ts';
-import { PlatformaticClient } from '../../../src/kafka/platformatic-client.ts';
 
 const config = { brokers: ['127.0.0.1:1'] };
 
 describe('kafkaClientFactory', () => {
-  it('makes the named client; kafkajs by default', () => {
+  it('loads the @platformatic/kafka adapter only on demand, and says how', async () => {
+    expect(() => kafkaClientFactory('platformatic')).toThrow(
+      "the @platformatic/kafka adapter is loaded on demand: `await loadKafkaClient('platformatic')`",
+    );
+    const { PlatformaticClient } = await import('../../../src/kafka/platformatic-client.ts');
+    expect((await loadKafkaClient('platformatic'))(config)).toBeInstanceOf(PlatformaticClient);
+  });
+
+  it('makes the named client; kafkajs by default', async () => {
+    const { PlatformaticClient } = await import('../../../src/kafka/platformatic-client.ts');
+    await loadKafkaClient('platformatic');
     expect(kafkaClientFactory()(config)).toBeInstanceOf(KafkajsClient);
     expect(kafkaClientFactory('kafkajs')(config)).toBeInstanceOf(KafkajsClient);
     const platformatic = kafkaClientFactory('platformatic')(config);
@@ -28,7 +38,9 @@ describe('kafkaClientFactory', () => {
     );
   });
 
-  it('lets the default factory follow the environment at each call', () => {
+  it('lets the default factory follow the environment at each call', async () => {
+    const { PlatformaticClient } = await import('../../../src/kafka/platformatic-client.ts');
+    await loadKafkaClient('platformatic');
     const before = process.env.LAMBDA_STREAMS_KAFKA_CLIENT;
     try {
       process.env.LAMBDA_STREAMS_KAFKA_CLIENT = 'platformatic';
