@@ -14,6 +14,7 @@ import type { StreamsMetrics } from '../metrics/metrics.ts';
 import type { ErrorHandling } from '../processor/error-handlers.ts';
 import { StreamTask } from '../processor/internals/task.ts';
 import type { StateStore } from '../state/types.ts';
+import type { CacheBudget } from '../state/write-back-cache.ts';
 import type { Topology } from '../topology/topology.ts';
 import { deleteCheckpoint, readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.ts';
 import {
@@ -47,7 +48,8 @@ export interface TaskManagerConfig {
   global?: GlobalStateManager;
   errorHandling: ErrorHandling;
   cachingDisabled: boolean;
-  cacheMaxBytes?: number;
+  /** The stream thread's budget, shared by the caches of every task created here. */
+  cacheBudget: CacheBudget;
   numStandbyReplicas: number;
   restoreLogIntervalMs: number;
   /** Runs a function in the stream thread's processing chain. */
@@ -460,7 +462,7 @@ export class TaskManager {
       errorHandling: this.config.errorHandling,
       metrics: this.config.metrics,
       ...(this.config.cachingDisabled ? { cachingDisabled: true } : {}),
-      ...(this.config.cacheMaxBytes ? { cacheMaxBytes: this.config.cacheMaxBytes } : {}),
+      cacheBudget: this.config.cacheBudget,
       ...(shared ? { stores: shared } : {}),
       // Workers keep the serving layer's delta index of every queryable store.
       deltaIndexEnabled: true,

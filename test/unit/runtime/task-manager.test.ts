@@ -215,8 +215,32 @@ describe('TaskManager on an in-memory Kafka', () => {
       expect(sorted(storeCounts(h))).toEqual(sorted(expected));
       expect(sorted(outputCounts(setup))).toEqual(sorted(expected));
       await h.closeAll(true);
+      expect(h.cacheBudget.bytes).toBe(0); // the wiped tasks' caches gave their bytes back too
     },
   );
+
+  it("its tasks' caches share the thread's budget and stay within it; revoked tasks give their bytes back", async () => {
+    const setup = fakeWordCount(2);
+    const first = makeLines(200, 7);
+    produceLines(setup, first.lines);
+    // Its 6 words' count entries cost 240+ bytes each: within 600 bytes the count tasks must evict.
+    expect(first.counts.size).toBe(6);
+    const h = await TaskManagerHarness.create(setup, await tempStateDir(), 'at_least_once', 600);
+    await h.assign([0, 1]);
+    for (const t of h.manager.tasks.values()) expect(t.task.cacheBudget).toBe(h.cacheBudget);
+    for (let round = 0; round < 3; round++) {
+      h.pump(setup.fake);
+      expect(h.cacheBudget.bytes).toBeLessThanOrEqual(600);
+      await h.commit();
+    }
+    expect(h.cacheBudget.bytes).toBeGreaterThan(0);
+    expect(sorted(storeCounts(h))).toEqual(sorted(first.counts));
+    expect(sorted(outputCounts(setup))).toEqual(sorted(first.counts));
+
+    await h.assign([]); // every task revoked
+    expect(h.manager.tasks.size).toBe(0);
+    expect(h.cacheBudget.bytes).toBe(0);
+  });
 
   it('under exactly_once, checkpoints only at a clean close, at the changelog end', async () => {
     const setup = fakeWordCount(1);
