@@ -469,7 +469,14 @@ export class TaskManager {
     });
     const t: ActiveTask = { id, sub, partition, task, output, changelogOffsets: new Map(checkpoint) };
     await mkdir(dir, { recursive: true });
-    await task.init();
+    try {
+      await task.init();
+    } catch (error) {
+      // Close what did open: its files, and what its caches hold of the thread's budget.
+      await task.close().catch(() => {});
+      await output.close();
+      throw error;
+    }
     // Visible (to queries too) only once it is marked restoring: beginRestore awaits the changelog
     // end offsets first, and a query in between would read the empty stores as if they were complete.
     try {

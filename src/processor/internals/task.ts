@@ -506,7 +506,18 @@ export class StreamTask {
         this.log.warn({ err: error, node: name }, 'processor close failed');
       }
     }
-    for (const store of this.stores.values()) if (store.isOpen()) await store.close();
+    // Every store, even after one failed to close: one left open would keep its files, and its
+    // cache's bytes in the thread's shared budget.
+    const failures: unknown[] = [];
+    for (const store of this.stores.values()) {
+      if (!store.isOpen()) continue;
+      try {
+        await store.close();
+      } catch (error) {
+        failures.push(error);
+      }
+    }
+    if (failures.length > 0) throw failures[0];
   }
 
   getStore<S extends StateStore>(name: string): S | undefined {
