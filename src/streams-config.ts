@@ -8,13 +8,14 @@
 import type { ErrorHandlingConfig } from './processor/error-handlers.ts';
 import type { BadRecordHandling } from './processor/internals/task.ts';
 import type { Serde } from './serde/serde.ts';
+import { DEFAULT_CACHE_MAX_BYTES } from './state/write-back-cache.ts';
 import type { TimestampExtractor } from './topology/nodes.ts';
 
 /** Kafka Streams' processing.guarantee; `exactly_once_v2` is accepted as `exactly_once`. */
 export type ProcessingGuarantee = 'at_least_once' | 'exactly_once';
 
 /** Kafka Streams' default for statestore.cache.max.bytes (10 MiB). */
-export const DEFAULT_STATESTORE_CACHE_MAX_BYTES = 10 * 1024 * 1024;
+export const DEFAULT_STATESTORE_CACHE_MAX_BYTES = DEFAULT_CACHE_MAX_BYTES;
 
 export interface StreamsConfig extends ErrorHandlingConfig {
   /** application.id: consumer group, internal topic prefix, state directory name. */
@@ -32,7 +33,8 @@ export interface StreamsConfig extends ErrorHandlingConfig {
   /** default.timestamp.extractor: event time of a consumed record (default: the record's timestamp). */
   defaultTimestampExtractor?: TimestampExtractor;
   /**
-   * statestore.cache.max.bytes: byte budget of each caching store's write-back cache; 0 turns
+   * statestore.cache.max.bytes: bytes for the write-back caches of the whole instance, split evenly
+   * among its stream threads and shared by all the caching stores of a thread's tasks; 0 turns
    * caching off everywhere, so every update is forwarded. Default 10 MiB.
    */
   statestoreCacheMaxBytes?: number;

@@ -308,7 +308,7 @@ export function registerWorkerCommand(program: Command): void {
     )
     .option(
       '--cache-max-bytes <bytes>',
-      "each caching store's write-back cache budget (statestore.cache.max.bytes; 0: caching off; default 10 MiB)",
+      'write-back cache bytes of the worker, shared by all its caching stores (statestore.cache.max.bytes; 0: caching off; default 10 MiB)',
       parsePositiveInt,
     )
     .option(

@@ -36,11 +36,18 @@ import { InternalTopicManager } from './internal-topic-manager.ts';
 import type { ProcessingGuarantee } from './record-collector.ts';
 import {
   cachingEnabled,
+  DEFAULT_STATESTORE_CACHE_MAX_BYTES,
   resolveStreamsConfig,
   StreamsConfigError,
   type StreamsConfigInput,
 } from '../streams-config.ts';
-import { BrokersUnreachableError, StreamThread, brokersLost, type StreamsState } from './stream-thread.ts';
+import {
+  BrokersUnreachableError,
+  StreamThread,
+  brokersLost,
+  cacheSizePerThread,
+  type StreamsState,
+} from './stream-thread.ts';
 import { decodeAssignment } from './task-assignor.ts';
 import type { TopicPlan } from './topic-plan.ts';
 
@@ -69,6 +76,9 @@ export interface KafkaStreamsConfig extends StreamsConfigInput {
    */
   brokerUnreachableTimeoutMs?: number;
 }
+
+/** An instance runs one stream thread (there is no num.stream.threads). */
+const STREAM_THREADS = 1;
 
 /** Kafka Streams' state.dir default, `<tmpdir>/kafka-streams`, under this project's name. */
 const DEFAULT_STATE_DIR = path.join(os.tmpdir(), 'lambda-streams');
@@ -497,7 +507,10 @@ export class KafkaStreams {
       ...(config.applicationServer ? { applicationServer: config.applicationServer } : {}),
       errorHandling: handling,
       cachingDisabled: !cachingEnabled(config),
-      ...(config.statestoreCacheMaxBytes ? { cacheMaxBytes: config.statestoreCacheMaxBytes } : {}),
+      cacheMaxBytes: cacheSizePerThread(
+        config.statestoreCacheMaxBytes ?? DEFAULT_STATESTORE_CACHE_MAX_BYTES,
+        STREAM_THREADS,
+      ),
       restoreLogIntervalMs,
       brokerUnreachableTimeoutMs: config.brokerUnreachableTimeoutMs ?? 30_000,
       classify: (error) => this.classify(error),

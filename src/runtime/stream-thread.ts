@@ -21,6 +21,7 @@ import type {
 import type { KafkaErrorKind } from '../kafka/errors.ts';
 import type { StreamsMetrics } from '../metrics/metrics.ts';
 import type { ErrorHandling } from '../processor/error-handlers.ts';
+import { CacheBudget, DEFAULT_CACHE_MAX_BYTES } from '../state/write-back-cache.ts';
 import type { Topology } from '../topology/topology.ts';
 import type { GlobalStateManager } from './global-state.ts';
 import { RecordCollector, type ProcessingGuarantee } from './record-collector.ts';
@@ -48,6 +49,15 @@ export function sliceBatch(batch: ConsumerBatch, size: number): ConsumerBatch[] 
     });
   }
   return slices;
+}
+
+/**
+ * A stream thread's share of statestore.cache.max.bytes, as Kafka Streams divides it: the total is
+ * per instance, split evenly among its stream threads. (Kafka Streams counts its global thread too;
+ * here global stores are not cached.)
+ */
+export function cacheSizePerThread(totalBytes: number, streamThreads: number): number {
+  return streamThreads > 0 ? Math.floor(totalBytes / streamThreads) : totalBytes;
 }
 
 export type StreamsState =
@@ -87,6 +97,7 @@ export interface StreamThreadConfig {
   /** Deserialization, processing and sink-serialization handlers, and the dead-letter topic. */
   errorHandling: ErrorHandling;
   cachingDisabled: boolean;
+  /** This thread's share of statestore.cache.max.bytes (cacheSizePerThread). Default 10 MiB. */
   cacheMaxBytes?: number;
   restoreLogIntervalMs: number;
   brokerUnreachableTimeoutMs: number;
@@ -105,6 +116,8 @@ export interface StreamThreadConfig {
 
 export class StreamThread {
   readonly tasks: TaskManager;
+  /** The budget all the caching stores of this thread's tasks share (Kafka Streams' ThreadCache). */
+  readonly cacheBudget: CacheBudget;
   private readonly config: StreamThreadConfig;
   private readonly collector: RecordCollector;
   private consumer?: KafkaConsumer;
@@ -130,6 +143,7 @@ export class StreamThread {
       groupMetadata: () => this.consumer?.groupMetadata?.(),
       stateDir: config.stateDir,
     });
+    this.cacheBudget = new CacheBudget(config.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES);
     this.tasks = new TaskManager({
       applicationId: config.applicationId,
       stateDir: config.stateDir,
@@ -143,7 +157,7 @@ export class StreamThread {
       ...(config.global ? { global: config.global } : {}),
       errorHandling: config.errorHandling,
       cachingDisabled: config.cachingDisabled,
-      ...(config.cacheMaxBytes ? { cacheMaxBytes: config.cacheMaxBytes } : {}),
+      cacheBudget: this.cacheBudget,
       numStandbyReplicas: config.numStandbyReplicas,
       restoreLogIntervalMs: config.restoreLogIntervalMs,
       run: (fn) => this.exclusive(fn),

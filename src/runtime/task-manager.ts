@@ -14,6 +14,7 @@ import type { StreamsMetrics } from '../metrics/metrics.ts';
 import type { ErrorHandling } from '../processor/error-handlers.ts';
 import { StreamTask } from '../processor/internals/task.ts';
 import type { StateStore } from '../state/types.ts';
+import type { CacheBudget } from '../state/write-back-cache.ts';
 import type { Topology } from '../topology/topology.ts';
 import { deleteCheckpoint, readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.ts';
 import {
@@ -47,7 +48,8 @@ export interface TaskManagerConfig {
   global?: GlobalStateManager;
   errorHandling: ErrorHandling;
   cachingDisabled: boolean;
-  cacheMaxBytes?: number;
+  /** The stream thread's budget, shared by the caches of every task created here. */
+  cacheBudget: CacheBudget;
   numStandbyReplicas: number;
   restoreLogIntervalMs: number;
   /** Runs a function in the stream thread's processing chain. */
@@ -460,14 +462,21 @@ export class TaskManager {
       errorHandling: this.config.errorHandling,
       metrics: this.config.metrics,
       ...(this.config.cachingDisabled ? { cachingDisabled: true } : {}),
-      ...(this.config.cacheMaxBytes ? { cacheMaxBytes: this.config.cacheMaxBytes } : {}),
+      cacheBudget: this.config.cacheBudget,
       ...(shared ? { stores: shared } : {}),
       // Workers keep the serving layer's delta index of every queryable store.
       deltaIndexEnabled: true,
     });
     const t: ActiveTask = { id, sub, partition, task, output, changelogOffsets: new Map(checkpoint) };
     await mkdir(dir, { recursive: true });
-    await task.init();
+    try {
+      await task.init();
+    } catch (error) {
+      // Close what did open: its files, and what its caches hold of the thread's budget.
+      await task.close().catch(() => {});
+      await output.close();
+      throw error;
+    }
     // Visible (to queries too) only once it is marked restoring: beginRestore awaits the changelog
     // end offsets first, and a query in between would read the empty stores as if they were complete.
     try {

@@ -55,7 +55,8 @@ export abstract class CachingStore<
   }
 
   override init(context: StateStoreContext): Promise<void> {
-    this.cache = new WriteBackCache(context.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES);
+    this.cache.clear(); // opened again without a close: the old cache's bytes go back to its budget
+    this.cache = new WriteBackCache(context.cacheBudget ?? DEFAULT_CACHE_MAX_BYTES);
     this.counters = countersFor(context, this.name);
     const innerInit = this.inner.init(
       contextWithTimestamp(

@@ -56,7 +56,7 @@ export {
 } from './window-key-schema.ts';
 export { timestampedSerde, type ValueAndTimestamp } from './timestamped-serde.ts';
 export { createStoreCounters, isRestorable } from './counters.ts';
-export { DEFAULT_CACHE_MAX_BYTES } from './write-back-cache.ts';
+export { CacheBudget, DEFAULT_CACHE_MAX_BYTES } from './write-back-cache.ts';
 export { InvalidStateStoreError, StateStoreError } from './errors.ts';
 export {
   encodeEscaped,

@@ -16,7 +16,7 @@ export function contextWithTimestamp(
     applicationId: context.applicationId,
     taskId: context.taskId,
     taskDir: context.taskDir,
-    cacheMaxBytes: context.cacheMaxBytes,
+    cacheBudget: context.cacheBudget,
     logChange:
       logChange &&
       ((storeName, key, value, timestamp, latestWrite) =>

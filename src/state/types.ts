@@ -6,6 +6,7 @@
  * state/internals): Metered (serdes, metrics, typed API) → Caching (write-back, dedup) →
  * ChangeLogging (changelog records) → inner bytes store (LevelDB or in-memory).
  */
+import type { CacheBudget } from './write-back-cache.ts';
 
 /** Where a store lives and whom it reports to; given by the task (or the test driver) at init. */
 export interface StateStoreContext {
@@ -40,8 +41,12 @@ export interface StateStoreContext {
    * Return the same object for the same store name. Undefined: counting goes to a private object.
    */
   readonly storeCounters?: (storeName: string) => StoreCounters;
-  /** Byte budget of each caching layer's write-back cache (default 10 MiB). */
-  readonly cacheMaxBytes?: number;
+  /**
+   * Byte budget of the caching layers' write-back caches: a CacheBudget is shared by every cache
+   * built on it (a stream thread's, for all the stores of its tasks); a number gives each cache a
+   * budget of its own. Default: 10 MiB of its own.
+   */
+  readonly cacheBudget?: CacheBudget | number;
 }
 
 /** Plain counters a store increments (no metrics library dependency in the state layer). */

@@ -10,10 +10,11 @@ export const DEFAULT_CACHE_MAX_BYTES = 10 * 1024 * 1024;
 const ENTRY_OVERHEAD = 240;
 
 /**
- * A byte budget that the caches of several stores share, as Kafka Streams' ThreadCache gives one
- * statestore.cache.max.bytes to all the stores of a stream thread: a worker's cache memory is
- * bounded however many tasks and stores it runs. A cache over the shared budget evicts its own
- * least recently used entries.
+ * A byte budget that the caches of several stores share, as Kafka Streams' ThreadCache gives a stream
+ * thread's share of statestore.cache.max.bytes to all the stores of its tasks: a worker's cache memory
+ * is bounded however many tasks and stores it runs. A cache written while the shared total is over
+ * the budget evicts its own least recently used entries; a cache cleared (its store closed) gives its
+ * bytes back.
  */
 export class CacheBudget {
   bytes = 0;

@@ -6,7 +6,13 @@ import type { Serde } from '../serde/serde.ts';
 import { errorHandlingOf } from '../processor/error-handlers.ts';
 import type { Headers } from '../processor/record.ts';
 import { StreamTask, type DropReason } from '../processor/internals/task.ts';
-import { cachingEnabled, resolveStreamsConfig, type StreamsConfigInput } from '../streams-config.ts';
+import {
+  cachingEnabled,
+  DEFAULT_STATESTORE_CACHE_MAX_BYTES,
+  resolveStreamsConfig,
+  type StreamsConfigInput,
+} from '../streams-config.ts';
+import { CacheBudget } from '../state/write-back-cache.ts';
 import { MeteredVersionedKeyValueStore } from '../state/metered-versioned-store.ts';
 import type {
   KeyValueStore,
@@ -27,6 +33,7 @@ import { unwrapTimestampedKeyValueStore, unwrapTimestampedWindowStore } from './
  * The configuration of a TopologyTestDriver: the StreamsConfig options a KafkaStreams takes (the
  * ones that mean something without Kafka: applicationId, stateDir, default serdes and timestamp
  * extractor, statestoreCacheMaxBytes, the error handlers), plus the mocked wall clock.
+ * statestoreCacheMaxBytes is one budget for the caches of all the driver's stores;
  * `statestoreCacheMaxBytes: 0` turns caching off everywhere: every update is forwarded, as Kafka
  * Streams' own driver does with statestore.cache.max.bytes=0. Records that cannot be deserialized or
  * carry invalid timestamps throw unless a handler says otherwise; dead-letter records appear as
@@ -96,7 +103,8 @@ export class TopologyTestDriver {
       badRecordHandling: config.badRecordHandling ?? 'fail',
       errorHandling: errorHandlingOf(config),
       cachingDisabled: !cachingEnabled(config),
-      ...(config.statestoreCacheMaxBytes ? { cacheMaxBytes: config.statestoreCacheMaxBytes } : {}),
+      // One budget for all the driver's stores, as the one ThreadCache of Kafka Streams' driver.
+      cacheBudget: new CacheBudget(config.statestoreCacheMaxBytes ?? DEFAULT_STATESTORE_CACHE_MAX_BYTES),
       metrics: {
         recordDropped: (reason) => this.dropped.set(reason, (this.dropped.get(reason) ?? 0) + 1),
       },

@@ -13,6 +13,7 @@ import type { Topology } from '../../topology/topology.ts';
 import type { SinkNodeDef, SourceNodeDef, TimestampExtractor } from '../../topology/nodes.ts';
 import { DeltaIndex } from '../../state/delta-index.ts';
 import type { KeyValueStore, StateStore, StateStoreContext } from '../../state/types.ts';
+import type { CacheBudget } from '../../state/write-back-cache.ts';
 import { serdeName, type Serde } from '../../serde/serde.ts';
 import { DeserializationError, SerializationError } from '../../serde/errors.ts';
 import { PartitionGroup, type InputQueue, type RecordQueue, type StampedRecord } from './record-queue.ts';
@@ -122,8 +123,11 @@ export interface TaskConfig {
   metrics?: TaskMetrics;
   /** Disables caching on every store (Kafka Streams' statestore.cache.max.bytes=0). */
   cachingDisabled?: boolean;
-  /** Byte budget of each caching store's write-back cache (statestore.cache.max.bytes; default 10 MiB). */
-  cacheMaxBytes?: number;
+  /**
+   * The byte budget its caching stores' write-back caches share: the stream thread's (shared with the
+   * thread's other tasks) or the test driver's. Default: each caching store 10 MiB of its own.
+   */
+  cacheBudget?: CacheBudget;
   /**
    * Mergeable aggregations fold records into partials before their repartition topic (see
    * grouped-base.ts). Default: where caching is on. Batch runs turn caching off (every update
@@ -297,6 +301,11 @@ export class StreamTask {
     }
   }
 
+  /** The budget its caching stores share (see TaskConfig.cacheBudget). */
+  get cacheBudget(): CacheBudget | undefined {
+    return this.config.cacheBudget;
+  }
+
   get taskDir(): string {
     return path.join(this.config.stateDir, this.applicationId, this.id);
   }
@@ -312,7 +321,7 @@ export class StreamTask {
       taskDir: this.taskDir,
       ...(this.config.logChange ? { logChange: this.loggingWithDeltas(this.config.logChange) } : {}),
       currentTimestamp: () => this.currentTimestamp,
-      ...(this.config.cacheMaxBytes ? { cacheMaxBytes: this.config.cacheMaxBytes } : {}),
+      ...(this.config.cacheBudget ? { cacheBudget: this.config.cacheBudget } : {}),
     };
     const opening: Promise<void>[] = [];
     for (const store of this.stores.values()) {
@@ -502,7 +511,18 @@ export class StreamTask {
         this.log.warn({ err: error, node: name }, 'processor close failed');
       }
     }
-    for (const store of this.stores.values()) if (store.isOpen()) await store.close();
+    // Every store, even after one failed to close: one left open would keep its files, and its
+    // cache's bytes in the thread's shared budget.
+    const failures: unknown[] = [];
+    for (const store of this.stores.values()) {
+      if (!store.isOpen()) continue;
+      try {
+        await store.close();
+      } catch (error) {
+        failures.push(error);
+      }
+    }
+    if (failures.length > 0) throw failures[0];
   }
 
   getStore<S extends StateStore>(name: string): S | undefined {

@@ -22,6 +22,7 @@ import {
 } from '../../../src/runtime/stream-thread.ts';
 import { TaskManager, type TopicPartitions } from '../../../src/runtime/task-manager.ts';
 import type { TopicPlan } from '../../../src/runtime/topic-plan.ts';
+import { CacheBudget, DEFAULT_CACHE_MAX_BYTES } from '../../../src/state/write-back-cache.ts';
 import { makeLines, wordCountTopology } from '../../integration/runtime-support.ts';
 import { FakeKafka } from './fake-kafka.ts';
 
@@ -180,6 +181,8 @@ export class TaskManagerHarness {
   readonly seeks: Array<{ topic: string; partition: number; offset: number }> = [];
   restoredCalls = 0;
   manager!: TaskManager;
+  /** The budget the caches of all the manager's tasks share, as a stream thread's. */
+  cacheBudget!: CacheBudget;
   plan!: TopicPlan;
   /** A task's state directory. */
   stateDirOf!: (taskId: string) => string;
@@ -189,8 +192,10 @@ export class TaskManagerHarness {
     setup: FakeWordCount,
     stateDir: string,
     guarantee: ProcessingGuarantee = 'at_least_once',
+    cacheMaxBytes = DEFAULT_CACHE_MAX_BYTES,
   ): Promise<TaskManagerHarness> {
     const h = new TaskManagerHarness();
+    h.cacheBudget = new CacheBudget(cacheMaxBytes);
     h.stateDirOf = (taskId) => path.join(stateDir, setup.applicationId, taskId);
     const client = setup.fake.client();
     const admin = await client.admin();
@@ -227,6 +232,7 @@ export class TaskManagerHarness {
       log,
       errorHandling: errorHandling(),
       cachingDisabled: false,
+      cacheBudget: h.cacheBudget,
       numStandbyReplicas: 0,
       restoreLogIntervalMs: 2_000,
       run: (fn) => (h.chain = h.chain.then(fn).catch((error: Error) => void h.failures.push(error))),

@@ -14,6 +14,7 @@ import {
   type KafkaStreams,
   type StreamsState,
 } from '../../../src/runtime/kafka-streams.ts';
+import { cacheSizePerThread } from '../../../src/runtime/stream-thread.ts';
 import { sorted } from '../../integration/runtime-support.ts';
 import {
   committedInput,
@@ -153,5 +154,33 @@ describe('KafkaStreams on an in-memory Kafka', () => {
     expect(committedInput(setup)).toEqual(committedBefore);
     expect(outputCounts(setup).size).toBe(0);
     expect(existsSync(path.join(stateDir, setup.applicationId))).toBe(true);
+  });
+
+  it("statestore.cache.max.bytes is the instance's: its stream thread's budget, shared by all its tasks", async () => {
+    const setup = fakeWordCount(2);
+    const { lines, counts } = makeLines(300, 7);
+    produceLines(setup, lines);
+    const streams = newStreams(setup, await tempStateDir(), {
+      'statestore.cache.max.bytes': 600,
+      commitIntervalMs: 20,
+    });
+    running.push(streams);
+    await streams.start();
+    await vi.waitFor(() => expect(streams.state).toBe('RUNNING'), { timeout: 10_000 });
+    const budgets = new Set(streams.activeTasks().map((t) => t.task.cacheBudget));
+    expect(budgets.size).toBe(1);
+    const [budget] = budgets;
+    expect(budget?.maxBytes).toBe(cacheSizePerThread(600, 1)); // one stream thread: all of it
+    await vi.waitFor(() => expect(sorted(outputCounts(setup))).toEqual(sorted(counts)), { timeout: 10_000 });
+    expect(budget!.bytes).toBeGreaterThan(0);
+    expect(budget!.bytes).toBeLessThanOrEqual(600);
+    await streams.close();
+    expect(budget!.bytes).toBe(0);
+  });
+
+  it('splits statestore.cache.max.bytes evenly among stream threads, as Kafka Streams', () => {
+    expect(cacheSizePerThread(10 * 1024 * 1024, 1)).toBe(10 * 1024 * 1024);
+    expect(cacheSizePerThread(1_000, 3)).toBe(333);
+    expect(cacheSizePerThread(1_000, 0)).toBe(1_000);
   });
 });

@@ -12,6 +12,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { BrokerConnectionError } from '../../../src/kafka/errors.ts';
 import { readCheckpoint } from '../../../src/runtime/checkpoint.ts';
 import { parseTaskId } from '../../../src/runtime/task-assignor.ts';
+import { Serdes, Stores, Topology, type KeyValueStore, type Record } from '../../../src/index.ts';
 import { sorted } from '../../integration/runtime-support.ts';
 import {
   TaskManagerHarness,
@@ -34,6 +35,53 @@ function storeCounts(h: TaskManagerHarness): Map<string, number> {
     }
   }
   return out;
+}
+
+/**
+ * A processor that writes each record to cached stores `a` and `b`; `failInit`: it writes to `a` in
+ * init, then fails; `failCloseOfA`: store `a` fails to close (after closing).
+ */
+function twoStoresTopology(input: string, { failInit = false, failCloseOfA = false } = {}): Topology {
+  const S = Serdes.String();
+  const cached = (name: string) => {
+    const builder = Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(name), S, S)
+      .withCachingEnabled()
+      .withLoggingDisabled();
+    if (name !== 'a' || !failCloseOfA) return builder;
+    const build = builder.build.bind(builder);
+    builder.build = () => {
+      const store = build();
+      const close = store.close.bind(store);
+      store.close = async () => {
+        await close();
+        throw new Error('close failed');
+      };
+      return store;
+    };
+    return builder;
+  };
+  return new Topology()
+    .addSource('source', input, { keySerde: S, valueSerde: S })
+    .addProcessor(
+      'p',
+      () => {
+        const stores: Array<KeyValueStore<string, string>> = [];
+        return {
+          init(context) {
+            for (const name of ['a', 'b']) stores.push(context.getStateStore(name));
+            if (!failInit) return;
+            stores[0]!.put('k', 'v');
+            throw new Error('init failed');
+          },
+          process(record: Record<string, string>) {
+            for (const store of stores) store.put(record.key, record.value);
+          },
+        };
+      },
+      'source',
+    )
+    .addStateStore(cached('a'), 'p')
+    .addStateStore(cached('b'), 'p');
 }
 
 /** Processes input and repartition records until the counts settle (each round commits). */
@@ -215,8 +263,53 @@ describe('TaskManager on an in-memory Kafka', () => {
       expect(sorted(storeCounts(h))).toEqual(sorted(expected));
       expect(sorted(outputCounts(setup))).toEqual(sorted(expected));
       await h.closeAll(true);
+      expect(h.cacheBudget.bytes).toBe(0); // the wiped tasks' caches gave their bytes back too
     },
   );
+
+  it("its tasks' caches share the thread's budget and stay within it; revoked tasks give their bytes back", async () => {
+    const setup = fakeWordCount(2);
+    const first = makeLines(200, 7);
+    produceLines(setup, first.lines);
+    // Its 6 words' count entries cost 240+ bytes each: within 600 bytes the count tasks must evict.
+    expect(first.counts.size).toBe(6);
+    const h = await TaskManagerHarness.create(setup, await tempStateDir(), 'at_least_once', 600);
+    await h.assign([0, 1]);
+    for (const t of h.manager.tasks.values()) expect(t.task.cacheBudget).toBe(h.cacheBudget);
+    for (let round = 0; round < 3; round++) {
+      h.pump(setup.fake);
+      expect(h.cacheBudget.bytes).toBeLessThanOrEqual(600);
+      await h.commit();
+    }
+    expect(h.cacheBudget.bytes).toBeGreaterThan(0);
+    expect(sorted(storeCounts(h))).toEqual(sorted(first.counts));
+    expect(sorted(outputCounts(setup))).toEqual(sorted(first.counts));
+
+    await h.assign([]); // every task revoked
+    expect(h.manager.tasks.size).toBe(0);
+    expect(h.cacheBudget.bytes).toBe(0);
+  });
+
+  it('closes the stores of a task whose init fails: its caches give their bytes back', async () => {
+    const setup = fakeWordCount(1);
+    const topology = () => twoStoresTopology(setup.input, { failInit: true });
+    const h = await TaskManagerHarness.create({ ...setup, topology }, await tempStateDir());
+    await expect(h.assign([0])).rejects.toThrow(/init failed/);
+    expect(h.manager.tasks.size).toBe(0);
+    expect(h.cacheBudget.bytes).toBe(0);
+  });
+
+  it('closes every store of a task even when one fails to close: no cache keeps its bytes', async () => {
+    const setup = fakeWordCount(1);
+    produceLines(setup, makeLines(20, 3).lines);
+    const topology = () => twoStoresTopology(setup.input, { failCloseOfA: true });
+    const h = await TaskManagerHarness.create({ ...setup, topology }, await tempStateDir());
+    await h.assign([0]);
+    h.pump(setup.fake);
+    expect(h.cacheBudget.bytes).toBeGreaterThan(0);
+    await h.closeAll(true); // the close of `a` fails (logged), `b` is closed all the same
+    expect(h.cacheBudget.bytes).toBe(0);
+  });
 
   it('under exactly_once, checkpoints only at a clean close, at the changelog end', async () => {
     const setup = fakeWordCount(1);

@@ -11,6 +11,7 @@ import type {
   StoreBuilder,
   StoreCounters,
 } from '../../../src/state/types.ts';
+import type { CacheBudget } from '../../../src/state/write-back-cache.ts';
 
 export interface LoggedChange {
   store: string;
@@ -28,7 +29,7 @@ export interface TestContext extends StateStoreContext {
 
 export function testContext(
   taskDir: string,
-  options: { logging?: boolean; cacheMaxBytes?: number } = {},
+  options: { logging?: boolean; cacheBudget?: CacheBudget | number } = {},
 ): TestContext {
   const changelog: LoggedChange[] = [];
   const counters = new Map<string, StoreCounters>();
@@ -39,7 +40,7 @@ export function testContext(
     timestamp: 0,
     changelog,
     counters,
-    cacheMaxBytes: options.cacheMaxBytes,
+    cacheBudget: options.cacheBudget,
     currentTimestamp: () => context.timestamp,
     storeCounters: (name) => {
       let c = counters.get(name);
@@ -133,7 +134,7 @@ export function useStoreHarness<S extends StateStore>(
   beforeEach(async () => {
     h.dir = await makeTempDir();
     h.builder = variant.builder(name);
-    h.context = testContext(h.dir, { cacheMaxBytes: variant.cacheMaxBytes });
+    h.context = testContext(h.dir, { cacheBudget: variant.cacheMaxBytes });
     h.store = h.builder.build();
     await h.store.init(h.context);
   });

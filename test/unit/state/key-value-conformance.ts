@@ -343,7 +343,7 @@ export function keyValueStoreConformance(variant: KvVariant): void {
       await fc.assert(
         fc.asyncProperty(fc.array(op, { maxLength: 60 }), async (ops) => {
           const store = variant.builder(`model${run++}`).build();
-          await store.init(testContext(h.dir, { cacheMaxBytes: variant.cacheMaxBytes }));
+          await store.init(testContext(h.dir, { cacheBudget: variant.cacheMaxBytes }));
           const model = new Map<string, string>();
           const sortedModel = (from?: Buffer, to?: Buffer, reverse = false) => {
             const out = [...model.entries()]

@@ -322,7 +322,7 @@ export function sessionStoreConformance(variant: SessionVariant): void {
       await fc.assert(
         fc.asyncProperty(fc.array(op, { maxLength: 50 }), async (ops) => {
           const store = variant.builder(`model${run++}`).build();
-          await store.init(testContext(h.dir, { cacheMaxBytes: variant.cacheMaxBytes }));
+          await store.init(testContext(h.dir, { cacheBudget: variant.cacheMaxBytes }));
           let observed = -Infinity;
           const model = new Map<string, Entry>();
           const id = (s: { key: string; start: number; end: number }) => `${s.key}|${s.start}|${s.end}`;

@@ -278,7 +278,7 @@ export function windowStoreConformance(variant: WindowVariant): void {
       await fc.assert(
         fc.asyncProperty(fc.array(op, { maxLength: 50 }), async (ops) => {
           const store = variant.builder(`model${run++}`).build();
-          await store.init(testContext(h.dir, { cacheMaxBytes: variant.cacheMaxBytes }));
+          await store.init(testContext(h.dir, { cacheBudget: variant.cacheMaxBytes }));
           let observed = -Infinity;
           let seq = 0;
           const model: Array<{ key: string; time: number; seq: number; value: string }> = [];
