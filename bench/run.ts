@@ -408,7 +408,8 @@ async function measureBatch(
     '--until',
     String(untilMs),
     '--json',
-    ...(config.batchThreads > 1 ? ['--threads', String(config.batchThreads)] : []),
+    '--threads',
+    String(config.batchThreads),
     '--kafka-client',
     kafkaClient,
   ];
@@ -451,6 +452,7 @@ async function measureBatch(
     records: out.records,
     runMs: out.run.durationMs,
     stats: out.run.stats,
+    ...(typeof out.run.threads === 'number' ? { threads: out.run.threads } : {}),
   };
   const problems: string[] = [];
   // The whole input lies below the boundary: every record read and processed, none left over.

@@ -33,8 +33,8 @@ export interface BenchConfig {
   keepTopics: boolean;
   /** Run the batch child with `node --cpu-prof` (profiles land in the run's log directory). */
   batchCpuProf: boolean;
-  /** `lambda-streams batch --threads`: threads of the batch child (default 1). */
-  batchThreads: number;
+  /** `lambda-streams batch --threads`: threads of the batch child (default auto, the CLI's). */
+  batchThreads: number | 'auto';
   /** The query row: requests/s asked for, seconds, connections. */
   queryRate: number;
   queryDurationS: number;
@@ -78,7 +78,7 @@ export const USAGE = `npm run bench [-- options]
   --guarantees <list>     at_least_once,exactly_once         (BENCH_GUARANTEES)
   --keep-topics           keep output and internal topics    (BENCH_KEEP_TOPICS=1)
   --batch-cpu-prof        run the batch child with node --cpu-prof, profile in the logs (BENCH_BATCH_CPU_PROF=1)
-  --batch-threads <n>     run the batch child with --threads <n> (BENCH_BATCH_THREADS, default 1)
+  --batch-threads <n>     run the batch child with --threads <n|auto> (BENCH_BATCH_THREADS, default auto)
   --kafka-clients <list>  kafkajs,platformatic: one lambda-streams row per client (BENCH_KAFKA_CLIENTS, default kafkajs)
 
 More: BENCH_VOCABULARY (10000), BENCH_PAGES (50), BENCH_USERS (10000), BENCH_PAGEVIEW_MINUTES (10),
@@ -135,10 +135,10 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     javaOptions: (env.BENCH_JAVA_OPTS ?? '-Xmx1g').split(/\s+/).filter(Boolean),
     keepTopics: values['keep-topics'] === true || env.BENCH_KEEP_TOPICS === '1',
     batchCpuProf: values['batch-cpu-prof'] === true || env.BENCH_BATCH_CPU_PROF === '1',
-    batchThreads: Math.max(
-      1,
-      integer('--batch-threads', values['batch-threads'] ?? env.BENCH_BATCH_THREADS, 1),
-    ),
+    batchThreads:
+      (values['batch-threads'] ?? env.BENCH_BATCH_THREADS ?? 'auto') === 'auto'
+        ? 'auto'
+        : Math.max(1, integer('--batch-threads', values['batch-threads'] ?? env.BENCH_BATCH_THREADS, 1)),
     queryRate: Math.max(1, integer('BENCH_QUERY_RATE', env.BENCH_QUERY_RATE, 5_000)),
     queryDurationS: Math.max(1, integer('BENCH_QUERY_SECONDS', env.BENCH_QUERY_SECONDS, 10)),
     queryWarmupS: Math.max(0, integer('BENCH_QUERY_WARMUP_SECONDS', env.BENCH_QUERY_WARMUP_SECONDS, 3)),

@@ -51,6 +51,8 @@ export interface Measurement {
     /** Time spent reading the view back and verifying it (not part of the duration). */
     verifyMs?: number;
     stats?: Record<string, unknown>;
+    /** Threads the batch ran on (`run.threads` of its JSON). */
+    threads?: number;
   };
 }
 
@@ -130,7 +132,7 @@ export function markdown(report: Report): string {
       `${fmtInt(config.keys)} records with distinct keys, ` +
       `${config.partitions} partitions. Commit interval ${config.commitIntervalMs.at_least_once} ms ` +
       `(at-least-once), ${config.commitIntervalMs.exactly_once} ms (exactly-once).` +
-      (config.batchThreads > 1 ? ` Batch runs with --threads ${config.batchThreads}.` : ''),
+      ` Batch runs with --threads ${config.batchThreads}.`,
     '',
   );
   for (const l of report.load) {
@@ -157,7 +159,7 @@ export function markdown(report: Report): string {
         ? 'ok'
         : `**${m.status.toUpperCase()}**${m.problems?.length ? `: ${m.problems[0]}` : ''}`;
     lines.push(
-      `| ${workload} | ${m.system}${m.kafkaClient ? ` (${m.kafkaClient})` : ''} | ${guarantee} | ` +
+      `| ${workload} | ${m.system}${m.kafkaClient ? ` (${m.kafkaClient}${m.batch?.threads && m.batch.threads > 1 ? `, ${m.batch.threads} threads` : ''})` : ''} | ${guarantee} | ` +
         `${fmtInt(m.recordsPerSec)} | ${fmtInt(m.afterJoinRecordsPerSec)} | ${fmtSec(m.durationMs)} | ` +
         `${fmtSec(m.joinMs)} | ${fmtSec(m.firstOutputMs)} | ${fmtMiB(m.peakRssBytes)} | ` +
         `${m.system === 'raw' ? '–' : pair(m.vsKafkaStreams, m.vsKafkaStreamsAfterJoin)} | ` +

@@ -64,6 +64,13 @@ import { startCoordination, type RunCoordination, type RunSpec } from './coordin
 
 export type SinkMode = 'drop' | 'redirect';
 
+/**
+ * Source records below which `threads: 'auto'` runs on one thread: a worker thread's start (loading
+ * the topology, connecting) costs about half a second of a core, as much as a thread processes
+ * 100,000 records in.
+ */
+export const AUTO_THREADS_MIN_RECORDS = 200_000;
+
 export interface BatchRunOptions {
   topology: Topology;
   applicationId: string;
@@ -104,9 +111,10 @@ export interface BatchRunOptions {
   /**
    * Threads of this process that share the run (batch-threads.ts; default 1, at most one per task of
    * the widest stage). More than one needs `topologyFile` and `clientConfig`, which worker threads load
-   * and connect with, and a single process (`instances` 1).
+   * and connect with, and a single process (`instances` 1). `'auto'` (the CLI's default): one per
+   * core where more than one is possible, on runs of at least AUTO_THREADS_MIN_RECORDS source records.
    */
-  threads?: number;
+  threads?: number | 'auto';
   /** The file the topology was loaded from (worker threads load it again). */
   topologyFile?: string;
   /** How worker threads connect to Kafka (the configuration `client` was made with). */
@@ -141,10 +149,19 @@ export async function runBatch(options: BatchRunOptions): Promise<BatchRunResult
     throw new BatchRunError(`--instances must be a positive integer, got ${instances}`);
   if (!Number.isInteger(instanceId) || instanceId < 0 || instanceId >= instances)
     throw new BatchRunError(`--instance-id must be between 0 and ${instances - 1}, got ${instanceId}`);
-  const threadsAsked = options.threads ?? 1;
-  if (!Number.isInteger(threadsAsked) || threadsAsked < 1)
-    throw new BatchRunError(`--threads must be a positive integer, got ${threadsAsked}`);
   const threadErrorHandlers = describeErrorHandlers(options.errorHandlers);
+  const autoThreads = options.threads === 'auto';
+  const threadsAsked =
+    options.threads === 'auto'
+      ? instances === 1 &&
+        threadErrorHandlers !== undefined &&
+        options.topologyFile !== undefined &&
+        options.clientConfig !== undefined
+        ? os.availableParallelism()
+        : 1
+      : (options.threads ?? 1);
+  if (!Number.isInteger(threadsAsked) || threadsAsked < 1)
+    throw new BatchRunError(`--threads must be a positive integer or auto, got ${String(options.threads)}`);
   if (threadsAsked > 1 && threadErrorHandlers === undefined)
     throw new BatchRunError(
       '--threads needs the built-in error handlers: an application handler object cannot be sent to another thread',
@@ -199,9 +216,12 @@ export async function runBatch(options: BatchRunOptions): Promise<BatchRunResult
     if (instanceId === 0) await createRunTopics(admin, options, spec, plan);
     await coordination.topicsReady();
 
-    // Threads beyond the widest stage would have nothing to do.
+    // Threads beyond the widest stage would have nothing to do; on a small run (auto) their start
+    // costs more than they would save.
     if (threads) {
-      await threads.shrink(Math.max(1, ...plan.stages.map((stage) => stage.tasks.length)));
+      const records = spec.snapshot.ranges.reduce((n, r) => n + Math.max(0, r.toOffset - r.fromOffset), 0);
+      const useful = autoThreads && records < AUTO_THREADS_MIN_RECORDS ? 1 : threads.threads;
+      await threads.shrink(Math.min(useful, Math.max(1, ...plan.stages.map((stage) => stage.tasks.length))));
       if (threads.threads === 1) {
         await threads.close();
         threads = undefined;

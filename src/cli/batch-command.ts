@@ -31,7 +31,7 @@ interface BatchOptions extends ErrorHandlerFlags, KafkaSecurityFlags, KafkaClien
   until?: string;
   instances: number;
   instanceId: number;
-  threads: number;
+  threads: number | 'auto';
   sinks: SinkMode;
   keepViews: number;
   memoryBudget?: number;
@@ -58,6 +58,11 @@ function positiveInt(value: string): number {
   const n = nonNegativeInt(value);
   if (n === 0) throw new InvalidArgumentError('must be at least 1');
   return n;
+}
+
+/** --threads: a positive integer or "auto". */
+function threadCount(value: string): number | 'auto' {
+  return value.trim().toLowerCase() === 'auto' ? 'auto' : positiveInt(value);
 }
 
 /** "512MB", "2g", "1048576" → bytes. */
@@ -329,10 +334,10 @@ export function registerBatchCommand(program: Command): void {
       0,
     )
     .option(
-      '--threads <n>',
-      'threads of this process that share the run (at most one per task; not with --instances): worth it on idle cores',
-      positiveInt,
-      1,
+      '--threads <n|auto>',
+      'threads of this process that share the run, at most one per task; auto: one per core on runs of 200,000 source records or more, one with --instances',
+      threadCount,
+      'auto' as const,
     )
     .addOption(
       new Option(

@@ -251,7 +251,9 @@ describe('batch layer on a real broker', () => {
       async () => {
         const first = await runCli(batchArgs);
         expect(first.code, first.stderr).toBe(0);
-        const one = JSON.parse(first.stdout) as ViewManifest;
+        const one = JSON.parse(first.stdout) as ViewManifest & { run: { threads: number } };
+        // --threads auto (the default) runs a run this small on one thread.
+        expect(one.run.threads).toBe(1);
         // The source topic keeps its records forever (retention.ms=-1): nothing to warn about.
         expect(one.warnings).toEqual([]);
         expect(one.sources[0]!.retentionMs).toBe(-1);
