@@ -82,6 +82,8 @@ export async function measureRestore(options: {
     'restore',
     process.execPath,
     [
+      // BENCH_RESTORE_CPU_PROF=1: a CPU profile of the restoring worker, in the run's log directory.
+      ...(options.env.BENCH_RESTORE_CPU_PROF === '1' ? ['--cpu-prof', '--cpu-prof-dir', options.logDir] : []),
       path.join(options.root, 'bin', 'lambda-streams.js'),
       'worker',
       options.topology,
