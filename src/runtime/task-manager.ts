@@ -493,6 +493,7 @@ export class TaskManager {
     // Runs in the chain after the current batch (this is called from inside the chain).
     void this.config.run(async () => {
       if (this.tasks.get(t.id) !== t || t.restoring !== state) return;
+      await state.flushing;
       await t.task.flushStores();
       // Restored delta stores: the indexes read their buckets again.
       for (const delta of t.task.deltaIndexes.values()) delta.invalidate();

@@ -23,7 +23,8 @@ const NO_WRITES: ReadonlyMap<string, string | null> = new Map();
  * stores with very many keys want the values to be the large part.
  *
  * Writes go to a pending map, visible to reads at once, and reach LevelDB as one `db.batch()` on
- * `flush()` (the commit). While a batch is being written, its entries stay readable from `flushing`.
+ * `flush()` (the commit). While a batch is being written, its entries stay readable from `flushing`;
+ * flushes run one after another (a restoration flushes while it goes on reading).
  */
 export class LevelDbKeyValueBytesStore extends SortedBytesStore<undefined> {
   readonly persistent = true;
@@ -37,6 +38,8 @@ export class LevelDbKeyValueBytesStore extends SortedBytesStore<undefined> {
   private flushing: ReadonlyMap<string, string | null> = NO_WRITES;
   /** Background open of a store created in a fresh directory (see init). */
   private opening: Promise<void> | undefined;
+  /** The last flush: the next one starts after it, so `flushing` is always the batch in flight. */
+  private flushes: Promise<void> = Promise.resolve();
 
   init(context: StateStoreContext): Promise<void> {
     if (this.db) return Promise.reject(new StateStoreError(this.name, 'is already open'));
@@ -87,6 +90,12 @@ export class LevelDbKeyValueBytesStore extends SortedBytesStore<undefined> {
 
   async flush(): Promise<void> {
     const db = this.openDb();
+    const flush = this.flushes.then(() => this.writePending(db));
+    this.flushes = flush.catch(() => undefined);
+    return flush;
+  }
+
+  private async writePending(db: Db): Promise<void> {
     await this.opening;
     if (this.pending.size === 0) return;
     const writes = this.pending;

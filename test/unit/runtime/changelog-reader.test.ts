@@ -23,7 +23,7 @@ function fakeStore(): RestorableStore & { applied: unknown[] } {
   return { applied, restoreBatch: (records: unknown[]) => void applied.push(...records) } as never;
 }
 
-function setup() {
+function setup(options: { restoreFlushRecords?: number } = {}) {
   const fake = new FakeKafka();
   fake.createTopic(CHANGELOG, 2);
   fake.produce(
@@ -57,6 +57,7 @@ function setup() {
     activeTask: (id) => tasks.get(id),
     standbyTask: (id) => standbys.get(id),
     onRestored: (t) => restored.push(t.id),
+    ...options,
   });
   return { fake, sub, log, tasks, standbys, restored, reader };
 }
@@ -109,6 +110,43 @@ describe('ChangelogReader on an in-memory Kafka', () => {
         /^restoring task 0_1: \d+\/100 records \(\d+%\), \d+ records\/s, ETA (\d+ s|\?)$/,
       ),
     );
+    await reader.close();
+  });
+
+  it('writes the stores of a restoring task to disk every so many records, one write at a time', async () => {
+    const { sub, tasks, restored, reader } = setup({ restoreFlushRecords: 30 });
+    const store = fakeStore();
+    let writes = 0;
+    let inFlight = 0;
+    let mostInFlight = 0;
+    const appliedAtWrite: number[] = [];
+    const t: RestoringTask = {
+      id: '0_1',
+      partition: 1,
+      sub,
+      task: {
+        getStore: () => store,
+        taskDir: '/tmp/0_1',
+        flushStores: async () => {
+          writes++;
+          appliedAtWrite.push(store.applied.length);
+          mostInFlight = Math.max(mostInFlight, ++inFlight);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          inFlight--;
+        },
+      } as unknown as StreamTask,
+      changelogOffsets: new Map([[`${CHANGELOG}:1`, 0]]),
+    };
+    tasks.set(t.id, t);
+    await reader.beginRestore(t);
+    reader.sync();
+    await vi.waitFor(() => expect(restored).toEqual(['0_1']), { timeout: 5_000 });
+    await t.restoring!.flushing;
+    expect(store.applied).toHaveLength(120);
+    // 120 records, a write after every 30 or more that leave some to read: at least two mid-restore.
+    expect(writes).toBeGreaterThanOrEqual(2);
+    expect(appliedAtWrite.every((n) => n >= 30 && n < 120)).toBe(true);
+    expect(mostInFlight).toBe(1);
     await reader.close();
   });
 

@@ -68,6 +68,27 @@ describe('LevelDB store', () => {
     });
   });
 
+  it('runs flushes one after another, so a later write of a key is never overwritten by an earlier batch', async () => {
+    await withTempDir(async (dir) => {
+      const store = new LevelDbKeyValueBytesStore('kv');
+      await store.init(testContext(dir));
+      const flushes: Array<Promise<void>> = [];
+      for (let round = 0; round < 5; round++) {
+        for (let i = 0; i < 200; i++) store.put(s(`k${i}`), s(`${round}`));
+        flushes.push(store.flush()); // not awaited: a restoration goes on reading meanwhile
+      }
+      store.put(s('k0'), s('last'));
+      await Promise.all(flushes);
+      await store.close();
+      const reopened = new LevelDbKeyValueBytesStore('kv');
+      await reopened.init(testContext(dir));
+      expect(reopened.get(s('k0'))).toEqual(s('last'));
+      expect(reopened.get(s('k199'))).toEqual(s('4'));
+      expect(reopened.approximateNumEntries()).toBe(200);
+      await reopened.close();
+    });
+  });
+
   it('names the store when LevelDB cannot be opened', async () => {
     await withTempDir(async (dir) => {
       const first = new LevelDbKeyValueBytesStore('locked');
