@@ -853,8 +853,13 @@ export class KafkajsClient implements KafkaClient {
       requestTimeout: config.requestTimeoutMs ?? 30_000,
       retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2_000 },
     };
-    if (config.ssl !== undefined) kafkaConfig.ssl = config.ssl as KafkaConfig['ssl'];
-    if (config.sasl) kafkaConfig.sasl = config.sasl as unknown as SASLOptions;
+    // Copies: kafkajs writes into its SASL options (an authenticator function), and the caller's
+    // configuration must stay plain data (batch threads receive it as a structured clone).
+    if (config.ssl !== undefined)
+      kafkaConfig.ssl = (
+        typeof config.ssl === 'object' ? { ...config.ssl } : config.ssl
+      ) as KafkaConfig['ssl'];
+    if (config.sasl) kafkaConfig.sasl = { ...config.sasl } as unknown as SASLOptions;
     this.kafka = new KafkaJs(kafkaConfig);
   }
 
