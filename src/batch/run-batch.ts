@@ -71,6 +71,16 @@ export type SinkMode = 'drop' | 'redirect';
  */
 export const AUTO_THREADS_MIN_RECORDS = 200_000;
 
+/** Whether a value can be sent to a worker thread (a structured clone: plain data, no functions). */
+function cloneable(value: unknown): boolean {
+  try {
+    structuredClone(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export interface BatchRunOptions {
   topology: Topology;
   applicationId: string;
@@ -156,7 +166,8 @@ export async function runBatch(options: BatchRunOptions): Promise<BatchRunResult
       ? instances === 1 &&
         threadErrorHandlers !== undefined &&
         options.topologyFile !== undefined &&
-        options.clientConfig !== undefined
+        options.clientConfig !== undefined &&
+        cloneable(options.clientConfig)
         ? os.availableParallelism()
         : 1
       : (options.threads ?? 1);
