@@ -253,6 +253,8 @@ async function measureSystem(
     } else {
       command = process.execPath;
       args = [
+        // BENCH_WORKER_CPU_PROF=1: CPU profiles of the lambda-streams workers, in the run's log directory.
+        ...(process.env.BENCH_WORKER_CPU_PROF === '1' ? ['--cpu-prof', '--cpu-prof-dir', logDir] : []),
         path.join(ROOT, 'bin', 'lambda-streams.js'),
         'worker',
         path.join(BENCH, 'topologies', `${run.workload}.ts`),
