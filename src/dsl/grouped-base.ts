@@ -123,6 +123,30 @@ export interface CombineSpec<K, V, P> {
   windows?: TimeWindows;
 }
 
+/**
+ * The CombineSpec of a mergeable aggregation (one with an initializer and a merge): a partial is the
+ * aggregate of its records, and the aggregation behind the topic (`downstream`, given how to merge a
+ * partial into an aggregate) merges partials. Undefined when the aggregation is not mergeable.
+ */
+export function mergeableCombine<K, V, VA>(
+  initializer: (() => VA) | undefined,
+  aggregator: (key: K, value: V, aggregate: VA | undefined) => VA,
+  merge: ((key: K, left: VA, right: VA) => VA) | undefined,
+  partialSerde: Serde<VA> | undefined,
+  materialized: { cachingEnabled?: boolean } | undefined,
+  downstream: (mergePartial: (key: K, partial: VA, aggregate: VA | undefined) => VA) => () => any,
+  windows?: TimeWindows,
+): CombineSpec<K, V, VA> | undefined {
+  if (!merge || !initializer) return undefined;
+  return {
+    partialOf: (key, value, partial) => aggregator(key, value, partial ?? initializer()),
+    partialSerde,
+    downstream: downstream((key, partial, aggregate) => merge(key, aggregate ?? initializer(), partial)),
+    cachingEnabled: materialized?.cachingEnabled !== false,
+    ...(windows ? { windows } : {}),
+  };
+}
+
 function combinerProcessor<K, V, P>(spec: CombineSpec<K, V, P>) {
   return () => {
     let context: ProcessorContext<K, P>;

@@ -5,7 +5,7 @@ import type { Materialized, Merger, Named } from './options.ts';
 import { KTable } from './ktable.ts';
 import { EmitStrategy } from './emit-strategy.ts';
 import { CogroupedKStream } from './cogrouped-stream.ts';
-import { GroupedBase, WindowedGroupedBase, type CombineSpec } from './grouped-base.ts';
+import { GroupedBase, WindowedGroupedBase, mergeableCombine } from './grouped-base.ts';
 import { SessionWindows } from './session-windows.ts';
 import { SlidingWindows } from './sliding-windows.ts';
 import { SessionWindowedKStream } from './session-windowed-stream.ts';
@@ -122,20 +122,14 @@ export class KGroupedStream<K, V> extends GroupedBase<K, V> {
     );
     const sendOldValues = (): boolean => table.sendOldValues;
     // Mergeable aggregations fold records into partials before the repartition topic (CombineSpec).
-    const combine: CombineSpec<K, V, VA> | undefined =
-      merge && initializer
-        ? {
-            partialOf: (key, value, partial) => aggregator(key, value, partial ?? initializer()),
-            partialSerde: valueSerde,
-            downstream: aggregateProcessor<K, VA, VA>(
-              storeName,
-              initializer,
-              (key, partial, agg) => merge(key, agg ?? initializer(), partial),
-              sendOldValues,
-            ),
-            cachingEnabled: materialized?.cachingEnabled !== false,
-          }
-        : undefined;
+    const combine = mergeableCombine(
+      initializer,
+      aggregator,
+      merge,
+      valueSerde,
+      materialized,
+      (mergePartial) => aggregateProcessor<K, VA, VA>(storeName, initializer!, mergePartial, sendOldValues),
+    );
     this.addAggregation(
       processorName,
       storeName,
@@ -228,24 +222,24 @@ export class TimeWindowedKStream<K, V> extends WindowedGroupedBase<K, V, TimeWin
     const sendOldValues = (): boolean => table.sendOldValues;
     // Mergeable aggregations fold records into partials before the repartition topic (CombineSpec;
     // per window set, and buffered only in batch runs).
-    const combine: CombineSpec<K, V, VA> | undefined =
-      merge && initializer
-        ? {
-            partialOf: (key, value, partial) => aggregator(key, value, partial ?? initializer()),
-            partialSerde: valueSerde,
-            downstream: windowAggregateProcessor<K, VA, VA>(
-              storeName,
-              this.windows,
-              initializer,
-              (key, partial, agg) => merge(key, agg ?? initializer(), partial),
-              sendOldValues,
-              false,
-              this.strategy,
-            ),
-            cachingEnabled: materialized?.cachingEnabled !== false,
-            windows: this.windows,
-          }
-        : undefined;
+    const combine = mergeableCombine(
+      initializer,
+      aggregator,
+      merge,
+      valueSerde,
+      materialized,
+      (mergePartial) =>
+        windowAggregateProcessor<K, VA, VA>(
+          storeName,
+          this.windows,
+          initializer,
+          mergePartial,
+          sendOldValues,
+          false,
+          this.strategy,
+        ),
+      this.windows,
+    );
     this.addAggregation(
       processorName,
       storeName,
