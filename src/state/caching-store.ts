@@ -186,7 +186,12 @@ export abstract class CachingStore<
       const eldest = this.cache.eldest();
       if (eldest === undefined) return;
       // Flushing every dirty entry, not just the eldest, keeps changelog and downstream in write order.
-      if (eldest.dirty) this.flushCache();
+      if (eldest.dirty) {
+        this.flushCache();
+        // A flush listener that wrote this key back made the entry dirty again: removing it would lose
+        // that write. It stays (over budget until the next write) and goes down with the next flush.
+        if (eldest.dirty) return;
+      }
       this.cache.remove(eldest.key);
       this.counters.cacheEvictions++;
     }

@@ -126,6 +126,29 @@ describe('caching layer', () => {
     });
   });
 
+  it('keeps a write that a flush listener makes to the entry being evicted', async () => {
+    await withTempDir(async (dir) => {
+      const store = Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore('echo'), bytesSerde, stringSerde)
+        .withCachingEnabled()
+        .build();
+      // Room for a few entries only (about 240 bytes each): the fourth write evicts.
+      const context = testContext(dir, { cacheBudget: 800 });
+      await store.init(context);
+      store.setFlushListener((key, value) => {
+        if (key.toString() === 'a' && value === '1') store.put(key, '2');
+      }, false);
+      store.put(s('a'), '1');
+      for (const key of ['b', 'c', 'd', 'e']) store.put(s(key), key);
+      // 'a' was the eldest and dirty: its flush wrote 'a'=2 back, which must survive the eviction.
+      expect(store.get(s('a'))).toBe('2');
+      store.flushCache();
+      expect(
+        context.changelog.filter((c) => c.key.toString() === 'a').map((c) => c.value?.toString()),
+      ).toEqual(['1', '2']);
+      await store.close();
+    });
+  });
+
   it('flushes dirty entries on close and stamps changelog records with their write time', async () => {
     await withTempDir(async (dir) => {
       const builder = Stores.keyValueStoreBuilder(
