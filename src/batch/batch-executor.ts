@@ -44,6 +44,11 @@ export interface SourceRange {
   toOffset: number;
 }
 
+/** Records in bounded ranges (a snapshot's size). */
+export function recordsIn(ranges: readonly SourceRange[]): number {
+  return ranges.reduce((n, r) => n + Math.max(0, r.toOffset - r.fromOffset), 0);
+}
+
 /** Flow control of a running read: a partition that runs ahead of its task is paused. */
 export interface RangeControl {
   pause(topic: string, partition: number): void;
@@ -213,7 +218,7 @@ export class BatchExecutor {
     this.config = config;
     this.log = config.log ?? childLogger({ component: 'batch', applicationId: config.applicationId });
     this.stats = {
-      total: config.ranges.reduce((n, r) => n + Math.max(0, r.toOffset - r.fromOffset), 0),
+      total: recordsIn(config.ranges),
       read: 0,
       processed: 0,
       beyondBoundary: 0,

@@ -26,6 +26,7 @@ import type { BadRecordHandling } from '../processor/internals/task.ts';
 import type { Topology } from '../topology/topology.ts';
 import {
   BatchExecutor,
+  recordsIn,
   type BatchStats,
   type RepartitionExchange,
   type SinkWriter,
@@ -230,8 +231,8 @@ export async function runBatch(options: BatchRunOptions): Promise<BatchRunResult
     // Threads beyond the widest stage would have nothing to do; on a small run (auto) their start
     // costs more than they would save.
     if (threads) {
-      const records = spec.snapshot.ranges.reduce((n, r) => n + Math.max(0, r.toOffset - r.fromOffset), 0);
-      const useful = autoThreads && records < AUTO_THREADS_MIN_RECORDS ? 1 : threads.threads;
+      const useful =
+        autoThreads && recordsIn(spec.snapshot.ranges) < AUTO_THREADS_MIN_RECORDS ? 1 : threads.threads;
       await threads.shrink(Math.min(useful, Math.max(1, ...plan.stages.map((stage) => stage.tasks.length))));
       if (threads.threads === 1) {
         await threads.close();

@@ -234,8 +234,7 @@ function windowSetOf(windows: TimeWindows, timestamp: number): number | string {
   const { sizeMs, advanceMs } = windows;
   const last = Math.floor(timestamp / advanceMs) * advanceMs;
   if (sizeMs % advanceMs === 0) return last;
-  const first = Math.floor(Math.max(0, timestamp - sizeMs + advanceMs) / advanceMs) * advanceMs;
-  return `${first}:${last}`;
+  return `${windows.firstWindowStart(timestamp)}:${last}`;
 }
 
 /** A grouped stream cut into windows of kind W (time, session or sliding). */

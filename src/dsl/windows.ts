@@ -51,11 +51,17 @@ export class TimeWindows {
     return this.sizeMs;
   }
 
+  /** Start of the earliest window that contains `timestamp` (windows start at multiples of the advance). */
+  firstWindowStart(timestamp: number): number {
+    return (
+      Math.floor(Math.max(0, timestamp - this.sizeMs + this.advanceMs) / this.advanceMs) * this.advanceMs
+    );
+  }
+
   /** Windows that contain `timestamp`, by start time ascending (Kafka Streams' windowsFor). */
   windowsFor(timestamp: number): Window[] {
     const windows: Window[] = [];
-    let start =
-      Math.floor(Math.max(0, timestamp - this.sizeMs + this.advanceMs) / this.advanceMs) * this.advanceMs;
+    let start = this.firstWindowStart(timestamp);
     while (start <= timestamp) {
       windows.push({ start, end: start + this.sizeMs });
       start += this.advanceMs;
