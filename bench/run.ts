@@ -764,6 +764,7 @@ async function main(): Promise<number> {
         durationS: config.queryDurationS,
         warmupS: config.queryWarmupS,
         connections: config.queryConnections,
+        rounds: config.queryRounds,
         say,
         cleanup,
       });

@@ -41,6 +41,7 @@ export interface BenchConfig {
   /** Seconds of queries at the same rate before the measured ones (not counted). */
   queryWarmupS: number;
   queryConnections: number;
+  queryRounds: number;
 }
 
 const SYSTEMS: System[] = ['raw', 'kafka-streams', 'lambda-streams', 'lambda-streams-batch', 'query'];
@@ -85,7 +86,8 @@ More: BENCH_VOCABULARY (10000), BENCH_PAGES (50), BENCH_USERS (10000), BENCH_PAG
 BENCH_GRACE_MS (the page-view span), BENCH_PARTITIONS (4), BENCH_SEED (42),
 BENCH_COMMIT_INTERVAL_ALOS_MS (1000), BENCH_COMMIT_INTERVAL_EOS_MS (100), BENCH_TIMEOUT_S (900),
 BENCH_JAVA_OPTS ("-Xmx1g"), BENCH_QUERY_RATE (5000 requests/s), BENCH_QUERY_SECONDS (10), BENCH_QUERY_WARMUP_SECONDS (3),
-BENCH_QUERY_CONNECTIONS (10), KAFKA_BROKERS (use that broker instead of starting one).`;
+BENCH_QUERY_CONNECTIONS (10), BENCH_QUERY_ROUNDS (3), BENCH_QUERY_LOADGEN (oha when installed, else node),
+BENCH_OHA_THREADS (1), KAFKA_BROKERS (use that broker instead of starting one).`;
 
 export function readConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): BenchConfig | 'help' {
   const { values } = parseArgs({
@@ -143,5 +145,6 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     queryDurationS: Math.max(1, integer('BENCH_QUERY_SECONDS', env.BENCH_QUERY_SECONDS, 10)),
     queryWarmupS: Math.max(0, integer('BENCH_QUERY_WARMUP_SECONDS', env.BENCH_QUERY_WARMUP_SECONDS, 3)),
     queryConnections: Math.max(1, integer('BENCH_QUERY_CONNECTIONS', env.BENCH_QUERY_CONNECTIONS, 10)),
+    queryRounds: Math.max(1, integer('BENCH_QUERY_ROUNDS', env.BENCH_QUERY_ROUNDS, 3)),
   };
 }

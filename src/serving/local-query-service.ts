@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 
 import { defaultPartition } from '../kafka/partitioner.ts';
 import type { KafkaAdmin } from '../kafka/client.ts';
-import type { KafkaStreams } from '../runtime/kafka-streams.ts';
+import type { ActiveTaskView, KafkaStreams } from '../runtime/kafka-streams.ts';
 import type { Serde } from '../serde/serde.ts';
 import { fromSessionChangelogKey } from '../state/session-key-schema.ts';
 import type { SessionBytesStore, StateStore, WindowBytesStore } from '../state/types.ts';
@@ -519,9 +519,12 @@ export class LocalQueryService implements QueryService {
   }
 
   private answer<T>(partitions: number[], entry: StoreEntry, stale: boolean, result: T): Answer<T> {
-    const tasks = this.config.streams
-      .activeTasks()
-      .filter((t) => t.subtopology === entry.subtopology && partitions.includes(t.partition));
+    // By id, not by filtering activeTasks(): a point query looks up one task, not every task's view.
+    const tasks: ActiveTaskView[] = [];
+    for (const partition of partitions) {
+      const task = this.config.streams.activeTask(`${entry.subtopology}_${partition}`);
+      if (task) tasks.push(task);
+    }
     const view = this.config.views.current;
     return {
       result,

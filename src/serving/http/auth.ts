@@ -36,16 +36,17 @@ export function bearerAuth(token: string | undefined, open: Iterable<string> = [
   if (token === undefined || token === '') return undefined;
   const expected = digest(token);
   const openRoutes = new Set([...OPEN_ROUTES, ...open]);
-  return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+  // Callback style (an answer sent here ends the request; done is not called).
+  return (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
     const route = request.routeOptions.url;
-    if (route !== undefined && openRoutes.has(route)) return undefined;
+    if (route !== undefined && openRoutes.has(route)) return done();
     const header = request.headers.authorization;
-    if (tokenMatches(expected, bearerToken(header))) return undefined;
+    if (tokenMatches(expected, bearerToken(header))) return done();
     const message =
       header === undefined
         ? 'this worker needs a bearer token: send Authorization: Bearer <token>'
         : 'the bearer token is not valid for this worker';
-    return sendError(
+    sendError(
       reply,
       new HttpError(401, 'unauthorized', message, undefined, {
         'www-authenticate': 'Bearer realm="lambda-streams"',

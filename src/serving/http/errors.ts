@@ -219,15 +219,14 @@ const CLIENT_ERROR_LINGER_MS = 2_000;
  * An onRequest hook: the request line and headers over HEADER_LIMIT_BYTES get 431 with the API's
  * JSON refusal (Node's parser allows more, so the refusal goes through a normal response).
  */
-export async function headerLimit(
-  request: FastifyRequest,
-  reply: FastifyReply,
-): Promise<FastifyReply | undefined> {
+export function headerLimit(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
   let bytes = request.raw.method!.length + request.raw.url!.length + 12;
   const raw = request.raw.rawHeaders;
   for (let i = 0; i < raw.length; i++) bytes += raw[i]!.length + 2;
-  if (bytes <= HEADER_LIMIT_BYTES) return undefined;
-  return sendError(
+  // Callback style, not async: no promise per request on the query path. An answer sent here ends
+  // the request (done is not called).
+  if (bytes <= HEADER_LIMIT_BYTES) return done();
+  sendError(
     reply,
     new HttpError(
       431,

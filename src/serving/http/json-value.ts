@@ -8,7 +8,7 @@
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
-export function toJsonValue(value: unknown, seen: Set<object> = new Set()): JsonValue {
+export function toJsonValue(value: unknown, seen?: Set<object>): JsonValue {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -30,6 +30,9 @@ export function toJsonValue(value: unknown, seen: Set<object> = new Set()): Json
     return Array.from(object as unknown as ArrayLike<number | bigint>, (item) => toJsonValue(item));
   }
   if (object instanceof Date) return Number.isNaN(object.getTime()) ? null : object.toISOString();
+  // The cycle guard is made on the first object only: a point query's string key and number value
+  // allocate nothing here.
+  seen ??= new Set();
   if (seen.has(object)) return '[Circular]';
   seen.add(object);
   try {
