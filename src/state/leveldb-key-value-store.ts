@@ -7,6 +7,7 @@ import { notOpen, StateStoreError } from './errors.ts';
 import { compareStrings, fromLatin1, toLatin1 } from './key-encoding.ts';
 import { SortedBytesStore } from './sorted-bytes-store.ts';
 import type { KeyValue, StateStoreContext } from './types.ts';
+import { UnwrittenRestore } from './unwritten-restore.ts';
 
 type Db = ClassicLevel<Buffer, Buffer>;
 
@@ -25,6 +26,12 @@ const NO_WRITES: ReadonlyMap<string, string | null> = new Map();
  * Writes go to a pending map, visible to reads at once, and reach LevelDB as one `db.batch()` on
  * `flush()` (the commit). While a batch is being written, its entries stay readable from `flushing`;
  * flushes run one after another (a restoration flushes while it goes on reading).
+ *
+ * Restored changelog records skip the pending map: they are kept as LevelDB operations on the
+ * record's own buffers (no latin1 copies, no map entry per record) and written first at the next
+ * flush. They are older than any pending write, since restoreBatch takes this path only while nothing
+ * is pending. Reads still see them: the few reads made during a restoration (a standby's stale
+ * reads) index them on first use (UnwrittenRestore).
  */
 export class LevelDbKeyValueBytesStore extends SortedBytesStore<undefined> {
   readonly persistent = true;
@@ -36,6 +43,9 @@ export class LevelDbKeyValueBytesStore extends SortedBytesStore<undefined> {
    */
   private pending = new Map<string, string | null>();
   private flushing: ReadonlyMap<string, string | null> = NO_WRITES;
+  /** Restored records not yet written, and those of the batch being written. */
+  private restored = new UnwrittenRestore();
+  private flushingRestored: UnwrittenRestore | undefined;
   /** Background open of a store created in a fresh directory (see init). */
   private opening: Promise<void> | undefined;
   /** The last flush: the next one starts after it, so `flushing` is always the batch in flight. */
@@ -97,9 +107,11 @@ export class LevelDbKeyValueBytesStore extends SortedBytesStore<undefined> {
 
   private async writePending(db: Db): Promise<void> {
     await this.opening;
-    if (this.pending.size === 0) return;
+    if (this.pending.size === 0 && this.restored.size === 0) return;
     const writes = this.pending;
-    const ops: Array<{ type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer }> = [];
+    const restored = this.restored;
+    // Restored records first: every pending write is newer (see restoreBatch).
+    const ops = restored.ops.slice();
     for (const [key, value] of writes) {
       ops.push(
         value === null
@@ -108,18 +120,41 @@ export class LevelDbKeyValueBytesStore extends SortedBytesStore<undefined> {
       );
     }
     this.flushing = writes;
+    this.flushingRestored = restored;
     this.pending = new Map();
+    this.restored = new UnwrittenRestore();
     try {
       await db.batch(ops);
     } catch (error) {
-      // Keep the unwritten entries pending, under any newer writes made meanwhile.
-      for (const [key, value] of writes) if (!this.pending.has(key)) this.pending.set(key, value);
+      // Keep the unwritten entries under any newer writes made meanwhile (restored records, then
+      // writes): the restored ones before those restored since, the pending ones unless overtaken.
+      const since = this.restored;
+      this.restored = UnwrittenRestore.concat(restored, since);
+      for (const [key, value] of writes)
+        if (!this.pending.has(key) && since.lookup(key) === undefined) this.pending.set(key, value);
       throw new StateStoreError(this.name, `LevelDB batch write failed: ${(error as Error).message}`, {
         cause: error,
       });
     } finally {
       this.flushing = NO_WRITES;
+      this.flushingRestored = undefined;
     }
+  }
+
+  /**
+   * Restored records as LevelDB operations on their own buffers (see the class comment); while
+   * writes are pending, as writes (a restored record must not overtake a newer pending one).
+   */
+  override restoreBatch(records: ReadonlyArray<KeyValue<Buffer, Buffer | null>>): void {
+    this.openDb();
+    if (this.pending.size > 0) return super.restoreBatch(records);
+    for (const { key, value } of records) {
+      const k = toLatin1(key);
+      this.restored.add(k, key, value);
+      if (value === null) this.index.delete(k);
+      else this.index.set(k, undefined);
+    }
+    this.counters.restored += records.length;
   }
 
   /** Writes what is pending, then closes LevelDB. */
@@ -133,6 +168,7 @@ export class LevelDbKeyValueBytesStore extends SortedBytesStore<undefined> {
       this.opening = undefined;
       this.index = new BTree<string, undefined>(undefined, compareStrings);
       this.pending = new Map();
+      this.restored = new UnwrittenRestore();
       await db.close();
     }
   }
@@ -172,8 +208,15 @@ export class LevelDbKeyValueBytesStore extends SortedBytesStore<undefined> {
     const pending = this.pending.get(key);
     if (pending !== undefined) return pending === null ? undefined : fromLatin1(pending);
     if (!this.index.has(key)) return undefined;
+    // Newest first: restored (never newer than pending), then the batch being written.
+    if (this.restored.size > 0) {
+      const restored = this.restored.lookup(key);
+      if (restored != null) return restored;
+    }
     const flushing = this.flushing.get(key);
     if (flushing != null) return fromLatin1(flushing);
+    const flushingRestored = this.flushingRestored?.lookup(key);
+    if (flushingRestored != null) return flushingRestored;
     return this.db!.getSync(fromLatin1(key));
   }
 }

@@ -89,6 +89,43 @@ describe('LevelDB store', () => {
     });
   });
 
+  it('keeps restored records readable until and while they are written, and never lets them overtake a newer write', async () => {
+    await withTempDir(async (dir) => {
+      const store = new LevelDbKeyValueBytesStore('kv');
+      await store.init(testContext(dir));
+      store.restoreBatch([
+        { key: s('a'), value: s('1') },
+        { key: s('b'), value: s('1') },
+        { key: s('a'), value: s('2') }, // the later record of a key wins
+        { key: s('c'), value: s('1') },
+        { key: s('c'), value: null }, // a restored deletion
+      ]);
+      expect(store.get(s('a'))).toEqual(s('2'));
+      expect(store.get(s('c'))).toBeUndefined();
+      const flushing = store.flush();
+      expect(store.get(s('a'))).toEqual(s('2')); // in flight: still readable
+      store.restoreBatch([{ key: s('b'), value: s('2') }]); // restored while the first batch is written
+      expect(store.get(s('b'))).toEqual(s('2'));
+      store.put(s('b'), s('3')); // a write after the restore: newer
+      store.restoreBatch([{ key: s('b'), value: s('old') }]); // behind a pending write: lands as a write after it
+      expect(store.get(s('b'))).toEqual(s('old'));
+      store.put(s('b'), s('4'));
+      expect([...store.range(undefined, undefined)].map((e) => `${e.key}=${e.value}`)).toEqual([
+        'a=2',
+        'b=4',
+      ]);
+      await flushing;
+      await store.close();
+      const reopened = new LevelDbKeyValueBytesStore('kv');
+      await reopened.init(testContext(dir));
+      expect(reopened.get(s('a'))).toEqual(s('2'));
+      expect(reopened.get(s('b'))).toEqual(s('4'));
+      expect(reopened.get(s('c'))).toBeUndefined();
+      expect(reopened.approximateNumEntries()).toBe(2);
+      await reopened.close();
+    });
+  });
+
   it('names the store when LevelDB cannot be opened', async () => {
     await withTempDir(async (dir) => {
       const first = new LevelDbKeyValueBytesStore('locked');
