@@ -105,6 +105,13 @@ function kafkajsLogCreator(): (entry: LogEntry) => void {
 function toHeaders(headers: IHeaders | undefined): RecordHeaders {
   const out: RecordHeaders = {};
   if (!headers) return out;
+  // Most records have none: skip Object.entries' array.
+  let any = false;
+  for (const _ in headers) {
+    any = true;
+    break;
+  }
+  if (!any) return out;
   for (const [name, value] of Object.entries(headers)) {
     out[name] = Array.isArray(value) ? value[value.length - 1] : value;
   }
@@ -122,10 +129,20 @@ function toOutgoingHeaders(headers: RecordHeaders | undefined): IHeaders | undef
 }
 
 function toConsumed(topic: string, partition: number, message: KafkaMessage): ConsumedRecord {
+  return toConsumedAt(topic, partition, Number(message.offset), message);
+}
+
+/** toConsumed with the offset already parsed (readers compare it with their position first). */
+function toConsumedAt(
+  topic: string,
+  partition: number,
+  offset: number,
+  message: KafkaMessage,
+): ConsumedRecord {
   return {
     topic,
     partition,
-    offset: Number(message.offset),
+    offset,
     key: message.key ?? null,
     value: message.value ?? null,
     timestamp: Number(message.timestamp),
@@ -806,8 +823,8 @@ class KafkajsPartitionReader implements PartitionReader {
         if (position === undefined) return;
         const records: ConsumedRecord[] = [];
         for (const message of batch.messages) {
-          if (Number(message.offset) >= position)
-            records.push(toConsumed(batch.topic, batch.partition, message));
+          const offset = Number(message.offset);
+          if (offset >= position) records.push(toConsumedAt(batch.topic, batch.partition, offset, message));
         }
         const nextOffset = Number(batch.lastOffset()) + 1;
         if (records.length > 0) {

@@ -62,7 +62,7 @@ export interface RestoringTask {
   restoring?: RestoreState;
 }
 
-export type RestorableStore = StateStore & { restoreBatch(records: unknown[]): void };
+export type RestorableStore = StateStore & { restoreBatch(records: ReadonlyArray<unknown>): void };
 
 /** A warm copy of a task's stores on an instance that does not run the task. */
 export interface StandbyTask {
@@ -225,12 +225,26 @@ export class ChangelogReader<T extends RestoringTask = RestoringTask> {
     const range = t?.restoring?.ranges.get(key);
     if (!t || !range) return;
     const position = t.changelogOffsets.get(key) ?? range.start;
-    const records: ChangelogRecord[] = [];
+    const fetched = batch.records;
+    let records: ReadonlyArray<ChangelogRecord>;
     let read = 0;
-    for (const r of batch.records) {
-      if (r.offset < position || r.offset >= range.end) continue;
-      read++;
-      if (r.key !== null) records.push({ key: r.key, value: r.value, timestamp: r.timestamp });
+    if (
+      fetched.length > 0 &&
+      fetched[0]!.offset >= position &&
+      fetched[fetched.length - 1]!.offset < range.end &&
+      fetched.every((r) => r.key !== null)
+    ) {
+      // The usual batch: all inside the range, all keyed. The fetched records go down as they are.
+      records = fetched as ReadonlyArray<ChangelogRecord>;
+      read = fetched.length;
+    } else {
+      const picked: ChangelogRecord[] = [];
+      for (const r of fetched) {
+        if (r.offset < position || r.offset >= range.end) continue;
+        read++;
+        if (r.key !== null) picked.push({ key: r.key, value: r.value, timestamp: r.timestamp });
+      }
+      records = picked;
     }
     const state = t.restoring!;
     if (read > 0) {
