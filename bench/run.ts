@@ -630,7 +630,7 @@ async function main(): Promise<number> {
 
     // 3. measure
     const measurements: Measurement[] = [];
-    let restore: RestoreMeasurement | undefined;
+    const restores: RestoreMeasurement[] = [];
     let query: QueryMeasurement | undefined;
     const writeReport = (): Report => {
       addRatios(measurements);
@@ -648,7 +648,7 @@ async function main(): Promise<number> {
         load,
         measurements,
         ...(query ? { query } : {}),
-        ...(restore ? { restore } : {}),
+        ...(restores.length > 0 ? { restores } : {}),
       };
       writeFileSync(path.join(resultsDir, `bench-${stamp}.json`), `${JSON.stringify(report, null, 2)}\n`);
       writeFileSync(path.join(resultsDir, `bench-${stamp}.md`), markdown(report));
@@ -700,11 +700,12 @@ async function main(): Promise<number> {
             m.status === 'ok' &&
             !interrupted
           ) {
-            restore = await measureRestore({
+            const restore = await measureRestore({
               root: ROOT,
               topology: path.join(BENCH, 'topologies', 'distinct-keys.ts'),
               brokers,
               applicationId: systemApplicationId(runTag, system, workload, guarantee, run.kafkaClient),
+              kafkaClient: run.kafkaClient ?? 'kafkajs',
               env: {
                 ...process.env,
                 BENCH_INPUT_TOPIC: KEYS_TOPIC,
@@ -718,6 +719,7 @@ async function main(): Promise<number> {
               ),
               say,
             });
+            restores.push(restore);
             say(
               `  → restore ${restore.status}: ${Math.round(restore.recordsPerSec ?? 0)} records/s ` +
                 `(${restore.records} records, ${restore.tasks} tasks)${restore.problems ? `: ${restore.problems.join('; ')}` : ''}`,
@@ -780,9 +782,10 @@ async function main(): Promise<number> {
     say(`results: ${path.join(resultsDir, `bench-${stamp}.{json,md}`)}; logs: ${logDir}`);
     const bad = measurements.filter((m) => m.status !== 'ok');
     if (query && query.status !== 'ok') say(`FAILED: query row (${query.problems?.join('; ') ?? ''})`);
-    if (restore && restore.status !== 'ok')
-      say(`FAILED: restoration row (${restore.problems?.join('; ') ?? ''})`);
-    if (bad.length > 0 || (query && query.status !== 'ok') || (restore && restore.status !== 'ok')) {
+    const badRestores = restores.filter((r) => r.status !== 'ok');
+    for (const r of badRestores)
+      say(`FAILED: restoration row (${r.kafkaClient}: ${r.problems?.join('; ') ?? ''})`);
+    if (bad.length > 0 || (query && query.status !== 'ok') || badRestores.length > 0) {
       say(
         `FAILED: ${bad.map((m) => `${[m.system, m.workload, m.guarantee].filter(Boolean).join(' ')} (${m.status})`).join(', ')}`,
       );

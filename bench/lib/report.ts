@@ -66,7 +66,8 @@ export interface Report {
   /** The HTTP query row (word-count worker), when measured. */
   query?: QueryMeasurement;
   /** The restoration row (a fresh worker restoring the distinct-keys stores), when measured. */
-  restore?: RestoreMeasurement;
+  /** One restoration row per Kafka client. */
+  restores?: RestoreMeasurement[];
 }
 
 /**
@@ -181,7 +182,7 @@ export function markdown(report: Report): string {
       'From this one run, on this machine; not absolute claims.',
     '',
   );
-  if (report.restore) lines.push(...restoreMarkdown(report.restore), '');
+  if (report.restores?.length) lines.push(...restoreMarkdown(report.restores), '');
   if (report.query) lines.push(...queryMarkdown(report.query), '');
   return lines.join('\n');
 }

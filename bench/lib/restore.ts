@@ -15,6 +15,8 @@ import { spawnTracked } from './children.ts';
 
 export interface RestoreMeasurement {
   applicationId: string;
+  /** The Kafka client of the restoring worker (that of the run whose changelogs it reads). */
+  kafkaClient: string;
   /** Changelog records restored over all tasks. */
   records: number;
   tasks: number;
@@ -63,6 +65,7 @@ export async function measureRestore(options: {
   topology: string;
   brokers: string[];
   applicationId: string;
+  kafkaClient: string;
   env: NodeJS.ProcessEnv;
   logDir: string;
   timeoutMs: number;
@@ -96,6 +99,8 @@ export async function measureRestore(options: {
       '--http-port',
       '0',
       '--until-caught-up',
+      '--kafka-client',
+      options.kafkaClient,
     ],
     { env: { ...options.env, LOG_LEVEL: 'info' }, cwd: options.root, logFile },
   );
@@ -111,6 +116,7 @@ export async function measureRestore(options: {
   const records = lines.reduce((n, l) => n + l.records, 0);
   const base = {
     applicationId,
+    kafkaClient: options.kafkaClient,
     records,
     tasks: lines.length,
     durationMs,
@@ -134,13 +140,16 @@ export async function measureRestore(options: {
   };
 }
 
-export function restoreMarkdown(r: RestoreMeasurement): string[] {
+export function restoreMarkdown(restores: RestoreMeasurement[]): string[] {
   const int = (n: number | undefined): string =>
     n === undefined ? '–' : Math.round(n).toLocaleString('en-US');
   return [
     '| restoration (distinct-keys changelogs → LevelDB) | records | tasks | restore (s) | records/s | process (s) | peak RSS (MiB) | result |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
-    `| fresh worker, empty state directory | ${int(r.records)} | ${r.tasks} | ${r.restoreMs === undefined ? '–' : (r.restoreMs / 1000).toFixed(1)} | ${int(r.recordsPerSec)} | ${(r.durationMs / 1000).toFixed(1)} | ${r.peakRssBytes === undefined ? '–' : Math.round(r.peakRssBytes / 2 ** 20)} | ${r.status === 'ok' ? 'ok' : `**FAILED**: ${r.problems?.[0] ?? ''}`} |`,
+    ...restores.map(
+      (r) =>
+        `| fresh worker (${r.kafkaClient}), empty state directory | ${int(r.records)} | ${r.tasks} | ${r.restoreMs === undefined ? '–' : (r.restoreMs / 1000).toFixed(1)} | ${int(r.recordsPerSec)} | ${(r.durationMs / 1000).toFixed(1)} | ${r.peakRssBytes === undefined ? '–' : Math.round(r.peakRssBytes / 2 ** 20)} | ${r.status === 'ok' ? 'ok' : `**FAILED**: ${r.problems?.[0] ?? ''}`} |`,
+    ),
     '',
     "Restore: first task started restoring → last task restored, from the worker's own log lines; the " +
       'target is ≥ 200,000 records/s. Process: start → exit (`--until-caught-up`: restored, nothing left to process).',
