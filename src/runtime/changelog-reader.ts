@@ -8,6 +8,7 @@
 import type { Logger } from 'pino';
 
 import type {
+  ConsumedRecord,
   ConsumerBatch,
   KafkaAdmin,
   KafkaClient,
@@ -225,27 +226,7 @@ export class ChangelogReader<T extends RestoringTask = RestoringTask> {
     const range = t?.restoring?.ranges.get(key);
     if (!t || !range) return;
     const position = t.changelogOffsets.get(key) ?? range.start;
-    const fetched = batch.records;
-    let records: ReadonlyArray<ChangelogRecord>;
-    let read = 0;
-    if (
-      fetched.length > 0 &&
-      fetched[0]!.offset >= position &&
-      fetched[fetched.length - 1]!.offset < range.end &&
-      fetched.every((r) => r.key !== null)
-    ) {
-      // The usual batch: all inside the range, all keyed. The fetched records go down as they are.
-      records = fetched as ReadonlyArray<ChangelogRecord>;
-      read = fetched.length;
-    } else {
-      const picked: ChangelogRecord[] = [];
-      for (const r of fetched) {
-        if (r.offset < position || r.offset >= range.end) continue;
-        read++;
-        if (r.key !== null) picked.push({ key: r.key, value: r.value, timestamp: r.timestamp });
-      }
-      records = picked;
-    }
+    const { records, read } = changelogRecordsIn(batch.records, position, range.end);
     const state = t.restoring!;
     if (read > 0) {
       const store = t.task.getStore(range.store) as unknown as RestorableStore;
@@ -267,12 +248,10 @@ export class ChangelogReader<T extends RestoringTask = RestoringTask> {
 
   private updateStandby(standby: StandbyTask, key: string, batch: ConsumerBatch): void {
     const position = standby.changelogOffsets.get(key) ?? 0;
-    const records = batch.records.filter((r) => r.offset >= position && r.key !== null);
+    const { records } = changelogRecordsIn(batch.records, position, Number.POSITIVE_INFINITY);
     const storeName = standby.storeOfChangelog.get(key)!;
     if (records.length > 0) {
-      standby.stores
-        .get(storeName)!
-        .restoreBatch(records.map((r) => ({ key: r.key, value: r.value, timestamp: r.timestamp })));
+      standby.stores.get(storeName)!.restoreBatch(records);
       this.config.metrics.standbyUpdated(storeName, records.length);
       standby.dirty = true;
     }
@@ -316,6 +295,33 @@ export class ChangelogReader<T extends RestoringTask = RestoringTask> {
       if (state.ranges.size === 0) this.config.onRestored(t);
     }
   }
+}
+
+/**
+ * The keyed records of a fetched batch with offsets in [from, to), and how many offsets of that range
+ * the batch covered (keyless records count as read; stores skip them). The usual batch lies wholly
+ * inside the range with a key on every record: it goes down as fetched, without a copy per record.
+ */
+function changelogRecordsIn(
+  fetched: ConsumedRecord[],
+  from: number,
+  to: number,
+): { records: ReadonlyArray<ChangelogRecord>; read: number } {
+  if (
+    fetched.length > 0 &&
+    fetched[0]!.offset >= from &&
+    fetched[fetched.length - 1]!.offset < to &&
+    fetched.every((r) => r.key !== null)
+  )
+    return { records: fetched as ReadonlyArray<ChangelogRecord>, read: fetched.length };
+  const records: ChangelogRecord[] = [];
+  let read = 0;
+  for (const r of fetched) {
+    if (r.offset < from || r.offset >= to) continue;
+    read++;
+    if (r.key !== null) records.push({ key: r.key, value: r.value, timestamp: r.timestamp });
+  }
+  return { records, read };
 }
 
 /** Records read so far over all of a task's changelog ranges, the rate since the restore began, and an ETA. */
